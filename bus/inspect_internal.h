@@ -1,0 +1,56 @@
+/*
+ * inspect_internal.h - how each kind plugs into snapshots.
+ *
+ * The snapshot code copies bytes out of the object with pread() (see
+ * shmbus/inspect.h) and hands them to the kind's hooks, which validate the
+ * copy and keep what they need in a private state; later the JSON hook adds
+ * the kind's fields to the document.
+ */
+#ifndef SHMBUS_INSPECT_INTERNAL_H
+#define SHMBUS_INSPECT_INTERNAL_H
+
+#include <jansson.h>
+
+#include "header_internal.h"
+#include "shmbus/inspect.h"
+
+struct shmbus_snap_src {
+	int fd;
+	uint64_t size; /* fstat size when the snapshot started */
+};
+
+/*
+ * shmbus_snap_read - copy [@off, @off + @len) of the object into @buf.
+ * Returns 0, -SHMBUS_ETRUNCATED if the range is past the (current) end, or
+ * -errno.
+ */
+int shmbus_snap_read(const struct shmbus_snap_src *src, uint64_t off, void *buf, size_t len);
+
+struct shmbus_snap_kind {
+	/* Name for a participant role code (static string). */
+	const char *(*role_name)(uint32_t role);
+	/*
+	 * Header-less kinds (slot tables): recognise the object by structure.
+	 * Returns 1 and sets snap->kind when it is one, 0 when it is not, or a
+	 * negative code on a read error.  NULL for kinds with a header.
+	 */
+	int (*probe)(const struct shmbus_snap_src *src, struct shmbus_snapshot *snap);
+	/*
+	 * Read and validate the kind's state into snap->kind_state.  @hdr is a
+	 * checked copy of the header (NULL for header-less kinds).  Returns 0
+	 * or a -SHMBUS_E* code, which becomes snap->kind_error.
+	 */
+	int (*take)(const struct shmbus_snap_src *src, const struct shmbus_header *hdr,
+		    struct shmbus_snapshot *snap);
+	/* Add the kind's fields to the document @doc. */
+	int (*json)(const struct shmbus_snapshot *snap, json_t *doc);
+	void (*free)(void *kind_state);
+};
+
+/* Hooks of each kind; a kind not built yet has none. */
+extern const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX];
+
+/* Helpers for hooks: set @key to a new value, failing on out-of-memory. */
+int shmbus_json_set(json_t *obj, const char *key, json_t *value);
+
+#endif

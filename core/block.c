@@ -1,0 +1,289 @@
+/*
+ * block.c - named shared memory blocks: create, attach, close, unlink.
+ *
+ * Invariant: a handle's mapping covers exactly the object's size as fstat
+ * reported it at attach time; every accessor bounds-checks against it.
+ * A failed create removes the name it made before returning.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "header_internal.h"
+#include "registry_internal.h"
+
+#define GENERATE_TRIES 64
+
+/* Map @fd and register the mapping; consumes nothing (caller closes fd). */
+static int block_map(struct shmbus_block **out, int fd, const char *path,
+		     const struct stat *st, bool rdonly)
+{
+	struct shmbus_block *b, *got;
+	void *addr;
+
+	b = shmbus_registry_get(st->st_dev, st->st_ino, rdonly);
+	if (b) {
+		*out = b;
+		return 0;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	addr = mmap(NULL, (size_t)st->st_size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED) {
+		int rc = -errno;
+
+		free(b);
+		return rc;
+	}
+	b->dev = st->st_dev;
+	b->ino = st->st_ino;
+	b->rdonly = rdonly;
+	b->addr = addr;
+	b->size = (size_t)st->st_size;
+	strcpy(b->name, path + 1);
+	got = shmbus_registry_add(b);
+	if (got != b) {
+		munmap(addr, b->size);
+		free(b);
+		if (!got)
+			return -ENOMEM;
+	}
+	*out = got;
+	return 0;
+}
+
+int shmbus_block_create(struct shmbus_block **out, const char *name, size_t size,
+			mode_t mode)
+{
+	char path[SHMBUS_PATH_MAX];
+	struct stat st;
+	int fd = -1, rc, tries;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (size == 0 || size > (size_t)INT64_MAX)
+		return -EINVAL;
+	if (mode & ~(mode_t)07777)
+		return -EINVAL;
+	if (mode == 0)
+		mode = 0600;
+	if (name) {
+		rc = shmbus_name_path(name, path);
+		if (rc)
+			return rc;
+		fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0)
+			return -errno;
+	} else {
+		for (tries = 0; fd < 0 && tries < GENERATE_TRIES; tries++) {
+			rc = shmbus_name_generate(path);
+			if (rc)
+				return rc;
+			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+			if (fd < 0 && errno != EEXIST)
+				return -errno;
+		}
+		if (fd < 0)
+			return -EEXIST;
+	}
+	/* The umask trimmed the mode shm_open applied; the caller asked for
+	 * exactly @mode. */
+	if (fchmod(fd, mode) < 0)
+		goto fail_errno;
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto fail_errno;
+	/* Reserve every page now: a full /dev/shm fails here, not as SIGBUS. */
+	do
+		rc = posix_fallocate(fd, 0, (off_t)size);
+	while (rc == EINTR);
+	if (rc) {
+		rc = -rc;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0)
+		goto fail_errno;
+	rc = block_map(out, fd, path, &st, false);
+	if (rc)
+		goto fail;
+	close(fd);
+	return 0;
+
+fail_errno:
+	rc = -errno;
+fail:
+	shm_unlink(path);
+	close(fd);
+	return rc;
+}
+
+int shmbus_block_attach(struct shmbus_block **out, const char *name, unsigned flags)
+{
+	char path[SHMBUS_PATH_MAX];
+	bool rdonly = flags & SHMBUS_ATTACH_RDONLY;
+	struct stat st;
+	int fd, rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (flags & ~(unsigned)SHMBUS_ATTACH_RDONLY)
+		return -EINVAL;
+	rc = shmbus_name_path(name, path);
+	if (rc)
+		return rc;
+	fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_size <= 0) {
+		rc = -SHMBUS_EEMPTY;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		rc = -EFBIG;
+		goto out;
+	}
+	rc = block_map(out, fd, path, &st, rdonly);
+out:
+	close(fd);
+	return rc;
+}
+
+int shmbus_block_close(struct shmbus_block *block)
+{
+	if (block)
+		shmbus_registry_put(block);
+	return 0;
+}
+
+int shmbus_block_unlink(const char *name)
+{
+	char path[SHMBUS_PATH_MAX];
+	int rc = shmbus_name_path(name, path);
+
+	if (rc)
+		return rc;
+	return shm_unlink(path) < 0 ? -errno : 0;
+}
+
+const char *shmbus_block_name(const struct shmbus_block *block)
+{
+	return block->name;
+}
+
+size_t shmbus_block_size(const struct shmbus_block *block)
+{
+	return block->size;
+}
+
+bool shmbus_block_readonly(const struct shmbus_block *block)
+{
+	return block->rdonly;
+}
+
+const void *shmbus_block_cdata(const struct shmbus_block *block)
+{
+	return block->addr;
+}
+
+int shmbus_block_data(struct shmbus_block *block, void **out)
+{
+	if (block->rdonly)
+		return -EROFS;
+	*out = block->addr;
+	return 0;
+}
+
+static bool in_bounds(const struct shmbus_block *block, size_t off, size_t len)
+{
+	return off <= block->size && len <= block->size - off;
+}
+
+int shmbus_block_write(struct shmbus_block *block, size_t off, const void *src, size_t len)
+{
+	if (block->rdonly)
+		return -EROFS;
+	if (!in_bounds(block, off, len))
+		return -ERANGE;
+	memcpy((char *)block->addr + off, src, len);
+	return 0;
+}
+
+int shmbus_block_read(const struct shmbus_block *block, size_t off, void *dst, size_t len)
+{
+	if (!in_bounds(block, off, len))
+		return -ERANGE;
+	memcpy(dst, (const char *)block->addr + off, len);
+	return 0;
+}
+
+int shmbus_block_info(const struct shmbus_block *block, struct shmbus_block_info *info)
+{
+	struct shmbus_header copy;
+
+	if (block->size < sizeof(copy))
+		return block->size >= SHMBUS_MAGIC_LEN &&
+		       memcmp(block->addr, SHMBUS_MAGIC, SHMBUS_MAGIC_LEN - 1) == 0 ?
+			-SHMBUS_ETRUNCATED : -SHMBUS_EMAGIC;
+	shmbus_header_load(block->addr, &copy);
+	return shmbus_header_check(&copy, block->size, info);
+}
+
+int shmbus_block_attach_layout(struct shmbus_block **out, const char *name, unsigned flags,
+			       enum shmbus_kind kind, uint16_t version,
+			       struct shmbus_block_info *info)
+{
+	const struct timespec nap = { 0, 1000000 }; /* 1 ms */
+	struct shmbus_block_info local;
+	struct shmbus_header copy;
+	struct shmbus_block *b;
+	int rc, waited;
+
+	if (!info)
+		info = &local;
+	rc = shmbus_block_attach(&b, name, flags);
+	if (rc)
+		return rc;
+	/*
+	 * A block still being built shows a blank or unready header.  Wait a
+	 * little for a live creator; a dead one will never finish it.
+	 */
+	for (waited = 0;; waited++) {
+		rc = shmbus_block_info(b, info);
+		if (rc != -SHMBUS_ENOTREADY && rc != -SHMBUS_EMAGIC)
+			break;
+		if (b->size < sizeof(copy))
+			break;
+		shmbus_header_load(b->addr, &copy);
+		if (rc == -SHMBUS_EMAGIC && !shmbus_header_blank(&copy))
+			break;
+		/* Give up: a blank block stays "not ours" (EMAGIC), a header
+		 * without `ready` stays "being built" (ENOTREADY). */
+		if (waited >= 250 ||
+		    (copy.creator != 0 && !shmbus_proc_alive(copy.creator)))
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (rc == 0 && info->kind != kind)
+		rc = -SHMBUS_EKIND;
+	if (rc == 0 && info->version != version)
+		rc = -SHMBUS_EVERSION;
+	if (rc) {
+		shmbus_block_close(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}

@@ -1,0 +1,226 @@
+/*
+ * header.c - the common block header: build, publish, load, check; the
+ * participant table.
+ *
+ * Invariant: nothing in a header is used until a private copy of it has passed
+ * shmbus_header_check() against the object's real size.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "header_internal.h"
+
+static const char *const kind_names[SHMBUS_KIND_MAX] = {
+	[SHMBUS_KIND_UNKNOWN] = "unknown",
+	[SHMBUS_KIND_SPSC] = "spsc",
+	[SHMBUS_KIND_MPMC] = "mpmc",
+	[SHMBUS_KIND_SLOTS] = "slots",
+	[SHMBUS_KIND_PYLIST] = "python-shareablelist",
+};
+
+const char *shmbus_kind_name(enum shmbus_kind kind)
+{
+	if ((unsigned)kind >= SHMBUS_KIND_MAX)
+		return "unknown";
+	return kind_names[kind];
+}
+
+void shmbus_header_init(struct shmbus_header *hdr, const struct shmbus_layout_desc *desc)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	memcpy(hdr->magic, SHMBUS_MAGIC, SHMBUS_MAGIC_LEN);
+	hdr->kind = (uint16_t)desc->kind;
+	hdr->version = desc->version;
+	hdr->byte_order = SHMBUS_BYTE_ORDER;
+	hdr->header_size = sizeof(*hdr);
+	hdr->cacheline = SHMBUS_CACHELINE;
+	hdr->creator_uid = (uint32_t)getuid();
+	hdr->total_size = desc->total_size;
+	hdr->creator = shmbus_proc_self();
+	hdr->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	hdr->participants_off = desc->participants_off;
+	hdr->participants_max = desc->participants_max;
+	/* Relaxed: the block is not published yet; publish() orders it. */
+	atomic_store_explicit(&hdr->manager, 0, memory_order_relaxed);
+	if (desc->participants_off)
+		memset((char *)hdr + desc->participants_off, 0,
+		       (size_t)desc->participants_max * sizeof(struct shmbus_participant));
+}
+
+void shmbus_header_publish(struct shmbus_header *hdr)
+{
+	/* R1: pairs with A1 in shmbus_header_load(): the header and the layout
+	 * behind it are complete before anyone sees `ready`. */
+	atomic_store_explicit(&hdr->ready, SHMBUS_READY, memory_order_release);
+}
+
+void shmbus_header_load(const struct shmbus_header *shared, struct shmbus_header *copy)
+{
+	struct shmbus_header *src = (struct shmbus_header *)(uintptr_t)shared;
+	uint32_t ready;
+
+	/* A1: pairs with R1 in shmbus_header_publish(). */
+	ready = atomic_load_explicit(&src->ready, memory_order_acquire);
+	/* The plain fields are immutable once ready; copy them one by one so
+	 * that the atomics (ready, manager) are never read non-atomically. */
+	memcpy(copy->magic, src->magic, SHMBUS_MAGIC_LEN);
+	atomic_init(&copy->ready, ready);
+	copy->kind = src->kind;
+	copy->version = src->version;
+	copy->byte_order = src->byte_order;
+	copy->header_size = src->header_size;
+	copy->cacheline = src->cacheline;
+	copy->creator_uid = src->creator_uid;
+	copy->total_size = src->total_size;
+	copy->creator = src->creator;
+	copy->created_ns = src->created_ns;
+	copy->participants_off = src->participants_off;
+	copy->participants_max = src->participants_max;
+	copy->flags = src->flags;
+	copy->reserved0 = 0;
+	/* Relaxed: the manager field is informational, set after publication. */
+	atomic_init(&copy->manager, atomic_load_explicit(&src->manager, memory_order_relaxed));
+	memset(copy->reserved, 0, sizeof(copy->reserved));
+}
+
+bool shmbus_header_blank(const struct shmbus_header *copy)
+{
+	static const char zero[SHMBUS_MAGIC_LEN];
+
+	return memcmp(copy->magic, zero, SHMBUS_MAGIC_LEN) == 0;
+}
+
+static bool power_of_two(uint64_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+int shmbus_header_check(const struct shmbus_header *h, uint64_t object_size,
+			struct shmbus_block_info *info)
+{
+	uint64_t part_end;
+
+	if (object_size < SHMBUS_MAGIC_LEN)
+		return -SHMBUS_EMAGIC;
+	if (memcmp(h->magic, SHMBUS_MAGIC, SHMBUS_MAGIC_LEN - 1) != 0)
+		return -SHMBUS_EMAGIC;
+	if (h->magic[SHMBUS_MAGIC_LEN - 1] != SHMBUS_MAGIC[SHMBUS_MAGIC_LEN - 1])
+		return -SHMBUS_EVERSION;
+	if (object_size < sizeof(*h))
+		return -SHMBUS_ETRUNCATED;
+	if (atomic_load_explicit(&h->ready, memory_order_relaxed) != SHMBUS_READY)
+		return atomic_load_explicit(&h->ready, memory_order_relaxed) == 0 ?
+			-SHMBUS_ENOTREADY : -SHMBUS_ECORRUPT;
+	if (h->byte_order != SHMBUS_BYTE_ORDER)
+		return h->byte_order == __builtin_bswap32(SHMBUS_BYTE_ORDER) ?
+			-SHMBUS_EBYTEORDER : -SHMBUS_ECORRUPT;
+	if (h->kind == SHMBUS_KIND_UNKNOWN || h->kind == SHMBUS_KIND_PYLIST)
+		return -SHMBUS_ECORRUPT;
+	if (h->kind >= SHMBUS_KIND_MAX)
+		return -SHMBUS_EVERSION;
+	if (h->header_size != sizeof(*h) || !power_of_two(h->cacheline) ||
+	    h->cacheline > 4096 || h->total_size < h->header_size)
+		return -SHMBUS_ECORRUPT;
+	if (h->total_size > object_size)
+		return -SHMBUS_ETRUNCATED;
+	if (h->participants_off != 0) {
+		if (h->participants_off < h->header_size || h->participants_off % 8 != 0 ||
+		    h->participants_max == 0 || h->participants_max > SHMBUS_PARTICIPANTS_MAX)
+			return -SHMBUS_ECORRUPT;
+		part_end = (uint64_t)h->participants_off +
+			   (uint64_t)h->participants_max * sizeof(struct shmbus_participant);
+		if (part_end > h->total_size)
+			return -SHMBUS_ECORRUPT;
+	} else if (h->participants_max != 0) {
+		return -SHMBUS_ECORRUPT;
+	}
+	if (info) {
+		info->kind = (enum shmbus_kind)h->kind;
+		info->version = h->version;
+		info->header_size = h->header_size;
+		info->cacheline = h->cacheline;
+		info->total_size = h->total_size;
+		info->creator = h->creator;
+		info->creator_uid = h->creator_uid;
+		info->created_ns = h->created_ns;
+		info->manager = atomic_load_explicit(&h->manager, memory_order_relaxed);
+		info->flags = h->flags;
+	}
+	return 0;
+}
+
+struct shmbus_participant *shmbus_header_participants(struct shmbus_header *hdr, uint32_t *n)
+{
+	*n = hdr->participants_max;
+	if (!hdr->participants_off)
+		return NULL;
+	return (struct shmbus_participant *)((char *)hdr + hdr->participants_off);
+}
+
+int shmbus_part_claim(struct shmbus_participant *p, uint32_t role, shmbus_ident_t me,
+		      shmbus_ident_t *prev)
+{
+	/* Relaxed first look: the CAS below decides. */
+	shmbus_ident_t cur = atomic_load_explicit(&p->ident, memory_order_relaxed);
+
+	for (;;) {
+		if (cur == me)
+			return -EBUSY; /* we already own it: a second role holder */
+		if (cur != SHMBUS_IDENT_NONE && shmbus_proc_alive(cur))
+			return -EBUSY;
+		/* C1: acq_rel.  Acquire: what the dead owner wrote before it died
+		 * (and before its last release) is visible to the taker.  Release:
+		 * pairs with the acquire load of readers that check ownership. */
+		if (atomic_compare_exchange_weak_explicit(&p->ident, &cur, me,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			break;
+	}
+	/* Relaxed: role is informational for inspection; ownership is ident. */
+	atomic_store_explicit(&p->role, role, memory_order_relaxed);
+	if (prev)
+		*prev = cur;
+	return 0;
+}
+
+int shmbus_part_join(struct shmbus_participant *tbl, uint32_t n, uint32_t role,
+		     shmbus_ident_t me, shmbus_ident_t *prev)
+{
+	uint32_t i;
+
+	/* Free entries first, so live history is kept as long as possible. */
+	for (i = 0; i < n; i++) {
+		shmbus_ident_t cur = SHMBUS_IDENT_NONE;
+
+		/* C2: acq_rel, as C1. */
+		if (atomic_compare_exchange_strong_explicit(&tbl[i].ident, &cur, me,
+							    memory_order_acq_rel,
+							    memory_order_relaxed)) {
+			atomic_store_explicit(&tbl[i].role, role, memory_order_relaxed);
+			if (prev)
+				*prev = SHMBUS_IDENT_NONE;
+			return (int)i;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (atomic_load_explicit(&tbl[i].ident, memory_order_relaxed) == me)
+			continue;
+		if (shmbus_part_claim(&tbl[i], role, me, prev) == 0)
+			return (int)i;
+	}
+	return -ENOSPC;
+}
+
+void shmbus_part_leave(struct shmbus_participant *p, shmbus_ident_t me)
+{
+	shmbus_ident_t cur = me;
+
+	/* R2: release.  Everything the owner wrote is visible to the next
+	 * owner, whose claim CAS acquires (C1/C2). */
+	atomic_compare_exchange_strong_explicit(&p->ident, &cur, SHMBUS_IDENT_NONE,
+						memory_order_release, memory_order_relaxed);
+}

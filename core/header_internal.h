@@ -1,0 +1,145 @@
+/*
+ * header_internal.h - the common header at offset 0 of every block that a
+ * shmbus layout (spsc, mpmc) builds, and the participant table it points to.
+ *
+ * Protocol: the creator zero-fills the block (creation does), writes every
+ * header field and its whole layout, and only then stores `ready` with
+ * release order (shmbus_header_publish()).  A reader loads `ready` with
+ * acquire order first; if it is not SHMBUS_READY it must not trust anything
+ * else in the block.  After `ready`, header fields never change except
+ * `manager` (atomic, see manager.c).
+ *
+ * Participants: a table of (ident, role) entries, each owned by at most one
+ * process.  The ident word is claimed with a CAS from 0 or from the ident of
+ * a dead process; idents never repeat (see proc.h), so the CAS has no ABA.
+ */
+#ifndef SHMBUS_HEADER_INTERNAL_H
+#define SHMBUS_HEADER_INTERNAL_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmbus/block.h"
+
+#define SHMBUS_MAGIC_LEN 8
+/* "SHMBUS", NUL, then the version of this common header format. */
+#define SHMBUS_MAGIC "SHMBUS\0\1"
+#define SHMBUS_BYTE_ORDER UINT32_C(0x01020304)
+#define SHMBUS_READY UINT32_C(0x52454459) /* "REDY" */
+#define SHMBUS_CACHELINE 64
+#define SHMBUS_HEADER_SIZE 128
+#define SHMBUS_PARTICIPANTS_MAX 4096
+
+struct shmbus_header {
+	char magic[SHMBUS_MAGIC_LEN];
+	_Atomic uint32_t ready;       /* SHMBUS_READY once built; release/acquire */
+	uint16_t kind;                /* enum shmbus_kind */
+	uint16_t version;             /* layout version of that kind */
+	uint32_t byte_order;          /* SHMBUS_BYTE_ORDER, native */
+	uint32_t header_size;         /* sizeof(struct shmbus_header) */
+	uint32_t cacheline;           /* the creator's cache-line size */
+	uint32_t creator_uid;
+	uint64_t total_size;          /* bytes the layout uses */
+	uint64_t creator;             /* shmbus_ident_t of the creator */
+	uint64_t created_ns;          /* CLOCK_REALTIME */
+	uint32_t participants_off;    /* offset of the participant table, 0: none */
+	uint32_t participants_max;    /* entries in it */
+	uint32_t flags;
+	uint32_t reserved0;
+	_Atomic uint64_t manager;     /* ident of a guardian that will unlink it */
+	uint8_t reserved[48];
+};
+
+struct shmbus_participant {
+	_Atomic uint64_t ident;       /* owner, or 0 when free */
+	_Atomic uint32_t role;        /* layout-defined; written by the owner */
+	uint32_t reserved;
+};
+
+static_assert(sizeof(struct shmbus_header) == SHMBUS_HEADER_SIZE, "header size");
+static_assert(offsetof(struct shmbus_header, ready) == 8, "header layout");
+static_assert(offsetof(struct shmbus_header, kind) == 12, "header layout");
+static_assert(offsetof(struct shmbus_header, total_size) == 32, "header layout");
+static_assert(offsetof(struct shmbus_header, creator) == 40, "header layout");
+static_assert(offsetof(struct shmbus_header, participants_off) == 56, "header layout");
+static_assert(offsetof(struct shmbus_header, manager) == 72, "header layout");
+static_assert(sizeof(struct shmbus_participant) == 16, "participant size");
+static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+	      "cross-process atomics must be lock-free");
+
+/* What a layout tells shmbus_header_init(). */
+struct shmbus_layout_desc {
+	enum shmbus_kind kind;
+	uint16_t version;
+	uint64_t total_size;
+	uint32_t participants_off;
+	uint32_t participants_max;
+};
+
+/*
+ * shmbus_header_init - fill every header field but `ready` in a zeroed block
+ * and zero the participant table.  The caller then builds its layout and
+ * calls shmbus_header_publish().
+ */
+void shmbus_header_init(struct shmbus_header *hdr, const struct shmbus_layout_desc *desc);
+
+/* Store `ready` (release): everything written before is visible to readers. */
+void shmbus_header_publish(struct shmbus_header *hdr);
+
+/*
+ * shmbus_header_load - take a private copy of a live header: `ready` first
+ * (acquire), then the rest.  Validate the copy, never the shared bytes.
+ */
+void shmbus_header_load(const struct shmbus_header *shared, struct shmbus_header *copy);
+
+/*
+ * shmbus_header_check - validate a header copy against the object's real
+ * size and fill @info.  Returns 0 or a -SHMBUS_E* code (see
+ * shmbus_block_info()).  @object_size: what fstat says.
+ */
+int shmbus_header_check(const struct shmbus_header *copy, uint64_t object_size,
+			struct shmbus_block_info *info);
+
+/* True if the first bytes are all zero: a block whose creator has not yet
+ * written anything (or a raw zero-filled block). */
+bool shmbus_header_blank(const struct shmbus_header *copy);
+
+/*
+ * shmbus_block_attach_layout - attach @name as a shmbus layout of @kind whose
+ * version must be @version.  Waits up to about 250 ms for a block that is
+ * still being built by a live creator, then fails with -SHMBUS_ENOTREADY.
+ * Returns 0 and fills @out and (if not NULL) @info, or a negative code; on
+ * failure nothing stays attached.
+ */
+int shmbus_block_attach_layout(struct shmbus_block **out, const char *name,
+			       unsigned flags, enum shmbus_kind kind, uint16_t version,
+			       struct shmbus_block_info *info);
+
+/* The header at the start of a block (the caller has checked it). */
+static inline struct shmbus_header *shmbus_block_header(const struct shmbus_block *b)
+{
+	return (struct shmbus_header *)(uintptr_t)shmbus_block_cdata(b);
+}
+
+/*
+ * Participant table operations; @tbl and @n come from a checked header.
+ * shmbus_part_claim - own entry @p if it is free or its owner is dead.
+ *   Returns 0, or -EBUSY if a live process owns it.  @prev (may be NULL)
+ *   receives the ident of the dead owner taken over (0 if it was free).
+ * shmbus_part_join - own any free or dead entry; returns its index, or
+ *   -ENOSPC when every entry has a live owner.
+ * shmbus_part_leave - give the entry back if @me still owns it.
+ */
+int shmbus_part_claim(struct shmbus_participant *p, uint32_t role, shmbus_ident_t me,
+		      shmbus_ident_t *prev);
+int shmbus_part_join(struct shmbus_participant *tbl, uint32_t n, uint32_t role,
+		     shmbus_ident_t me, shmbus_ident_t *prev);
+void shmbus_part_leave(struct shmbus_participant *p, shmbus_ident_t me);
+
+/* The participant table of a checked header, or NULL if it has none. */
+struct shmbus_participant *shmbus_header_participants(struct shmbus_header *hdr,
+						      uint32_t *n);
+
+#endif /* SHMBUS_HEADER_INTERNAL_H */

@@ -1,0 +1,195 @@
+/*
+ * testutil.c - helpers shared by the tests (see testutil.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void prefix(char *buf, size_t n)
+{
+	const char *tag = getenv("SHMBUS_TEST_TAG");
+
+	snprintf(buf, n, "sbt_%s_%d_", tag ? tag : "t", (int)getpid());
+}
+
+const char *tu_name(const char *what)
+{
+	static char bufs[8][SHMBUS_NAME_MAX + 1];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+	char p[128];
+
+	prefix(p, sizeof(p));
+	snprintf(b, SHMBUS_NAME_MAX + 1, "%s%s", p, what);
+	return b;
+}
+
+void tu_cleanup(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	char p[128];
+
+	if (!d)
+		return;
+	prefix(p, sizeof(p));
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, p, strlen(p)) == 0)
+			if (shmbus_block_unlink(e->d_name)) { /* already gone */ }
+	}
+	closedir(d);
+}
+
+pid_t tu_spawn(int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+int tu_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFSIGNALED(st))
+		return 1000 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+/* Append what @fd has to *@buf; returns 0 at EOF, 1 if more may come. */
+static int drain(int fd, char **buf, size_t *len)
+{
+	char chunk[65536];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return 0;
+	*buf = realloc(*buf, *len + (size_t)n + 1);
+	assert_non_null(*buf);
+	memcpy(*buf + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = '\0';
+	return 1;
+}
+
+int tu_run(const char *const argv[], const char *input, char **out, char **err)
+{
+	int pin[2], pout[2], perr[2];
+	char *obuf = NULL, *ebuf = NULL;
+	size_t olen = 0, elen = 0, ilen = input ? strlen(input) : 0, ioff = 0;
+	struct pollfd pf[3];
+	pid_t pid;
+
+	assert_int_equal(pipe2(pin, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(pout, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(perr, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		dup2(perr[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (ilen == 0) {
+		close(pin[1]);
+		pin[1] = -1;
+	}
+	for (;;) {
+		int nfds = 0, i;
+
+		if (pin[1] >= 0)
+			pf[nfds++] = (struct pollfd){ .fd = pin[1], .events = POLLOUT };
+		if (pout[0] >= 0)
+			pf[nfds++] = (struct pollfd){ .fd = pout[0], .events = POLLIN };
+		if (perr[0] >= 0)
+			pf[nfds++] = (struct pollfd){ .fd = perr[0], .events = POLLIN };
+		if (nfds == 0)
+			break;
+		if (poll(pf, (nfds_t)nfds, -1) < 0) {
+			assert_int_equal(errno, EINTR);
+			continue;
+		}
+		for (i = 0; i < nfds; i++) {
+			if (!pf[i].revents)
+				continue;
+			if (pf[i].fd == pin[1]) {
+				ssize_t n = write(pin[1], input + ioff, ilen - ioff);
+
+				if (n > 0)
+					ioff += (size_t)n;
+				if (n < 0 || ioff == ilen) {
+					close(pin[1]);
+					pin[1] = -1;
+				}
+			} else if (pf[i].fd == pout[0]) {
+				if (!drain(pout[0], &obuf, &olen)) {
+					close(pout[0]);
+					pout[0] = -1;
+				}
+			} else if (!drain(perr[0], &ebuf, &elen)) {
+				close(perr[0]);
+				perr[0] = -1;
+			}
+		}
+	}
+	if (out)
+		*out = obuf ? obuf : strdup("");
+	else
+		free(obuf);
+	if (err)
+		*err = ebuf ? ebuf : strdup("");
+	else
+		free(ebuf);
+	return tu_wait(pid);
+}
+
+const char *tu_tool(void)
+{
+	return SHMBUS_TOOL_PATH;
+}
+
+const char *tu_python(void)
+{
+	const char *env = getenv("SHMBUS_PYTHON3");
+
+	if (env && *env)
+		return env;
+	return SHMBUS_PYTHON3[0] ? SHMBUS_PYTHON3 : NULL;
+}
+
+int tu_sanitized(void)
+{
+#ifdef SHMBUS_SANITIZED
+	return 1;
+#else
+	return 0;
+#endif
+}

@@ -1,0 +1,59 @@
+/*
+ * testutil.h - what tests share: unique block names, child processes,
+ * running commands (the tool, python3) and capturing their output.
+ *
+ * Include after <stdarg.h>, <stddef.h>, <setjmp.h> as cmocka wants; this
+ * header does that itself.
+ */
+#ifndef SHMBUS_TESTUTIL_H
+#define SHMBUS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include "shmbus/shmbus.h"
+
+#define TU_SKIP 77
+
+/*
+ * tu_name - a block name unique to this test run and process:
+ * "sbt_<tag>_<pid>_<what>".  Returns a static buffer that the next 8 calls do
+ * not overwrite.
+ */
+const char *tu_name(const char *what);
+
+/* Unlink every block whose name starts with this run's prefix. */
+void tu_cleanup(void);
+
+/*
+ * tu_spawn - fork; the child runs @fn(@arg) and exits with its return value
+ * (0 = success).  Returns the child's pid (asserts on failure).
+ */
+pid_t tu_spawn(int (*fn)(void *), void *arg);
+
+/*
+ * tu_wait - reap @pid.  Returns its exit status (0..255), or 1000 + signal
+ * number if it was killed by a signal.
+ */
+int tu_wait(pid_t pid);
+
+/*
+ * tu_run - run @argv (argv[0] looked up in PATH) with @input on stdin (may be
+ * NULL), capture stdout and stderr (NUL-terminated, malloc'd; pass NULL to
+ * discard).  Returns as tu_wait().
+ */
+int tu_run(const char *const argv[], const char *input, char **out, char **err);
+
+/* Path of the shmbus tool under test, and of python3 (NULL if none). */
+const char *tu_tool(void);
+const char *tu_python(void);
+
+/* Whether this build runs under a sanitizer (tests then use smaller loads). */
+int tu_sanitized(void);
+
+#endif

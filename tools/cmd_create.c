@@ -1,0 +1,79 @@
+/*
+ * cmd_create.c - `shmbus create KIND NAME [options]`: make a block of a kind.
+ *
+ * Each kind parses its own options; this file only dispatches.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+/* `shmbus create block NAME --size BYTES [--mode MODE]`: raw bytes. */
+static int create_block(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct shmbus_block *b;
+	uint64_t size = 0, mode = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "s:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!tool_parse_size(optarg, &size) || size == 0)
+				return tool_usage_error(&cmd_create, "bad --size '%s'", optarg);
+			break;
+		case 'm':
+			if (!tool_parse_u64(optarg, 1, 07777, &mode) || optarg[0] != '0')
+				return tool_usage_error(&cmd_create, "bad --mode '%s' (octal, e.g. 0600)", optarg);
+			break;
+		case 'h': return tool_help(&cmd_create);
+		default: return tool_usage_error(&cmd_create, "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return tool_usage_error(&cmd_create, "expected one block name");
+	if (size == 0)
+		return tool_usage_error(&cmd_create, "--size is required");
+	rc = shmbus_block_create(&b, argv[optind], size, (mode_t)mode);
+	if (rc)
+		return tool_fail(argv[optind], "cannot create", rc);
+	shmbus_block_close(b);
+	return TOOL_OK;
+}
+
+static const struct {
+	const char *kind;
+	int (*create)(int argc, char **argv);
+} kinds[] = {
+	{ "block", create_block },
+};
+
+static int run(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return tool_usage_error(&cmd_create, "expected a kind");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return tool_help(&cmd_create);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(argv[1], kinds[i].kind) == 0)
+			return kinds[i].create(argc - 1, argv + 1);
+	}
+	return tool_usage_error(&cmd_create, "unknown kind '%s'", argv[1]);
+}
+
+const struct tool_cmd cmd_create = {
+	.name = "create",
+	.summary = "create a block (block, spsc, mpmc, slots)",
+	.usage = "usage: shmbus create KIND NAME [options]\n\n"
+		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"
+		 "      raw bytes (like Python's SharedMemory); sizes take K, M, G suffixes\n",
+	.run = run,
+};

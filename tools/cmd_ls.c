@@ -1,0 +1,180 @@
+/*
+ * cmd_ls.c - `shmbus ls [--json]`: every block in /dev/shm, ours and others.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "tool.h"
+
+#define SHM_DIR "/dev/shm"
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names of the regular files in /dev/shm, sorted. */
+static int list_names(char ***out, size_t *count)
+{
+	DIR *d = opendir(SHM_DIR);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
+			continue;
+		if (shmbus_name_check(e->d_name) != 0)
+			continue;
+		if (n == cap) {
+			char **grown = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
+
+			if (!grown)
+				goto nomem;
+			names = grown;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			goto nomem;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	*out = names;
+	*count = n;
+	return 0;
+nomem:
+	closedir(d);
+	while (n)
+		free(names[--n]);
+	free(names);
+	return -ENOMEM;
+}
+
+static double age_seconds(const struct shmbus_snapshot *s)
+{
+	struct timespec now;
+	int64_t born = s->has_header ? (int64_t)s->info.created_ns : s->mtime_ns;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - born) / 1e9;
+}
+
+static json_t *entry_json(const struct shmbus_snapshot *s)
+{
+	bool ours = s->kind != SHMBUS_KIND_UNKNOWN && s->kind != SHMBUS_KIND_PYLIST;
+
+	return json_pack("{s:s, s:s, s:I, s:I, s:f, s:o, s:o}", "name", s->name, "kind",
+			 shmbus_kind_name(s->kind), "size_bytes", (json_int_t)s->size_bytes,
+			 "owner_uid", (json_int_t)s->owner_uid, "age_s", age_seconds(s),
+			 "alive", ours && s->has_header ? json_boolean(s->any_alive) : json_null(),
+			 "managed", json_boolean(s->manager_alive));
+}
+
+static void print_row(const struct shmbus_snapshot *s)
+{
+	struct passwd *pw = getpwuid(s->owner_uid);
+	const char *alive = "-";
+
+	if (s->has_header)
+		alive = s->any_alive ? "yes" : "no";
+	printf("%-32s %-20s %12llu %-10s %10.0f %-5s%s\n", s->name, shmbus_kind_name(s->kind),
+	       (unsigned long long)s->size_bytes, pw ? pw->pw_name : "?", age_seconds(s), alive,
+	       s->manager_alive ? " managed" : "");
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	json_t *doc = NULL, *arr = NULL;
+	bool json = false;
+	char **names;
+	size_t n, i;
+	int c, rc, status = TOOL_OK;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': return tool_help(&cmd_ls);
+		default: return tool_usage_error(&cmd_ls, "bad option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage_error(&cmd_ls, "takes no arguments");
+	rc = list_names(&names, &n);
+	if (rc)
+		return tool_fail(SHM_DIR, "cannot list", rc);
+	if (json) {
+		doc = json_object();
+		arr = json_array();
+		if (!doc || !arr || json_object_set_new(doc, "schema_version",
+							json_integer(SHMBUS_SCHEMA_VERSION)))
+			status = tool_fail(NULL, "ls", -ENOMEM);
+	} else {
+		printf("%-32s %-20s %12s %-10s %10s %s\n", "NAME", "KIND", "SIZE", "OWNER",
+		       "AGE_S", "ALIVE");
+	}
+	for (i = 0; i < n && status == TOOL_OK; i++) {
+		struct shmbus_snapshot *s;
+
+		rc = shmbus_snapshot_take(names[i], &s);
+		if (rc == -ENOENT)
+			continue; /* removed while we listed */
+		if (rc == -SHMBUS_EEMPTY || rc == -EACCES) {
+			/* Still a block: show what the directory knows. */
+			if (json) {
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name",
+					names[i], "kind", "unknown", "error",
+					json_string(shmbus_strerror(rc)), "alive", json_null()));
+			} else {
+				printf("%-32s %-20s (%s)\n", names[i], "unknown", shmbus_strerror(rc));
+			}
+			continue;
+		}
+		if (rc) {
+			status = tool_fail(names[i], "cannot inspect", rc);
+			break;
+		}
+		if (json)
+			json_array_append_new(arr, entry_json(s));
+		else
+			print_row(s);
+		shmbus_snapshot_free(s);
+	}
+	if (json && status == TOOL_OK) {
+		json_object_set_new(doc, "blocks", arr);
+		arr = NULL;
+		json_dumpf(doc, stdout, JSON_SORT_KEYS | JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(arr);
+	json_decref(doc);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return status;
+}
+
+const struct tool_cmd cmd_ls = {
+	.name = "ls",
+	.summary = "list every block in /dev/shm with its kind, size, owner and age",
+	.usage = "usage: shmbus ls [--json]\n\n"
+		 "Lists every shared memory block: shmbus blocks with their kind, others\n"
+		 "as 'unknown'.  ALIVE tells whether any recorded participant (creator\n"
+		 "included) still runs; '-' for blocks that are not shmbus's.\n"
+		 "  --json   {\"schema_version\": N, \"blocks\": [...]}, sorted keys\n",
+	.run = run,
+};

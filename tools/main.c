@@ -1,0 +1,120 @@
+/*
+ * main.c - the shmbus command-line tool: dispatch to subcommands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "tool.h"
+
+static const struct tool_cmd *const commands[] = {
+	&cmd_ls, &cmd_inspect, &cmd_create, &cmd_rm,
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+int tool_fail(const char *name, const char *what, int code)
+{
+	if (name)
+		fprintf(stderr, "shmbus: %s: %s: %s\n", name, what, shmbus_strerror(code));
+	else
+		fprintf(stderr, "shmbus: %s: %s\n", what, shmbus_strerror(code));
+	return TOOL_ERR;
+}
+
+int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shmbus %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee 'shmbus %s --help'\n", cmd->name);
+	return TOOL_USAGE;
+}
+
+int tool_help(const struct tool_cmd *cmd)
+{
+	fputs(cmd->usage, stdout);
+	return TOOL_OK;
+}
+
+bool tool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool tool_parse_size(const char *s, uint64_t *out)
+{
+	char buf[32];
+	size_t len = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len + 1);
+	switch (buf[len - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	default: break;
+	}
+	if (shift)
+		buf[len - 1] = '\0';
+	if (!tool_parse_u64(buf, 0, UINT64_MAX >> shift, &v))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+static void usage(FILE *to)
+{
+	size_t i;
+
+	fprintf(to, "usage: shmbus [--version] [--help] COMMAND [ARGS]\n\n"
+		    "Named shared memory blocks and lock-free rings.\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(to, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(to, "\n'shmbus COMMAND --help' describes a command.\n"
+		    "Exit status: 0 success, 1 error, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return TOOL_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return TOOL_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("shmbus %s (json schema %d)\n", SHMBUS_VERSION_STRING,
+		       SHMBUS_SCHEMA_VERSION);
+		return TOOL_OK;
+	}
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i]->name) == 0)
+			return commands[i]->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "shmbus: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return TOOL_USAGE;
+}

@@ -1,0 +1,98 @@
+/*
+ * text.c - JSON to indented "key: value" text (keys in sorted order).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "text.h"
+
+static void print_value(FILE *to, json_t *v, int depth);
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_scalar(FILE *to, json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: fputs(json_string_value(v), to); break;
+	case JSON_INTEGER: fprintf(to, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: fprintf(to, "%g", json_real_value(v)); break;
+	case JSON_TRUE: fputs("yes", to); break;
+	case JSON_FALSE: fputs("no", to); break;
+	default: fputs("-", to); break;
+	}
+}
+
+static bool is_scalar(json_t *v)
+{
+	return !json_is_object(v) && !json_is_array(v);
+}
+
+static void print_value(FILE *to, json_t *v, int depth)
+{
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	if (json_is_object(v)) {
+		void *iter;
+		const char **keys;
+		size_t n = json_object_size(v), k = 0;
+
+		keys = calloc(n ? n : 1, sizeof(*keys));
+		if (!keys)
+			return;
+		for (iter = json_object_iter(v); iter; iter = json_object_iter_next(v, iter))
+			keys[k++] = json_object_iter_key(iter);
+		qsort(keys, n, sizeof(*keys), key_cmp);
+		for (k = 0; k < n; k++) {
+			key = keys[k];
+			item = json_object_get(v, key);
+			fprintf(to, "%*s%s:", depth * 2, "", key);
+			if (is_scalar(item)) {
+				fputc(' ', to);
+				print_scalar(to, item);
+				fputc('\n', to);
+			} else if (json_is_array(item) && json_array_size(item) == 0) {
+				fputs(" (none)\n", to);
+			} else {
+				fputc('\n', to);
+				print_value(to, item, depth + 1);
+			}
+		}
+		free(keys);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item) {
+			fprintf(to, "%*s- [%zu]", depth * 2, "", i);
+			if (is_scalar(item)) {
+				fputc(' ', to);
+				print_scalar(to, item);
+				fputc('\n', to);
+			} else {
+				fputc('\n', to);
+				print_value(to, item, depth + 1);
+			}
+		}
+	} else {
+		fprintf(to, "%*s", depth * 2, "");
+		print_scalar(to, v);
+		fputc('\n', to);
+	}
+}
+
+int text_print_json(FILE *to, const char *text)
+{
+	json_t *doc = json_loads(text, 0, NULL);
+
+	if (!doc)
+		return -EINVAL;
+	print_value(to, doc, 0);
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * tool.h - what the shmbus subcommands share: the command table, exit codes,
+ * error printing, number parsing.
+ *
+ * Exit status: 0 success, 1 error (printed to stderr with the name involved),
+ * 2 bad usage.
+ */
+#ifndef SHMBUS_TOOL_H
+#define SHMBUS_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmbus/shmbus.h"
+
+enum { TOOL_OK = 0, TOOL_ERR = 1, TOOL_USAGE = 2 };
+
+struct tool_cmd {
+	const char *name;
+	const char *summary;   /* one line for `shmbus --help` */
+	const char *usage;     /* full text for `shmbus CMD --help` */
+	int (*run)(int argc, char **argv);
+};
+
+/* Every command, in the order `shmbus --help` lists them. */
+extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_create, cmd_rm;
+
+/* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
+int tool_fail(const char *name, const char *what, int code);
+/* "shmbus CMD: message" + "see shmbus CMD --help" on stderr; returns TOOL_USAGE. */
+int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print the command's usage to stdout; returns TOOL_OK. */
+int tool_help(const struct tool_cmd *cmd);
+
+/* Parse a whole decimal (or 0x hex) number in [min, max]; false if not. */
+bool tool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parse a size with optional K/M/G suffix (powers of 1024). */
+bool tool_parse_size(const char *s, uint64_t *out);
+
+#endif
