@@ -8,10 +8,14 @@
 #ifndef SHMBUS_TESTUTIL_H
 #define SHMBUS_TESTUTIL_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <cmocka.h>
