@@ -74,7 +74,8 @@ static int json_common(const struct shmbus_snapshot *snap, json_t *doc)
 	rc |= shmbus_json_set(doc, "owner_uid", json_integer((json_int_t)snap->owner_uid));
 	rc |= shmbus_json_set(doc, "mode", json_string(mode));
 	rc |= shmbus_json_set(doc, "modified", json_time((uint64_t)snap->mtime_ns));
-	rc |= shmbus_json_set(doc, "alive", json_boolean(snap->any_alive));
+	/* Liveness is known only for blocks that record their processes. */
+	rc |= shmbus_json_set(doc, "alive", snap->has_header ? json_boolean(snap->any_alive) : json_null());
 	rc |= shmbus_json_set(doc, "participants", json_participants(snap));
 	if (snap->has_header) {
 		const struct shmbus_block_info *in = &snap->info;

@@ -101,8 +101,8 @@ static int run(int argc, char **argv)
 	};
 	json_t *doc = NULL, *arr = NULL;
 	bool json = false;
-	char **names;
-	size_t n, i;
+	char **names = NULL;
+	size_t n = 0, i;
 	int c, rc, status = TOOL_OK;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
