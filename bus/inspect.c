@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -153,38 +154,23 @@ static int snap_fill(const struct shmbus_snap_src *src, struct shmbus_snapshot *
 	return 0;
 }
 
-int shmbus_snapshot_take(const char *name, struct shmbus_snapshot **out)
+int shmbus_snapshot_fd(int fd, const char *name, struct shmbus_snapshot **out)
 {
-	char path[SHMBUS_PATH_MAX];
-	struct shmbus_snap_src src;
+	struct shmbus_snap_src src = { .fd = fd };
 	struct shmbus_snapshot *snap;
 	struct stat st;
 	int rc;
 
-	if (!out)
-		return -EINVAL;
 	*out = NULL;
-	rc = shmbus_name_path(name, path);
-	if (rc)
-		return rc;
-	src.fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (src.fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(src.fd, &st) < 0) {
-		rc = -errno;
-		goto fail_fd;
-	}
-	if (st.st_size <= 0) {
-		rc = -SHMBUS_EEMPTY;
-		goto fail_fd;
-	}
+	if (st.st_size <= 0)
+		return -SHMBUS_EEMPTY;
 	src.size = (uint64_t)st.st_size;
 	snap = calloc(1, sizeof(*snap));
-	if (!snap) {
-		rc = -ENOMEM;
-		goto fail_fd;
-	}
-	strcpy(snap->name, path + 1);
+	if (!snap)
+		return -ENOMEM;
+	snprintf(snap->name, sizeof(snap->name), "%s", name);
 	snap->size_bytes = src.size;
 	snap->owner_uid = st.st_uid;
 	snap->mode = st.st_mode & 07777;
@@ -192,14 +178,28 @@ int shmbus_snapshot_take(const char *name, struct shmbus_snapshot **out)
 	rc = snap_fill(&src, snap);
 	if (rc) {
 		shmbus_snapshot_free(snap);
-		goto fail_fd;
+		return rc;
 	}
-	close(src.fd);
 	*out = snap;
 	return 0;
+}
 
-fail_fd:
-	close(src.fd);
+int shmbus_snapshot_take(const char *name, struct shmbus_snapshot **out)
+{
+	char path[SHMBUS_PATH_MAX];
+	int fd, rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	rc = shmbus_name_path(name, path);
+	if (rc)
+		return rc;
+	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = shmbus_snapshot_fd(fd, path + 1, out);
+	close(fd);
 	return rc;
 }
 

@@ -47,6 +47,13 @@ struct shmbus_snap_kind {
 	void (*free)(void *kind_state);
 };
 
+/*
+ * shmbus_snapshot_fd - snapshot the object open at @fd (any readable file:
+ * a shm object, or a memfd in the fuzz target), reported under @name.
+ * Returns as shmbus_snapshot_take().
+ */
+int shmbus_snapshot_fd(int fd, const char *name, struct shmbus_snapshot **out);
+
 /* Hooks of each kind; a kind not built yet has none. */
 extern const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX];
 

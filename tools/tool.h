@@ -23,7 +23,7 @@ struct tool_cmd {
 };
 
 /* Every command, in the order `shmbus --help` lists them. */
-extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_create, cmd_rm;
+extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_watch, cmd_create, cmd_rm;
 
 /* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
