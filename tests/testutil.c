@@ -185,6 +185,26 @@ const char *tu_python(void)
 	return SHMBUS_PYTHON3[0] ? SHMBUS_PYTHON3 : NULL;
 }
 
+static int can_import(const char *python, const char *module)
+{
+	char stmt[128];
+	const char *argv[] = { python, "-c", stmt, NULL };
+
+	snprintf(stmt, sizeof(stmt), "import %s", module);
+	return access(python, X_OK) == 0 && tu_run(argv, NULL, NULL, NULL) == 0;
+}
+
+const char *tu_python_with(const char *module)
+{
+	const char *py = tu_python();
+
+	if (py && can_import(py, module))
+		return py;
+	if (can_import("/usr/bin/python3", module))
+		return "/usr/bin/python3";
+	return NULL;
+}
+
 int tu_sanitized(void)
 {
 #ifdef SHMBUS_SANITIZED

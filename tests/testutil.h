@@ -58,6 +58,13 @@ int tu_run(const char *const argv[], const char *input, char **out, char **err);
 const char *tu_tool(void);
 const char *tu_python(void);
 
+/*
+ * tu_python_with - a python3 that can import @module: tu_python() if it
+ * can, else /usr/bin/python3 (where Debian's python3-* packages live), else
+ * NULL.
+ */
+const char *tu_python_with(const char *module);
+
 /* Whether this build runs under a sanitizer (tests then use smaller loads). */
 int tu_sanitized(void);
 
