@@ -84,18 +84,11 @@ static void test_c_creates_python_reads(void **state)
 	assert_int_equal(shmbus_block_attach(&b, name, 0), -ENOENT);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	tu_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_python_creates_c_reads, teardown),
-		cmocka_unit_test_teardown(test_c_creates_python_reads, teardown),
+		cmocka_unit_test_teardown(test_python_creates_c_reads, tu_teardown),
+		cmocka_unit_test_teardown(test_c_creates_python_reads, tu_teardown),
 	};
 
 	if (!tu_python()) {

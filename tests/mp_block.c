@@ -79,17 +79,10 @@ static void test_write_then_read_elsewhere(void **state)
 	assert_int_equal(run_self("--read", name), 20);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	tu_cleanup();
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_write_then_read_elsewhere, teardown),
+		cmocka_unit_test_teardown(test_write_then_read_elsewhere, tu_teardown),
 	};
 
 	self_path = argv[0];

@@ -314,28 +314,21 @@ static void test_strerror(void **state)
 	assert_non_null(shmbus_strerror(-999999));
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	tu_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_create_attach_roundtrip, teardown),
-		cmocka_unit_test_teardown(test_leading_slash_and_mode, teardown),
-		cmocka_unit_test_teardown(test_generated_names, teardown),
-		cmocka_unit_test_teardown(test_bad_names, teardown),
-		cmocka_unit_test_teardown(test_bad_sizes_and_existence, teardown),
-		cmocka_unit_test_teardown(test_no_space_leaves_nothing, teardown),
-		cmocka_unit_test_teardown(test_readonly_refuses_writes, teardown),
-		cmocka_unit_test_teardown(test_zero_length_object, teardown),
-		cmocka_unit_test_teardown(test_header_validation, teardown),
-		cmocka_unit_test_teardown(test_not_ready_and_truncated, teardown),
-		cmocka_unit_test_teardown(test_raw_zero_block_is_not_ours, teardown),
-		cmocka_unit_test_teardown(test_strerror, teardown),
+		cmocka_unit_test_teardown(test_create_attach_roundtrip, tu_teardown),
+		cmocka_unit_test_teardown(test_leading_slash_and_mode, tu_teardown),
+		cmocka_unit_test_teardown(test_generated_names, tu_teardown),
+		cmocka_unit_test_teardown(test_bad_names, tu_teardown),
+		cmocka_unit_test_teardown(test_bad_sizes_and_existence, tu_teardown),
+		cmocka_unit_test_teardown(test_no_space_leaves_nothing, tu_teardown),
+		cmocka_unit_test_teardown(test_readonly_refuses_writes, tu_teardown),
+		cmocka_unit_test_teardown(test_zero_length_object, tu_teardown),
+		cmocka_unit_test_teardown(test_header_validation, tu_teardown),
+		cmocka_unit_test_teardown(test_not_ready_and_truncated, tu_teardown),
+		cmocka_unit_test_teardown(test_raw_zero_block_is_not_ours, tu_teardown),
+		cmocka_unit_test_teardown(test_strerror, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("block", tests, NULL, NULL);

@@ -167,19 +167,12 @@ static void test_create_rm_and_errors(void **state)
 	free(err);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	tu_cleanup();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_ls_json, teardown),
-		cmocka_unit_test_teardown(test_inspect_header, teardown),
-		cmocka_unit_test_teardown(test_create_rm_and_errors, teardown),
+		cmocka_unit_test_teardown(test_ls_json, tu_teardown),
+		cmocka_unit_test_teardown(test_inspect_header, tu_teardown),
+		cmocka_unit_test_teardown(test_create_rm_and_errors, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("tool", tests, NULL, NULL);

@@ -49,6 +49,13 @@ void tu_cleanup(void)
 	closedir(d);
 }
 
+int tu_teardown(void **state)
+{
+	(void)state;
+	tu_cleanup();
+	return 0;
+}
+
 pid_t tu_spawn(int (*fn)(void *), void *arg)
 {
 	pid_t pid;

@@ -35,6 +35,9 @@ const char *tu_name(const char *what);
 /* Unlink every block whose name starts with this run's prefix. */
 void tu_cleanup(void);
 
+/* A cmocka setup/teardown that calls tu_cleanup(). */
+int tu_teardown(void **state);
+
 /*
  * tu_spawn - fork; the child runs @fn(@arg) and exits with its return value
  * (0 = success).  Returns the child's pid (asserts on failure).
