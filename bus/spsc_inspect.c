@@ -1,0 +1,151 @@
+/*
+ * spsc_inspect.c - snapshot hooks of the SPSC ring: its config, positions,
+ * counters and roles, as the "ring" object of `shmbus inspect --json`.
+ *
+ * Invariant: everything comes from one pread() copy of the block's control
+ * part (never the live mapping); the config must check out or the snapshot
+ * reports -SHMBUS_ECORRUPT; inconsistent positions are shown as they are,
+ * with "corrupt": true and the document's "error".
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "inspect_internal.h"
+#include "spsc_internal.h"
+
+struct spsc_snap {
+	uint64_t capacity;
+	uint64_t head, tail;
+	uint64_t msgs_in, bytes_in, full_waits, msgs_out, bytes_out, empty_waits, wakes;
+	uint32_t waiting_producers, waiting_consumers;
+	shmbus_ident_t producer, consumer;
+	bool producer_alive, consumer_alive;
+	bool corrupt;
+};
+
+static const char *spsc_role_name(uint32_t role)
+{
+	switch (role) {
+	case SHMBUS_SPSC_PRODUCER: return "producer";
+	case SHMBUS_SPSC_CONSUMER: return "consumer";
+	default: return "unknown";
+	}
+}
+
+/* Relaxed loads of a private copy: nobody else sees it. */
+#define COPY_LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+static int spsc_take(const struct shmbus_snap_src *src, const struct shmbus_header *hdr,
+		     struct shmbus_snapshot *snap)
+{
+	struct shmbus_spsc_shared *c;
+	struct spsc_snap *s;
+	int rc;
+
+	if (!hdr || hdr->total_size < sizeof(*c) || hdr->version != SHMBUS_SPSC_VERSION)
+		return hdr && hdr->version != SHMBUS_SPSC_VERSION ? -SHMBUS_EVERSION
+								  : -SHMBUS_ECORRUPT;
+	c = malloc(sizeof(*c));
+	s = calloc(1, sizeof(*s));
+	if (!c || !s) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = shmbus_snap_read(src, 0, c, sizeof(*c));
+	if (rc)
+		goto fail;
+	if (c->capacity < SHMBUS_SPSC_CAPACITY_MIN || c->capacity > SHMBUS_SPSC_CAPACITY_MAX ||
+	    (c->capacity & (c->capacity - 1)) || c->data_off != SPSC_DATA_OFF ||
+	    c->data_off + c->capacity != hdr->total_size ||
+	    hdr->participants_off != offsetof(struct shmbus_spsc_shared, part) ||
+	    hdr->participants_max != 2) {
+		rc = -SHMBUS_ECORRUPT;
+		goto fail;
+	}
+	s->capacity = c->capacity;
+	s->head = COPY_LOAD(c->prod.head);
+	s->tail = COPY_LOAD(c->cons.tail);
+	s->msgs_in = COPY_LOAD(c->prod.msgs_in);
+	s->bytes_in = COPY_LOAD(c->prod.bytes_in);
+	s->full_waits = COPY_LOAD(c->prod.full_waits);
+	s->msgs_out = COPY_LOAD(c->cons.msgs_out);
+	s->bytes_out = COPY_LOAD(c->cons.bytes_out);
+	s->empty_waits = COPY_LOAD(c->cons.empty_waits);
+	s->wakes = COPY_LOAD(c->prod.wakes) + COPY_LOAD(c->cons.wakes);
+	s->waiting_producers = COPY_LOAD(c->space_wq.waiters);
+	s->waiting_consumers = COPY_LOAD(c->data_wq.waiters);
+	s->producer = COPY_LOAD(c->part[0].ident);
+	s->consumer = COPY_LOAD(c->part[1].ident);
+	s->producer_alive = shmbus_proc_alive(s->producer);
+	s->consumer_alive = shmbus_proc_alive(s->consumer);
+	s->corrupt = COPY_LOAD(c->corrupt) != 0 || (s->head | s->tail) & 7 ||
+		     s->head - s->tail > s->capacity;
+	free(c);
+	snap->kind_state = s;
+	return 0;
+
+fail:
+	free(c);
+	free(s);
+	return rc;
+}
+
+/* Positions above INT64_MAX (8 EiB of traffic, or garbage) do not fit a
+ * JSON integer of jansson: they are given as a (rounded) real. */
+static json_t *json_u64(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
+static json_t *json_role(shmbus_ident_t id, bool alive)
+{
+	if (id == SHMBUS_IDENT_NONE)
+		return json_null();
+	return json_pack("{s:I, s:I, s:b}", "pid", (json_int_t)shmbus_ident_pid(id), "start_ticks",
+			 (json_int_t)shmbus_ident_start(id), "alive", alive);
+}
+
+static int spsc_json(const struct shmbus_snapshot *snap, json_t *doc)
+{
+	const struct spsc_snap *s = snap->kind_state;
+	uint64_t used = s->head - s->tail;
+	json_t *r = json_object();
+	int rc = 0;
+
+	if (!r)
+		return -ENOMEM;
+	rc |= shmbus_json_set(r, "capacity", json_u64(s->capacity));
+	rc |= shmbus_json_set(r, "max_message", json_u64(s->capacity - SPSC_HDR));
+	rc |= shmbus_json_set(r, "head", json_u64(s->head));
+	rc |= shmbus_json_set(r, "tail", json_u64(s->tail));
+	rc |= shmbus_json_set(r, "used", json_u64(s->corrupt ? 0 : used));
+	rc |= shmbus_json_set(r, "free", json_u64(s->corrupt ? 0 : s->capacity - used));
+	rc |= shmbus_json_set(r, "msgs_in", json_u64(s->msgs_in));
+	rc |= shmbus_json_set(r, "msgs_out", json_u64(s->msgs_out));
+	rc |= shmbus_json_set(r, "bytes_in", json_u64(s->bytes_in));
+	rc |= shmbus_json_set(r, "bytes_out", json_u64(s->bytes_out));
+	rc |= shmbus_json_set(r, "full_waits", json_u64(s->full_waits));
+	rc |= shmbus_json_set(r, "empty_waits", json_u64(s->empty_waits));
+	rc |= shmbus_json_set(r, "wakes", json_u64(s->wakes));
+	rc |= shmbus_json_set(r, "waiting_producers", json_u64(s->waiting_producers));
+	rc |= shmbus_json_set(r, "waiting_consumers", json_u64(s->waiting_consumers));
+	rc |= shmbus_json_set(r, "corrupt", json_boolean(s->corrupt));
+	rc |= shmbus_json_set(r, "producer", json_role(s->producer, s->producer_alive));
+	rc |= shmbus_json_set(r, "consumer", json_role(s->consumer, s->consumer_alive));
+	if (rc) {
+		json_decref(r);
+		return -ENOMEM;
+	}
+	rc = shmbus_json_set(doc, "ring", r);
+	if (rc == 0 && s->corrupt)
+		rc = shmbus_json_set(doc, "error", json_string(shmbus_strerror(-SHMBUS_ECORRUPT)));
+	return rc;
+}
+
+const struct shmbus_snap_kind shmbus_spsc_snap_kind = {
+	.role_name = spsc_role_name,
+	.take = spsc_take,
+	.json = spsc_json,
+	.free = free,
+};

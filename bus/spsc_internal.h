@@ -1,0 +1,203 @@
+/*
+ * spsc_internal.h - the shared layout of an SPSC ring block, the private
+ * handle, and what spsc.c, spsc_produce.c, spsc_consume.c, spsc_wait.c and
+ * spsc_inspect.c share.
+ *
+ * Layout (offsets in bytes; every region that one side writes is a 128-byte
+ * region of its own, because Intel prefetches cache lines in pairs):
+ *     0     common header (struct shmbus_header), kind spsc, version 1
+ *     128   config: capacity, data offset (immutable once `ready`)
+ *     192   participant table: [0] producer, [1] consumer
+ *     256   producer region: head position + producer counters
+ *     384   consumer region: tail position + consumer counters
+ *     512   wait region: data queue (the consumer sleeps there),
+ *     576                space queue (the producer sleeps there), corrupt mark
+ *     1024  the ring: `capacity` bytes (a power of two)
+ *
+ * Positions are free-running 64-bit byte counts (head: bytes ever published,
+ * tail: bytes ever freed), masked by capacity - 1 to index the ring; they
+ * are compared only by difference, so they may wrap around 2^64.
+ * Invariants (checked on every load from the block):
+ *     head % 8 == 0, tail % 8 == 0, 0 <= head - tail <= capacity.
+ *
+ * Records: [tail, head) holds records back to back.  A record is an 8-byte
+ * header word (len | size << 32) and its payload; `size` is the whole
+ * record (header included), a multiple of 8, >= len + 8 (more when a burst
+ * commit shrank a message: the slack stays unused).  A record never crosses
+ * the end of the ring: when the next one does not fit before the end, a
+ * padding record (len == SPSC_PAD) fills the ring to its end, and the record
+ * starts at offset 0.  Padding never starts at offset 0, so at most one
+ * padding record precedes a message.
+ *
+ * Counters are written only by the side that owns their region (a plain
+ * relaxed load + store, no read-modify-write), next to that side's position,
+ * so keeping them costs no extra cache-line transfer.
+ */
+#ifndef SHMBUS_SPSC_INTERNAL_H
+#define SHMBUS_SPSC_INTERNAL_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "header_internal.h"
+#include "shmbus/spsc.h"
+#include "waitq_internal.h"
+
+#define SHMBUS_SPSC_VERSION 1
+#define SPSC_REGION 128
+#define SPSC_DATA_OFF 1024
+#define SPSC_PAD UINT32_C(0xffffffff) /* `len` of a padding record */
+#define SPSC_HDR SHMBUS_SPSC_RECORD_HEADER
+
+/* Producer-written region. */
+struct spsc_prod {
+	_Atomic uint64_t head;
+	_Atomic uint64_t msgs_in;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t full_waits;
+	_Atomic uint64_t wakes;       /* futex wakes of the consumer */
+	uint8_t pad[SPSC_REGION - 5 * 8];
+};
+
+/* Consumer-written region. */
+struct spsc_cons {
+	_Atomic uint64_t tail;
+	_Atomic uint64_t msgs_out;
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t empty_waits;
+	_Atomic uint64_t wakes;       /* futex wakes of the producer */
+	uint8_t pad[SPSC_REGION - 5 * 8];
+};
+
+struct shmbus_spsc_shared {
+	struct shmbus_header hdr;
+	uint64_t capacity;            /* power of two */
+	uint64_t data_off;            /* SPSC_DATA_OFF */
+	uint8_t pad0[48];
+	struct shmbus_participant part[2];
+	uint8_t pad1[32];
+	struct spsc_prod prod;
+	struct spsc_cons cons;
+	/* Written only by a side that goes to sleep or wakes the other: rare. */
+	struct shmbus_waitq data_wq;  /* the consumer waits for data here */
+	uint8_t pad2[56];
+	struct shmbus_waitq space_wq; /* the producer waits for room here */
+	_Atomic uint32_t corrupt;     /* non-zero once a side found garbage */
+	uint8_t pad3[52];
+	uint8_t pad4[SPSC_DATA_OFF - 640];
+};
+
+static_assert(sizeof(struct shmbus_spsc_shared) == SPSC_DATA_OFF, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, capacity) == 128, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, data_off) == 136, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, part) == 192, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, prod) == 256, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, prod.msgs_in) == 264, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, cons) == 384, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, data_wq) == 512, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, space_wq) == 576, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, corrupt) == 584, "spsc layout");
+static_assert(sizeof(struct shmbus_waitq) == 8, "waitq size");
+static_assert(SPSC_DATA_OFF % SPSC_REGION == 0, "ring starts on a region");
+static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+	      "cross-process atomics must be lock-free");
+
+/* The private handle: one role of one ring in this process. */
+struct shmbus_spsc {
+	/* Hot: read on every call. */
+	struct shmbus_spsc_shared *sh;
+	unsigned char *ring;
+	uint64_t cap;
+	uint64_t mask;
+	uint32_t role;
+	bool broken;         /* found corrupt: every call fails */
+	bool asym;           /* this process is registered for membarrier */
+	uint64_t pos;        /* own position as last stored (head or tail) */
+	uint64_t other;      /* cached position of the other side */
+
+	/* Producer: the reservation not yet committed. */
+	uint32_t res_n;      /* records reserved, 0: none */
+	uint32_t res_len;    /* payload length reserved for the first one */
+	uint64_t res_pos;    /* position of the first reserved record */
+	uint64_t res_size;   /* record size of the first one */
+	uint64_t res_end;    /* position after the last one */
+	uint64_t want;       /* end position a failed reserve needed */
+
+	/* Consumer: what the last peek found, valid while pos == peek_pos. */
+	bool peek_ok;
+	uint32_t peek_len;
+	uint64_t peek_end;   /* position after the first message */
+	bool burst_ok;
+	unsigned burst_n;    /* messages the last peek_burst returned */
+	uint64_t burst_end;  /* position after the last of them */
+	uint64_t burst_bytes;
+
+	/* Cold. */
+	unsigned spin;
+	bool sliced;         /* sleep in slices: a waker may skip its fence
+			      * while we cannot issue membarrier */
+	struct shmbus_block *block;
+	shmbus_ident_t me;
+};
+
+/* The header word of the record at position @pos. */
+static inline _Atomic uint64_t *spsc_rec(const struct shmbus_spsc *q, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)(q->ring + (pos & q->mask));
+}
+
+static inline uint64_t spsc_rec_word(uint32_t len, uint64_t size)
+{
+	return (uint64_t)len | size << 32;
+}
+
+/* Record size for a payload of @len bytes: header + payload, 8-aligned. */
+static inline uint64_t spsc_rec_size(uint64_t len)
+{
+	return (len + SPSC_HDR + 7) & ~(uint64_t)7;
+}
+
+/* Add @n to a counter this side alone writes: no read-modify-write needed.
+ * Relaxed: counters order nothing; readers take what they see. */
+static inline void spsc_count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* Mark the handle and the block corrupt; returns -SHMBUS_ECORRUPT. */
+int spsc_corrupt(struct shmbus_spsc *q);
+
+/* The error every call returns before doing anything, or 0. */
+static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
+{
+	if (__builtin_expect(q->broken, 0))
+		return -SHMBUS_ECORRUPT;
+	if (__builtin_expect(q->role != role, 0))
+		return -EPERM;
+	return 0;
+}
+
+/* spsc_wait.c */
+/* Register this process for asymmetric fences; true if it can use them. */
+bool spsc_asym_register(void);
+/* Wake the side sleeping on @wq if it may sleep (see spsc_wait.c); counts
+ * a real wake in @wakes. */
+void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint64_t *wakes);
+/*
+ * spsc_block - the loop of every blocking call: try @attempt; while it says
+ * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.
+ * Counts one wait in @waits if it had to wait.  Returns what @attempt
+ * returned, or -ETIMEDOUT.
+ */
+int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
+	       void *arg, int timeout_ms);
+
+/* spsc_produce.c / spsc_consume.c: reload the other side's position. */
+int spsc_refresh_tail(struct shmbus_spsc *q);
+int spsc_refresh_head(struct shmbus_spsc *q);
+
+#endif /* SHMBUS_SPSC_INTERNAL_H */

@@ -1,0 +1,328 @@
+/*
+ * spsc_produce.c - the producer side of the SPSC ring: reserve, commit,
+ * their burst forms, push.
+ *
+ * Invariant: the producer alone writes [head, tail + capacity) of the ring
+ * and the head position; q->pos is the head it last stored and q->other a
+ * tail it has seen (never ahead of the real one), so
+ * q->pos - q->other <= capacity, and the room it believes it has is never
+ * more than it really has.  Nothing beyond head is visible to the consumer
+ * until the release store of head in publish().
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "spsc_internal.h"
+
+int spsc_refresh_tail(struct shmbus_spsc *q)
+{
+	/* A1: acquire, pairs with R2 in release_to() (spsc_consume.c): the
+	 * consumer is done reading the bytes it freed before we reuse them. */
+	uint64_t t = atomic_load_explicit(&q->sh->cons.tail, memory_order_acquire);
+
+	/* The consumer moves forward, never past head (unsigned arithmetic:
+	 * anything else shows up as a huge difference). */
+	if (t & 7 || t - q->other > q->pos - q->other)
+		return spsc_corrupt(q);
+	q->other = t;
+	return 0;
+}
+
+/* Store head (publishing every record before it) and wake a sleeping
+ * consumer; count @msgs messages of @bytes payload. */
+static void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint64_t bytes)
+{
+	struct spsc_prod *p = &q->sh->prod;
+
+	/* R1: release, pairs with A2 in spsc_refresh_head(): the records'
+	 * headers and payloads are written before head covers them. */
+	atomic_store_explicit(&p->head, head, memory_order_release);
+	q->pos = head;
+	if (msgs) {
+		spsc_count(&p->msgs_in, msgs);
+		spsc_count(&p->bytes_in, bytes);
+	}
+	spsc_wake(q, &q->sh->data_wq, &p->wakes);
+}
+
+/*
+ * place - where a record of @need bytes goes when the previous one ends at
+ * @pos: at @pos, or at the next start of the ring if it does not fit before
+ * the end (then a padding record fills [pos, start)).  Sets *@start.
+ * @first: nothing else is reserved before it, so a padding record that fits
+ * while the record does not may be published on its own (otherwise a record
+ * larger than the room left after the padding could never be placed).
+ * Returns 0, -EAGAIN (no room yet; q->want says up to where), or
+ * -SHMBUS_ECORRUPT.
+ */
+static int place(struct shmbus_spsc *q, uint64_t pos, uint64_t need, bool first,
+		 uint64_t *start)
+{
+	uint64_t off = pos & q->mask, s = pos;
+	int rc;
+
+	if (need > q->cap - off)
+		s = pos + (q->cap - off);
+	if (s + need - q->other > q->cap) {
+		rc = spsc_refresh_tail(q);
+		if (rc)
+			return rc;
+		if (s + need - q->other > q->cap) {
+			if (s == pos || !first || s - q->other > q->cap) {
+				q->want = s + need;
+				return -EAGAIN;
+			}
+			/* The padding fits now, the record later: publish the
+			 * padding so the consumer frees it, and retry at the
+			 * start of the ring (once: there s == pos). */
+			atomic_store_explicit(spsc_rec(q, pos), spsc_rec_word(SPSC_PAD, s - pos),
+					      memory_order_relaxed);
+			publish(q, s, 0, 0);
+			return place(q, s, need, first, start);
+		}
+	}
+	if (s != pos)
+		/* Relaxed: published by R1 with the record after it. */
+		atomic_store_explicit(spsc_rec(q, pos), spsc_rec_word(SPSC_PAD, s - pos),
+				      memory_order_relaxed);
+	*start = s;
+	return 0;
+}
+
+int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
+{
+	uint64_t need, start;
+	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
+
+	if (rc)
+		return rc;
+	if (!data)
+		return -EINVAL;
+	if (len > q->cap - SPSC_HDR)
+		return -EMSGSIZE;
+	need = spsc_rec_size(len);
+	q->res_n = 0;
+	rc = place(q, q->pos, need, true, &start);
+	if (rc)
+		return rc;
+	q->res_n = 1;
+	q->res_len = (uint32_t)len;
+	q->res_pos = start;
+	q->res_size = need;
+	q->res_end = start + need;
+	*data = q->ring + (start & q->mask) + SPSC_HDR;
+	return 0;
+}
+
+int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len)
+{
+	uint64_t size;
+	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
+
+	if (rc)
+		return rc;
+	if (q->res_n == 0 || len > q->res_len)
+		return -EINVAL;
+	/* A lone record may shrink to what was written; the first of a burst
+	 * keeps its size, the next one starts right after it. */
+	size = q->res_n == 1 ? spsc_rec_size(len) : q->res_size;
+	/* Relaxed: published by R1. */
+	atomic_store_explicit(spsc_rec(q, q->res_pos), spsc_rec_word((uint32_t)len, size),
+			      memory_order_relaxed);
+	q->res_n = 0;
+	publish(q, q->res_pos + size, 1, len);
+	return 0;
+}
+
+int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf *bufs,
+				  unsigned n)
+{
+	uint64_t p, need, start;
+	unsigned i;
+	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
+
+	if (rc)
+		return rc;
+	if (!bufs && n)
+		return -EINVAL;
+	q->res_n = 0;
+	p = q->pos;
+	for (i = 0; i < n; i++) {
+		if (bufs[i].len > q->cap - SPSC_HDR) {
+			if (i == 0)
+				return -EMSGSIZE;
+			break;
+		}
+		need = spsc_rec_size(bufs[i].len);
+		rc = place(q, p, need, i == 0, &start);
+		if (rc == -EAGAIN && i > 0)
+			break;
+		if (rc)
+			return rc;
+		if (i == 0) {
+			q->res_pos = start;
+			q->res_len = (uint32_t)bufs[0].len;
+			q->res_size = need;
+		}
+		/* The header, so that commit_burst can walk the records.
+		 * Relaxed: published by R1 (or never). */
+		atomic_store_explicit(spsc_rec(q, start), spsc_rec_word((uint32_t)bufs[i].len, need),
+				      memory_order_relaxed);
+		bufs[i].data = q->ring + (start & q->mask) + SPSC_HDR;
+		p = start + need;
+	}
+	q->res_n = i;
+	q->res_end = p;
+	return (int)i;
+}
+
+/*
+ * Walk the first @n reserved records: check each against the reservation
+ * (the headers are ours, but they sit in shared memory), and with @write
+ * store the final lengths.  Returns the end position of the n-th record, or
+ * 0 with *@rc set.
+ */
+static uint64_t walk_reserved(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
+			      unsigned n, bool write, uint64_t *bytes, int *rc)
+{
+	uint64_t p = q->res_pos, w, size, len, off;
+	unsigned i;
+
+	*bytes = 0;
+	for (i = 0; i < n; i++) {
+		/* Relaxed: our own earlier store. */
+		w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
+		off = p & q->mask;
+		size = w >> 32;
+		if ((uint32_t)w == SPSC_PAD && i > 0) {
+			if (size != q->cap - off || off == 0 || size > q->res_end - p)
+				goto corrupt;
+			p += size;
+			i--;
+			continue;
+		}
+		len = (uint32_t)w;
+		if (size < SPSC_HDR || size & 7 || size > q->cap - off || size > q->res_end - p ||
+		    len > size - SPSC_HDR)
+			goto corrupt;
+		if (bufs && (bufs[i].len > len ||
+			     bufs[i].data != (void *)(q->ring + off + SPSC_HDR))) {
+			*rc = -EINVAL;
+			return 0;
+		}
+		if (bufs)
+			len = bufs[i].len;
+		if (write) {
+			/* The last record of the whole reservation may shrink. */
+			if (i == n - 1 && n == q->res_n)
+				size = spsc_rec_size(len);
+			/* Relaxed: published by R1. */
+			atomic_store_explicit(spsc_rec(q, p), spsc_rec_word((uint32_t)len, size),
+					      memory_order_relaxed);
+		}
+		*bytes += len;
+		p += size;
+	}
+	*rc = 0;
+	return p;
+
+corrupt:
+	*rc = spsc_corrupt(q);
+	return 0;
+}
+
+int shmbus_spsc_commit_burst(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
+			     unsigned n)
+{
+	uint64_t end, bytes;
+	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
+
+	if (rc)
+		return rc;
+	if (n > q->res_n)
+		return -EINVAL;
+	if (n == 0) {
+		q->res_n = 0;
+		return 0;
+	}
+	/* Check everything first, so that a bad argument changes nothing. */
+	if (bufs) {
+		walk_reserved(q, bufs, n, false, &bytes, &rc);
+		if (rc)
+			return rc;
+	}
+	end = walk_reserved(q, bufs, n, true, &bytes, &rc);
+	if (rc)
+		return rc;
+	q->res_n = 0;
+	publish(q, end, n, bytes);
+	return 0;
+}
+
+int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
+{
+	void *dst;
+	int rc;
+
+	if (!data && len)
+		return -EINVAL;
+	rc = shmbus_spsc_reserve_try(q, len, &dst);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(dst, data, len);
+	return shmbus_spsc_commit(q, len);
+}
+
+/* ------------------------------------------------------------ blocking forms */
+
+struct reserve_args {
+	size_t len;
+	void **data;
+	struct shmbus_spsc_buf *bufs;
+	unsigned n;
+	const void *src;
+};
+
+static int try_reserve(struct shmbus_spsc *q, void *arg)
+{
+	struct reserve_args *a = arg;
+
+	return shmbus_spsc_reserve_try(q, a->len, a->data);
+}
+
+static int try_reserve_burst(struct shmbus_spsc *q, void *arg)
+{
+	struct reserve_args *a = arg;
+
+	return shmbus_spsc_reserve_burst_try(q, a->bufs, a->n);
+}
+
+static int try_push(struct shmbus_spsc *q, void *arg)
+{
+	struct reserve_args *a = arg;
+
+	return shmbus_spsc_push_try(q, a->src, a->len);
+}
+
+int shmbus_spsc_reserve(struct shmbus_spsc *q, size_t len, void **data, int timeout_ms)
+{
+	struct reserve_args a = { .len = len, .data = data };
+
+	return spsc_block(q, try_reserve, &a, timeout_ms);
+}
+
+int shmbus_spsc_reserve_burst(struct shmbus_spsc *q, struct shmbus_spsc_buf *bufs, unsigned n,
+			      int timeout_ms)
+{
+	struct reserve_args a = { .bufs = bufs, .n = n };
+
+	return spsc_block(q, try_reserve_burst, &a, timeout_ms);
+}
+
+int shmbus_spsc_push(struct shmbus_spsc *q, const void *data, size_t len, int timeout_ms)
+{
+	struct reserve_args a = { .len = len, .src = data };
+
+	return spsc_block(q, try_push, &a, timeout_ms);
+}

@@ -1,0 +1,201 @@
+/*
+ * spsc_wait.c - how the two sides of an SPSC ring sleep and wake each other
+ * without costing the busy path a fence.
+ *
+ * The sleeper (consumer on an empty ring, producer on a full one) uses the
+ * shared wait queue (waitq_internal.h): count itself in `waiters`, re-check,
+ * sleep on the futex.  The textbook waker (shmbus_waitq_wake()) issues a
+ * seq_cst fence between its position store and its load of `waiters`: that
+ * store->load order is what makes a lost wake-up impossible (Dekker), and on
+ * x86 it is a locked instruction on every commit and every release.
+ *
+ * We move that cost to the sleeper with an asymmetric fence, as liburcu's
+ * urcu-memb flavour does for its readers and folly's asymmetric_thread_fence
+ * does for hazard pointers (see membarrier(2)):
+ *
+ *   waker  (fast path, every commit/release):
+ *     W1  store position (release)
+ *     W2  compiler barrier (atomic_signal_fence): W3 stays after W1 in
+ *         program order
+ *     W3  load waiters (relaxed); only if non-zero: shmbus_waitq_wake()
+ *         (which fences, re-loads waiters, bumps seq, futex_wake)
+ *   sleeper (slow path, once per sleep):
+ *     S1  waiters++ (in shmbus_waitq_wait), then its seq_cst fence F1
+ *     S2  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+ *     S3  load position; sleep only if it still shows no progress
+ *
+ * Why no wake-up is lost.  membarrier returns only after every thread of
+ * every process registered with MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+ * (the waker registered at open, see spsc_asym_register()) has executed a
+ * full memory barrier B at some point P during the call, or was not running
+ * (a context switch is a full barrier).  Take the waker's W1..W3 relative to
+ * P in its program order:
+ *  - W1 before P: B drains W1 to memory before membarrier returns, so S3
+ *    (after S2) sees the new position and the sleeper does not sleep.
+ *  - W1 after P: then W3 is after P too (W2 keeps the compiler from hoisting
+ *    it, B keeps the CPU from doing so), and S1 was globally visible before
+ *    S2 began (F1 and the syscall's own barrier), so W3 sees waiters != 0
+ *    and the waker calls shmbus_waitq_wake(), whose seq protocol wakes the
+ *    sleeper even if it has not reached futex_wait yet.
+ * Either way the sleeper does not sleep through the new position.
+ *
+ * Fallbacks: a waker in a process that could not register (old kernel,
+ * seccomp) always takes the full shmbus_waitq_wake() path (fence first).  A
+ * sleeper whose membarrier call fails cannot rely on S2, so it sleeps in
+ * slices of SLICE_MS and re-checks: a wake-up lost to a fence-skipping waker
+ * then costs at most one slice of latency, never a hang.
+ */
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmbus/wait.h"
+#include "spsc_internal.h"
+
+#define SLICE_MS 5
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+bool spsc_asym_register(void)
+{
+	/* Registration is per process (per mm) and not inherited by a child's
+	 * new mm: remember for which pid it was done.  Relaxed: a racing
+	 * second registration is harmless (the call is idempotent). */
+	static _Atomic pid_t registered;
+	pid_t me = getpid();
+	int cmds;
+
+	if (atomic_load_explicit(&registered, memory_order_relaxed) == me)
+		return true;
+	cmds = membarrier(MEMBARRIER_CMD_QUERY);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		return false;
+	if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+		return false;
+	atomic_store_explicit(&registered, me, memory_order_relaxed);
+	return true;
+}
+
+void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint64_t *wakes)
+{
+	if (__builtin_expect(q->asym, 1)) {
+		/* W2: compiler barrier only; see the argument above. */
+		atomic_signal_fence(memory_order_seq_cst);
+		/* W3: relaxed, ordered against the sleeper's S1 by S2. */
+		if (__builtin_expect(atomic_load_explicit(&wq->waiters, memory_order_relaxed) == 0, 1))
+			return;
+	}
+	if (shmbus_waitq_wake(wq))
+		spsc_count(wakes, 1);
+}
+
+/* What a sleeper waits for: the other side moved far enough. */
+struct sleeper {
+	struct shmbus_spsc *q;
+};
+
+/* The condition alone.  Garbage positions and a corrupt mark also count as
+ * "ready": the caller's next attempt reports them. */
+static bool progressed(struct shmbus_spsc *q)
+{
+	/* Relaxed: informational mark. */
+	if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed))
+		return true;
+	if (q->role == SHMBUS_SPSC_PRODUCER) {
+		/* A3: acquire, pairs with R2 (release_to()); the attempt that
+		 * follows re-loads with A1 anyway. */
+		uint64_t t = atomic_load_explicit(&q->sh->cons.tail, memory_order_acquire);
+
+		return q->want - t <= q->cap || t - q->other > q->pos - q->other;
+	}
+	/* A4: acquire, pairs with R1 (publish()). */
+	return atomic_load_explicit(&q->sh->prod.head, memory_order_acquire) != q->pos;
+}
+
+static bool ready(void *arg)
+{
+	struct sleeper *s = arg;
+
+	if (progressed(s->q))
+		return true;
+	if (s->q->sliced)
+		return false;
+	/* S2: called after S1 (waiters++) and F1 in shmbus_waitq_wait(). */
+	if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+		s->q->sliced = true;
+	/* S3 */
+	return progressed(s->q);
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* The sooner of @deadline and now + SLICE_MS. */
+static const struct timespec *slice(const struct timespec *deadline, struct timespec *buf)
+{
+	shmbus_deadline(SLICE_MS, buf);
+	if (deadline && (deadline->tv_sec < buf->tv_sec ||
+			 (deadline->tv_sec == buf->tv_sec && deadline->tv_nsec < buf->tv_nsec)))
+		return deadline;
+	return buf;
+}
+
+int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
+	       void *arg, int timeout_ms)
+{
+	struct timespec dl_buf, slice_buf;
+	const struct timespec *deadline = NULL;
+	struct sleeper s = { .q = q };
+	struct shmbus_waitq *wq;
+	unsigned spins = 0;
+	int rc;
+
+	rc = attempt(q, arg);
+	if (rc != -EAGAIN)
+		return rc;
+	if (timeout_ms == 0)
+		return -ETIMEDOUT;
+	if (q->role == SHMBUS_SPSC_PRODUCER) {
+		spsc_count(&q->sh->prod.full_waits, 1);
+		wq = &q->sh->space_wq;
+	} else {
+		spsc_count(&q->sh->cons.empty_waits, 1);
+		wq = &q->sh->data_wq;
+	}
+	if (shmbus_deadline(timeout_ms, &dl_buf))
+		deadline = &dl_buf;
+	for (;;) {
+		if (spins < q->spin) {
+			spins++;
+			cpu_relax();
+			if (!progressed(q))
+				continue;
+		} else {
+			/* Relaxed: informational mark; the other side's
+			 * corruption is not ours to report, but waiting on a
+			 * ring known to be garbage would never end. */
+			if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed))
+				return spsc_corrupt(q);
+			if (shmbus_deadline_passed(deadline))
+				return -ETIMEDOUT;
+			rc = shmbus_waitq_wait(wq, ready, &s,
+					       q->sliced ? slice(deadline, &slice_buf) : deadline);
+			(void)rc; /* the attempt below decides */
+		}
+		rc = attempt(q, arg);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+}
