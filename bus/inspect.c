@@ -19,6 +19,7 @@
 
 const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = NULL,
+	[SHMBUS_KIND_MANAGER] = &shmbus_snap_manager,
 	[SHMBUS_KIND_SPSC] = &shmbus_spsc_snap_kind,
 };
 

@@ -56,6 +56,7 @@ int shmbus_snapshot_fd(int fd, const char *name, struct shmbus_snapshot **out);
 
 /* Hooks of each kind; a kind not built yet has none. */
 extern const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX];
+extern const struct shmbus_snap_kind shmbus_snap_manager; /* manager_inspect.c */
 extern const struct shmbus_snap_kind shmbus_spsc_snap_kind;
 
 /* Helpers for hooks: set @key to a new value, failing on out-of-memory. */

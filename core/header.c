@@ -18,6 +18,7 @@ static const char *const kind_names[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_MPMC] = "mpmc",
 	[SHMBUS_KIND_SLOTS] = "slots",
 	[SHMBUS_KIND_PYLIST] = "python-shareablelist",
+	[SHMBUS_KIND_MANAGER] = "manager",
 };
 
 const char *shmbus_kind_name(enum shmbus_kind kind)

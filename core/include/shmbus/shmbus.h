@@ -17,6 +17,7 @@
 #include "shmbus/block.h"
 #include "shmbus/wait.h"
 #include "shmbus/inspect.h"
+#include "shmbus/manager.h"
 #include "shmbus/spsc.h"
 
 #define SHMBUS_VERSION_STRING "0.1.0"

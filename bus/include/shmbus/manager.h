@@ -1,0 +1,219 @@
+/*
+ * shmbus/manager.h - block lifetimes: a manager unlinks the blocks it owns at
+ * shutdown, or when its process dies (SIGKILL included); gc removes shmbus
+ * blocks nobody lives for any more.
+ *
+ * A manager is like Python's multiprocessing.managers.SharedMemoryManager:
+ *
+ *     struct shmbus_manager *m;
+ *     shmbus_manager_start(&m, "myapp_mgr", 0);       // forks the guardian
+ *     shmbus_manager_create_block(m, "myapp_frames", 1 << 20, 0, &blk);
+ *     ... create a ring with its own API, then shmbus_manager_track(m, name) ...
+ *     shmbus_manager_shutdown(m);                     // unlinks all of them
+ *     shmbus_manager_free(m);
+ *
+ * Blocks made or tracked through a manager are ordinary named blocks: any
+ * process attaches them by name, and attaching never unlinks anything.
+ *
+ * State.  The manager keeps its list in a small block of its own (kind
+ * "manager", named at start), so `shmbus inspect NAME` lists the blocks it
+ * manages and `shmbus ls` shows it as alive.  Blocks with a shmbus header
+ * (rings) also carry the guardian's identity in their header (`manager`), so
+ * `ls` marks them "managed".
+ *
+ * The guardian.  shmbus_manager_start() forks a small process that watches
+ * the caller through a pidfd and, if the caller ends without
+ * shmbus_manager_shutdown() (crash, SIGKILL, exit, exec), unlinks every block
+ * still listed and the list itself, then exits.  It runs in its own session
+ * (a signal to the caller's process group does not reach it), ignores SIGINT
+ * and SIGHUP, holds no descriptor of the caller's but its own, and makes only
+ * raw system calls (the caller may have threads: see manager_guardian.c).
+ * It unlinks a name only if the object there is still the one the manager
+ * listed (same device and inode), so a name re-created by someone else is
+ * never touched.  If the guardian itself is killed, nothing is lost for
+ * good: `shmbus gc` (shmbus_gc_run()) removes a dead manager's blocks once
+ * the manager's process is dead too.
+ *
+ * Costs the caller should know:
+ *  - start forks: the guardian shares the caller's pages copy-on-write, so
+ *    start a manager early, before the process grows large;
+ *  - start reaps its short-lived intermediate child with waitpid() on that
+ *    pid only (the guardian is double-forked, so it never becomes the
+ *    caller's zombie).  A SIGCHLD handler of the caller sees that one child
+ *    exit; if the handler reaps it first, start does not mind.  If the caller
+ *    is a child subreaper (PR_SET_CHILD_SUBREAPER), the guardian is
+ *    re-parented to it when it exits and the caller must reap it;
+ *  - Linux >= 5.3 (pidfd_open) and a tmpfs /dev/shm with O_TMPFILE.
+ *
+ * Synchronisation table (all calls blocking only in system calls, except
+ * shutdown, which waits at most a few seconds for the guardian to confirm):
+ *
+ *   call                              may run concurrently with
+ *   --------------------------------  -------------------------------------
+ *   shmbus_manager_start              anything
+ *   create_block, track, untrack,     each other and shutdown, on the same
+ *   unlink, shutdown, count           manager, from any thread (one mutex)
+ *   shmbus_manager_name, _guardian    anything but free
+ *   shmbus_manager_free               nothing else on the same manager
+ *   shmbus_gc_run                     anything, including other gc runs
+ *
+ * fork(): a child process inherits a copy of a manager it must not use: in
+ * the child every call but shmbus_manager_free() fails with -EPERM, and free
+ * releases the child's copy without unlinking anything (the parent still
+ * owns the blocks).
+ */
+#ifndef SHMBUS_MANAGER_H
+#define SHMBUS_MANAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmbus/block.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmbus_manager;
+
+/* Entries a manager's list holds when start is given 0, and at most. */
+#define SHMBUS_MANAGER_CAPACITY_DEFAULT 1024
+#define SHMBUS_MANAGER_CAPACITY_MAX 16384
+
+/*
+ * shmbus_manager_start - create a manager and its guardian process.
+ * @out:      receives the manager.
+ * @name:     name of the manager's own state block, or NULL for a generated
+ *            one ("shmbus_mgr_" + hex); created exclusively, mode 0600.
+ * @capacity: how many blocks it can manage at once; 0 for the default.
+ * Returns once the guardian is watching: from then on, whatever happens to
+ * the caller, the blocks the manager lists are unlinked.
+ * Returns 0, -EINVAL (bad name or capacity), -ENAMETOOLONG, -EEXIST, -ENOMEM,
+ * -ENOSPC, -EOPNOTSUPP (/dev/shm does not support O_TMPFILE), -EAGAIN
+ * (fork failed), -ETIMEDOUT (the guardian never reported), or another -errno.
+ * On failure nothing is left behind.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_start(struct shmbus_manager **out,
+						       const char *name, uint32_t capacity);
+
+/*
+ * shmbus_manager_create_block - create a raw block (zeroed bytes, like
+ * shmbus_block_create()) owned by @m, and attach it read-write into *@out.
+ * @name: NULL for a generated one.  @mode: permission bits, 0 for 0600.
+ * The object is built unnamed (O_TMPFILE), listed, and only then linked under
+ * @name, so there is no moment at which it exists by name but is not listed:
+ * a crash at any point leaves either nothing or a listed block.
+ * Returns 0, -EINVAL, -ENAMETOOLONG, -EEXIST, -ENOSPC (/dev/shm full, or the
+ * manager's list is full), -ESHUTDOWN (after shutdown), -EPERM (in a forked
+ * child), or another -errno.  On failure nothing is left behind.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_block(struct shmbus_manager *m,
+							      const char *name, size_t size,
+							      mode_t mode,
+							      struct shmbus_block **out);
+
+/*
+ * shmbus_manager_track - put the existing block @name (made by any shmbus
+ * API, e.g. a ring) under @m's care: it is unlinked with the others.  The
+ * object now at @name is recorded (device, inode); if it has a shmbus header,
+ * its `manager` field is set to the guardian.  A crash between the block's
+ * creation and this call is not covered by the guardian (gc still finds a
+ * block with a header once its creator is dead).
+ * Returns 0, -ENOENT, -EEXIST (already listed), -EBUSY (its header names
+ * another live manager), -ENOSPC (list full), -ESHUTDOWN, -EPERM, -EACCES, or
+ * another -errno.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_track(struct shmbus_manager *m,
+						       const char *name);
+
+/*
+ * shmbus_manager_untrack - take @name off the list without unlinking it; the
+ * `manager` field of its header is cleared if it still names this guardian.
+ * Returns 0, -ENOENT (not listed), -ESHUTDOWN, -EPERM.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_untrack(struct shmbus_manager *m,
+							 const char *name);
+
+/*
+ * shmbus_manager_unlink - unlink one listed block now and take it off the
+ * list.  The name is unlinked only if it still holds the listed object.
+ * Returns 0, -ENOENT (not listed), -ESTALE (the name now holds another
+ * object, or none: the entry is dropped, nothing is unlinked), -ESHUTDOWN,
+ * -EPERM, or another -errno.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_unlink(struct shmbus_manager *m,
+							const char *name);
+
+/*
+ * shmbus_manager_shutdown - unlink every listed block and the manager's own
+ * block, then tell the guardian to exit without doing anything (it confirms;
+ * shutdown waits for that at most a few seconds).  Safe to call twice and
+ * from several threads: later calls return 0 and do nothing.  Names that now
+ * hold another object (or none) are left alone.
+ * Returns 0, -EPERM (in a forked child), or the first error of an unlink
+ * (e.g. -EACCES); the other blocks are still unlinked.
+ */
+SHMBUS_API int shmbus_manager_shutdown(struct shmbus_manager *m);
+
+/*
+ * shmbus_manager_free - shut down (if not done yet, and only in the process
+ * that started it) and release @m.  NULL is accepted.  Handles returned by
+ * create_block stay valid (they are ordinary block handles).
+ */
+SHMBUS_API void shmbus_manager_free(struct shmbus_manager *m);
+
+/* The name of the manager's own block (for `shmbus inspect`). */
+SHMBUS_API const char *shmbus_manager_name(const struct shmbus_manager *m);
+
+/* The guardian's process identity (see proc.h). */
+SHMBUS_API shmbus_ident_t shmbus_manager_guardian(const struct shmbus_manager *m);
+
+/* How many blocks are listed now; -ESHUTDOWN after shutdown, -EPERM. */
+SHMBUS_API int shmbus_manager_count(struct shmbus_manager *m);
+
+/* ---- gc ------------------------------------------------------------------ */
+
+/* Flags for shmbus_gc_run(). */
+enum shmbus_gc_flags {
+	SHMBUS_GC_DRY_RUN = 1u << 0, /* report what would be removed, remove nothing */
+};
+
+/* One block gc removed (or would remove, or failed to remove). */
+struct shmbus_gc_item {
+	const char *name;
+	enum shmbus_kind kind;   /* SHMBUS_KIND_UNKNOWN: a raw block */
+	const char *manager;     /* the dead manager that listed it, or NULL */
+	const char *reason;      /* "all participants dead", ... (static) */
+	int error;               /* 0, or why unlinking failed */
+};
+
+typedef void (*shmbus_gc_fn)(const struct shmbus_gc_item *item, void *arg);
+
+/*
+ * shmbus_gc_run - unlink the blocks in /dev/shm that nobody lives for:
+ *  - blocks with a valid shmbus header whose creator, guardian and every
+ *    recorded participant are dead (a block still being built counts only
+ *    when its creator is dead);
+ *  - the blocks listed by a dead manager (its process and its guardian both
+ *    dead), if the name still holds the listed object, that object has the
+ *    same owner as the manager's block, and (when it has a header) none of
+ *    its participants lives.
+ * Never touches anything else: foreign or Python blocks, zero-length
+ * objects, blocks of live processes.  Just before unlinking, the block is
+ * examined again and its identity (device, inode) compared.
+ * @prefix: only names starting with it (NULL or "" for all).
+ * @flags:  SHMBUS_GC_DRY_RUN.
+ * @fn:     called for each block removed, that would be removed, or that
+ *          could not be removed (item->error); may be NULL.
+ * Returns the number of blocks removed (or that would be), or a negative
+ * code if /dev/shm cannot be read (-ENOMEM, -errno).  Per-block failures are
+ * reported through @fn only.
+ */
+SHMBUS_API int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMBUS_MANAGER_H */

@@ -1,0 +1,109 @@
+/*
+ * test_manager_util.h - helpers shared by the manager and gc tests:
+ * existence checks with a generous upper bound, and hand-built blocks with a
+ * shmbus header (the manager must not depend on the ring code).
+ */
+#ifndef SHMBUS_TEST_MANAGER_UTIL_H
+#define SHMBUS_TEST_MANAGER_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "header_internal.h"
+#include "testutil.h"
+
+/* A stable copy of tu_name(@what) (tu_name's buffers are recycled). */
+#define TM_NAME(var, what)                          \
+	char var[SHMBUS_NAME_MAX + 1];              \
+	snprintf(var, sizeof(var), "%s", tu_name(what))
+
+/* Upper bound for "eventually": generous so load never makes a test flaky;
+ * the assertion is that the thing happens, not how fast. */
+#define TM_EVENTUALLY_MS 10000
+
+static inline bool tm_exists(const char *name)
+{
+	int dir = open("/dev/shm", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	bool there = dir >= 0 && faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+	if (dir >= 0)
+		close(dir);
+	return there;
+}
+
+static inline void tm_nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait until none of @names exists; true if so within the bound. */
+static inline bool tm_wait_gone(const char *const *names, int n)
+{
+	int waited, i;
+
+	for (waited = 0; waited <= TM_EVENTUALLY_MS; waited += 10) {
+		for (i = 0; i < n && !tm_exists(names[i]); i++) {
+		}
+		if (i == n)
+			return true;
+		tm_nap_ms(10);
+	}
+	return false;
+}
+
+/* Wait until process @id is gone (zombies count as gone). */
+static inline bool tm_wait_dead(shmbus_ident_t id)
+{
+	int waited;
+
+	for (waited = 0; waited <= TM_EVENTUALLY_MS; waited += 10) {
+		if (!shmbus_proc_alive(id))
+			return true;
+		tm_nap_ms(10);
+	}
+	return false;
+}
+
+/*
+ * A block with a valid shmbus header made by this process (kind MPMC,
+ * layout version 0, which no ring code accepts: only the common header
+ * matters here) and a participant table of @nparts entries.
+ */
+static inline struct shmbus_block *tm_layout(const char *name, uint32_t nparts)
+{
+	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
+					.total_size = 4096,
+					.participants_off = nparts ? 256 : 0,
+					.participants_max = nparts };
+	struct shmbus_block *b;
+	void *p;
+
+	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
+	assert_int_equal(shmbus_block_data(b, &p), 0);
+	shmbus_header_init(p, &d);
+	shmbus_header_publish(p);
+	return b;
+}
+
+/* The guardian named in the header of block @name (0 if none or no header). */
+static inline shmbus_ident_t tm_header_manager(const char *name)
+{
+	struct shmbus_block_info info;
+	struct shmbus_block *b;
+	shmbus_ident_t id = 0;
+
+	if (shmbus_block_attach(&b, name, SHMBUS_ATTACH_RDONLY) != 0)
+		return 0;
+	if (shmbus_block_info(b, &info) == 0)
+		id = info.manager;
+	shmbus_block_close(b);
+	return id;
+}
+
+#endif
