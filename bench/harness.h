@@ -289,6 +289,10 @@ void bench_print_ratios(const struct bench_run *run);
  * (0 = valid), or -errno if the file cannot be read. */
 int bench_validate(const char *path, bool complete);
 
+/* Print the tables (machine and load, measurements, ratios) of a file of
+ * JSON lines.  0, or -errno if it cannot be read. */
+int bench_report(const char *path);
+
 /* Every workload this binary knows (bench/main.c). */
 extern const struct bench_workload *const bench_workloads[];
 extern const size_t bench_nworkloads;

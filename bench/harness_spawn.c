@@ -178,8 +178,9 @@ static void kill_all(pid_t *pids, unsigned n)
 			kill(pids[i], SIGKILL);
 }
 
-/* Reap every child that ended; returns -ECHILD if one failed. */
-static int reap(pid_t *pids, unsigned n, unsigned *left)
+/* Reap every child that ended; returns -ECHILD if one failed.  @killed:
+ * we killed them, so a death by signal is no news. */
+static int reap(pid_t *pids, unsigned n, unsigned *left, bool killed)
 {
 	unsigned i;
 	int rc = 0, st;
@@ -195,7 +196,7 @@ static int reap(pid_t *pids, unsigned n, unsigned *left)
 		if (got == 0)
 			continue;
 		if (got < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			if (got > 0 && WIFSIGNALED(st))
+			if (got > 0 && WIFSIGNALED(st) && !killed)
 				fprintf(stderr, "shmbus-bench: process %u killed by signal %d\n",
 					i, WTERMSIG(st));
 			rc = -ECHILD;
@@ -220,7 +221,7 @@ static int wait_all(const struct bench_run *run, pid_t *pids, unsigned n)
 		uint64_t now = bench_now_ns();
 		struct timespec ts;
 
-		if (reap(pids, n, &left) < 0) {
+		if (reap(pids, n, &left, false) < 0) {
 			rc = -ECHILD;
 			break;
 		}
@@ -244,7 +245,7 @@ static int wait_all(const struct bench_run *run, pid_t *pids, unsigned n)
 	if (rc < 0) {
 		kill_all(pids, n);
 		while (left) {
-			reap(pids, n, &left);
+			reap(pids, n, &left, true);
 			if (left)
 				sigtimedwait(&chld, NULL, &(struct timespec){ 0, 10000000 });
 		}
@@ -292,7 +293,7 @@ int bench_spawn(const struct bench_run *run, unsigned nprocs, bench_proc_fn fn, 
 		unsigned left = i;
 
 		while (left) {
-			reap(pids, i, &left);
+			reap(pids, i, &left, true);
 			if (left)
 				sigtimedwait(&chld, NULL, &(struct timespec){ 0, 10000000 });
 		}

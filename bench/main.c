@@ -4,6 +4,7 @@
  *   shmbus-bench WORKLOAD [options]     measure (see --help)
  *   shmbus-bench list [-q]              the workloads this binary has
  *   shmbus-bench validate [--complete] [FILE]   check JSON lines
+ *   shmbus-bench report FILE            tables of a file of JSON lines
  *
  * Exit status: 0 ok, 1 a measurement failed, 2 bad usage.
  */
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 		"usage: shmbus-bench WORKLOAD [options]\n"
 		"       shmbus-bench list [-q]\n"
 		"       shmbus-bench validate [--complete] [FILE]\n"
+		"       shmbus-bench report FILE\n"
 		"\n"
 		"Measures shmbus against baselines measured in the same run, and prints\n"
 		"the ratios between them.  `list` shows the workloads.\n"
@@ -59,7 +61,9 @@ static void usage(FILE *f)
 		"\n"
 		"validate: check that FILE (default stdin) holds well-formed JSON lines\n"
 		"with the required fields; --complete also wants every transport of each\n"
-		"workload seen, and every ratio to have a value.  Exit 0 if valid.\n");
+		"workload seen, and every ratio to have a value.  Exit 0 if valid.\n"
+		"report: print the tables (machine and load, measurements, ratios) of\n"
+		"a file of JSON lines, e.g. the one bench/run_all.sh writes.\n");
 }
 
 static const struct bench_workload *find_workload(const char *name)
@@ -237,6 +241,16 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "validate") == 0)
 		return cmd_validate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0) {
+		if (argc != 3) {
+			usage(stderr);
+			return 2;
+		}
+		rc = bench_report(argv[2]);
+		if (rc < 0)
+			fprintf(stderr, "shmbus-bench: %s: %s\n", argv[2], strerror(-rc));
+		return rc < 0 ? 1 : 0;
+	}
 	run.wl = find_workload(argv[1]);
 	if (!run.wl) {
 		fprintf(stderr, "shmbus-bench: %s: no such workload (see `shmbus-bench list`)\n",

@@ -9,18 +9,21 @@
 #include "spsc.h"
 
 #define DEFAULT_SIZE 64
-#define DEFAULT_ROUND_TRIPS 200000u
+#define DEFAULT_ROUND_TRIPS 100000u
 #define DEFAULT_RING (64u << 10)
 #define WARMUP_ROUND_TRIPS 1000u
 
 static const struct spsc_transport *const transports[] = {
 	&spsc_tp_ideal,
+	&spsc_tp_shmbus,
+	&spsc_tp_shmbus_copy,
+	&spsc_tp_shmbus_blocking,
 	&spsc_tp_pipe,
 	&spsc_tp_unix,
 };
 
 static const char *const names[] = {
-	"ideal", "pipe", "unix-socket", NULL,
+	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
 };
 
 static int spsc_latency_run(struct bench_run *run)
@@ -38,6 +41,9 @@ static int spsc_latency_run(struct bench_run *run)
 			spsc_measure(run, transports[i], &c, NULL);
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_P50_NS, BENCH_AT_MOST, 1.5);
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_P99_NS, BENCH_NO_TARGET, 0);
+	bench_ratio(run, "shmbus-spsc-copy", "ideal", size, BENCH_METRIC_P50_NS, BENCH_NO_TARGET, 0);
+	bench_ratio(run, "shmbus-spsc-blocking", "ideal", size, BENCH_METRIC_P50_NS,
+		    BENCH_NO_TARGET, 0);
 	bench_ratio(run, "unix-socket", "ideal", size, BENCH_METRIC_P50_NS, BENCH_NO_TARGET, 0);
 	return 0;
 }

@@ -9,17 +9,20 @@
 #include "spsc.h"
 
 #define DEFAULT_SIZE 64
-#define DEFAULT_MSGS 2000000u
-#define DEFAULT_RING (256u << 10)
+#define DEFAULT_MSGS 1000000u
+#define DEFAULT_RING (64u << 10)
 
 static const struct spsc_transport *const transports[] = {
 	&spsc_tp_ideal,
+	&spsc_tp_shmbus,
+	&spsc_tp_shmbus_copy,
+	&spsc_tp_shmbus_blocking,
 	&spsc_tp_pipe,
 	&spsc_tp_unix,
 };
 
 static const char *const names[] = {
-	"ideal", "pipe", "unix-socket", NULL,
+	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
 };
 
 static int spsc_throughput_run(struct bench_run *run)
@@ -37,6 +40,12 @@ static int spsc_throughput_run(struct bench_run *run)
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_MSGS_PER_S, BENCH_AT_LEAST, 0.8);
 	bench_ratio(run, "shmbus-spsc", "unix-socket", size, BENCH_METRIC_MSGS_PER_S,
 		    BENCH_AT_LEAST, 50);
+	bench_ratio(run, "shmbus-spsc-copy", "ideal", size, BENCH_METRIC_MSGS_PER_S,
+		    BENCH_NO_TARGET, 0);
+	bench_ratio(run, "shmbus-spsc-blocking", "ideal", size, BENCH_METRIC_MSGS_PER_S,
+		    BENCH_NO_TARGET, 0);
+	bench_ratio(run, "shmbus-spsc-blocking", "unix-socket", size, BENCH_METRIC_MSGS_PER_S,
+		    BENCH_NO_TARGET, 0);
 	bench_ratio(run, "ideal", "unix-socket", size, BENCH_METRIC_MSGS_PER_S, BENCH_NO_TARGET, 0);
 	bench_ratio(run, "pipe", "unix-socket", size, BENCH_METRIC_MSGS_PER_S, BENCH_NO_TARGET, 0);
 	return 0;

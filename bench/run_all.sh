@@ -1,0 +1,43 @@
+#!/bin/sh
+# run_all.sh BUILD_DIR [OUT.jsonl] - build shmbus-bench in Release into
+# BUILD_DIR, run every workload it has (spsc-*, and mpmc-* / slots when they
+# exist: whatever `shmbus-bench list` shows), append their JSON lines to OUT
+# (default BUILD_DIR/bench-results.jsonl), then print the tables and the
+# ratio table.  Each measurement is repeated (REPEAT, default 5) and the
+# median reported.  Meant for a quiet machine; takes about 2 minutes.
+#
+# Environment: REPEAT (default 5), PIN (default 1: --pin), BENCH_ARGS (extra
+# arguments for every workload, e.g. "--msgs 100000" for a quick look).
+set -u
+if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+fi
+build=$1
+out=${2:-$build/bench-results.jsonl}
+src=$(cd "$(dirname "$0")/.." && pwd)
+repeat=${REPEAT:-5}
+pin=--pin
+[ "${PIN:-1}" = 0 ] && pin=
+
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+cmake --build "$build" -j"$(nproc)" --target shmbus-bench >/dev/null || exit 1
+bench=$build/bench/shmbus-bench
+
+: >"$out" || exit 1
+status=0
+start=$(date +%s)
+echo "# shmbus $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+for wl in $("$bench" list -q); do
+	echo "# running $wl ..."
+	# shellcheck disable=SC2086 # BENCH_ARGS is a list of words
+	if ! "$bench" "$wl" --json --repeat "$repeat" $pin ${BENCH_ARGS:-} >>"$out"; then
+		echo "# $wl FAILED (its lines so far are kept)"
+		status=1
+	fi
+done
+echo "# done in $(($(date +%s) - start)) s; JSON lines in $out"
+echo
+"$bench" report "$out" || status=1
+"$bench" validate "$out" || status=1
+exit $status
