@@ -43,7 +43,7 @@ static void release_to(struct shmbus_spsc *q, uint64_t tail, uint64_t msgs, uint
 		spsc_count(&c->msgs_out, msgs);
 		spsc_count(&c->bytes_out, bytes);
 	}
-	spsc_wake(q, &q->sh->space_wq, &c->wakes);
+	spsc_wake(q, &q->sh->space_wq, &q->sh->space_armed, &c->wakes);
 }
 
 /* Read and check the record at @p (p < q->other): it lies inside the

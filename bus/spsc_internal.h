@@ -10,8 +10,9 @@
  *     192   participant table: [0] producer, [1] consumer
  *     256   producer region: head position + producer counters
  *     384   consumer region: tail position + consumer counters
- *     512   wait region: data queue (the consumer sleeps there),
- *     576                space queue (the producer sleeps there), corrupt mark
+ *     512   wait region: data queue + armed flag (the consumer sleeps there),
+ *     576                space queue + armed flag (the producer sleeps there),
+ *                        corrupt mark
  *     1024  the ring: `capacity` bytes (a power of two)
  *
  * Positions are free-running 64-bit byte counts (head: bytes ever published,
@@ -83,10 +84,12 @@ struct shmbus_spsc_shared {
 	struct spsc_cons cons;
 	/* Written only by a side that goes to sleep or wakes the other: rare. */
 	struct shmbus_waitq data_wq;  /* the consumer waits for data here */
-	uint8_t pad2[56];
+	_Atomic uint32_t data_armed;  /* 1: the consumer may sleep, wake it */
+	uint8_t pad2[52];
 	struct shmbus_waitq space_wq; /* the producer waits for room here */
+	_Atomic uint32_t space_armed; /* 1: the producer may sleep, wake it */
 	_Atomic uint32_t corrupt;     /* non-zero once a side found garbage */
-	uint8_t pad3[52];
+	uint8_t pad3[48];
 	uint8_t pad4[SPSC_DATA_OFF - 640];
 };
 
@@ -98,8 +101,10 @@ static_assert(offsetof(struct shmbus_spsc_shared, prod) == 256, "spsc layout");
 static_assert(offsetof(struct shmbus_spsc_shared, prod.msgs_in) == 264, "spsc layout");
 static_assert(offsetof(struct shmbus_spsc_shared, cons) == 384, "spsc layout");
 static_assert(offsetof(struct shmbus_spsc_shared, data_wq) == 512, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, data_armed) == 520, "spsc layout");
 static_assert(offsetof(struct shmbus_spsc_shared, space_wq) == 576, "spsc layout");
-static_assert(offsetof(struct shmbus_spsc_shared, corrupt) == 584, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, space_armed) == 584, "spsc layout");
+static_assert(offsetof(struct shmbus_spsc_shared, corrupt) == 588, "spsc layout");
 static_assert(sizeof(struct shmbus_waitq) == 8, "waitq size");
 static_assert(SPSC_DATA_OFF % SPSC_REGION == 0, "ring starts on a region");
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -184,9 +189,10 @@ static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 /* spsc_wait.c */
 /* Register this process for asymmetric fences; true if it can use them. */
 bool spsc_asym_register(void);
-/* Wake the side sleeping on @wq if it may sleep (see spsc_wait.c); counts
- * a real wake in @wakes. */
-void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint64_t *wakes);
+/* Wake the side sleeping on @wq if its @armed flag says it may sleep (see
+ * spsc_wait.c); counts a real wake in @wakes. */
+void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint32_t *armed,
+	       _Atomic uint64_t *wakes);
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says
  * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.

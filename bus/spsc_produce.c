@@ -42,7 +42,7 @@ static void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint64_
 		spsc_count(&p->msgs_in, msgs);
 		spsc_count(&p->bytes_in, bytes);
 	}
-	spsc_wake(q, &q->sh->data_wq, &p->wakes);
+	spsc_wake(q, &q->sh->data_wq, &q->sh->data_armed, &p->wakes);
 }
 
 /*

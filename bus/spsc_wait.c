@@ -1,49 +1,60 @@
 /*
  * spsc_wait.c - how the two sides of an SPSC ring sleep and wake each other
- * without costing the busy path a fence.
+ * without costing the busy path a fence or a system call.
  *
  * The sleeper (consumer on an empty ring, producer on a full one) uses the
  * shared wait queue (waitq_internal.h): count itself in `waiters`, re-check,
- * sleep on the futex.  The textbook waker (shmbus_waitq_wake()) issues a
- * seq_cst fence between its position store and its load of `waiters`: that
- * store->load order is what makes a lost wake-up impossible (Dekker), and on
- * x86 it is a locked instruction on every commit and every release.
+ * sleep on the futex `seq`.  On top of it each queue has an `armed` flag, set
+ * by the sleeper before every sleep and taken (exchanged to 0) by the waker
+ * that wakes it, so that one sleep costs one futex_wake, not one per message
+ * committed while the woken side is still being scheduled.
  *
- * We move that cost to the sleeper with an asymmetric fence, as liburcu's
- * urcu-memb flavour does for its readers and folly's asymmetric_thread_fence
- * does for hazard pointers (see membarrier(2)):
+ * The textbook waker issues a seq_cst fence between its position store and
+ * its load of the flag: that store->load order is what makes a lost wake-up
+ * impossible (Dekker), and on x86 it is a locked instruction on every commit
+ * and every release.  We move that cost to the sleeper with an asymmetric
+ * fence, as liburcu's urcu-memb flavour does for its readers and folly's
+ * asymmetric_thread_fence does for hazard pointers (see membarrier(2)):
  *
- *   waker  (fast path, every commit/release):
+ *   waker  (every commit/release):
  *     W1  store position (release)
  *     W2  compiler barrier (atomic_signal_fence): W3 stays after W1 in
  *         program order
- *     W3  load waiters (relaxed); only if non-zero: shmbus_waitq_wake()
- *         (which fences, re-loads waiters, bumps seq, futex_wake)
- *   sleeper (slow path, once per sleep):
- *     S1  waiters++ (in shmbus_waitq_wait), then its seq_cst fence F1
+ *     W3  load armed (relaxed); if 1: W4 exchange armed -> 0 (acq_rel), and
+ *         if that returned 1, shmbus_waitq_wake() (seq_cst fence, load
+ *         waiters, bump seq, futex_wake)
+ *   sleeper (once per sleep; ready() below, inside shmbus_waitq_wait()):
+ *     S0  waiters++, then seq_cst fence F1          (shmbus_waitq_wait)
+ *     S1  store armed = 1 (relaxed)
  *     S2  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
- *     S3  load position; sleep only if it still shows no progress
+ *     S3  load position; futex_wait on seq only if still no progress
  *
- * Why no wake-up is lost.  membarrier returns only after every thread of
- * every process registered with MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
- * (the waker registered at open, see spsc_asym_register()) has executed a
- * full memory barrier B at some point P during the call, or was not running
- * (a context switch is a full barrier).  Take the waker's W1..W3 relative to
- * P in its program order:
- *  - W1 before P: B drains W1 to memory before membarrier returns, so S3
- *    (after S2) sees the new position and the sleeper does not sleep.
- *  - W1 after P: then W3 is after P too (W2 keeps the compiler from hoisting
- *    it, B keeps the CPU from doing so), and S1 was globally visible before
- *    S2 began (F1 and the syscall's own barrier), so W3 sees waiters != 0
- *    and the waker calls shmbus_waitq_wake(), whose seq protocol wakes the
- *    sleeper even if it has not reached futex_wait yet.
- * Either way the sleeper does not sleep through the new position.
+ * Why no wake-up is lost.  membarrier returns only after every running
+ * thread of every process registered with
+ * MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED (the waker registered at open,
+ * spsc_asym_register()) has executed a full memory barrier B at some point P
+ * during the call (a thread not running has passed a context switch, itself
+ * a full barrier).  Take the waker's W1..W3 relative to P in its program
+ * order:
+ *  - W1 before P: B makes W1 visible before membarrier returns, so S3 sees
+ *    the new position and the sleeper does not sleep.
+ *  - W1 after P: W3 is after P too (W2 keeps the compiler from hoisting it,
+ *    B the CPU), and S1 was visible before S2 began (the syscall starts with
+ *    a full barrier on the caller), so W3 reads 1.  Only this waker clears
+ *    the flag, so W4 returns 1.  W4 read S1, which F1 precedes: F1
+ *    synchronises with W4 (fence-to-acquire), so S0's waiters++ happens
+ *    before shmbus_waitq_wake() loads waiters; it sees the sleeper (or the
+ *    sleeper has already left) and bumps seq, and futex_wait on the seq
+ *    value read before S0 then returns at once or is woken.
+ * Either way the sleeper does not sleep through the new position.  A sleeper
+ * woken too early (the producer needs more room than was freed) re-arms in
+ * its next ready() call before sleeping again, so every sleep is covered.
  *
  * Fallbacks: a waker in a process that could not register (old kernel,
- * seccomp) always takes the full shmbus_waitq_wake() path (fence first).  A
- * sleeper whose membarrier call fails cannot rely on S2, so it sleeps in
- * slices of SLICE_MS and re-checks: a wake-up lost to a fence-skipping waker
- * then costs at most one slice of latency, never a hang.
+ * seccomp) uses a real seq_cst fence at W2.  A sleeper whose membarrier
+ * call fails cannot rely on S2, so it sleeps in slices of SLICE_MS and
+ * re-checks: a wake-up lost to a fence-skipping waker then costs at most one
+ * slice of latency, never a hang.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -82,15 +93,21 @@ bool spsc_asym_register(void)
 	return true;
 }
 
-void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint64_t *wakes)
+void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint32_t *armed,
+	       _Atomic uint64_t *wakes)
 {
-	if (__builtin_expect(q->asym, 1)) {
-		/* W2: compiler barrier only; see the argument above. */
+	/* W2: a compiler barrier when the sleeper's membarrier covers us,
+	 * else the full fence of the textbook protocol. */
+	if (__builtin_expect(q->asym, 1))
 		atomic_signal_fence(memory_order_seq_cst);
-		/* W3: relaxed, ordered against the sleeper's S1 by S2. */
-		if (__builtin_expect(atomic_load_explicit(&wq->waiters, memory_order_relaxed) == 0, 1))
-			return;
-	}
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	/* W3: relaxed, ordered against S1 by S2 (or by the fence above). */
+	if (__builtin_expect(atomic_load_explicit(armed, memory_order_relaxed) == 0, 1))
+		return;
+	/* W4: acq_rel; acquire pairs with F1 via S1 (see above). */
+	if (atomic_exchange_explicit(armed, 0, memory_order_acq_rel) == 0)
+		return;
 	if (shmbus_waitq_wake(wq))
 		spsc_count(wakes, 1);
 }
@@ -98,6 +115,7 @@ void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint64_t 
 /* What a sleeper waits for: the other side moved far enough. */
 struct sleeper {
 	struct shmbus_spsc *q;
+	_Atomic uint32_t *armed;
 };
 
 /* The condition alone.  Garbage positions and a corrupt mark also count as
@@ -124,10 +142,12 @@ static bool ready(void *arg)
 
 	if (progressed(s->q))
 		return true;
+	/* S1: relaxed; F1 before it orders S0 for the waker's W4. */
+	atomic_store_explicit(s->armed, 1, memory_order_relaxed);
+	/* S2 */
 	if (s->q->sliced)
-		return false;
-	/* S2: called after S1 (waiters++) and F1 in shmbus_waitq_wait(). */
-	if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+		atomic_thread_fence(memory_order_seq_cst);
+	else if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
 		s->q->sliced = true;
 	/* S3 */
 	return progressed(s->q);
@@ -160,6 +180,7 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 	struct sleeper s = { .q = q };
 	struct shmbus_waitq *wq;
 	unsigned spins = 0;
+	bool slept = false;
 	int rc;
 
 	rc = attempt(q, arg);
@@ -170,9 +191,11 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 	if (q->role == SHMBUS_SPSC_PRODUCER) {
 		spsc_count(&q->sh->prod.full_waits, 1);
 		wq = &q->sh->space_wq;
+		s.armed = &q->sh->space_armed;
 	} else {
 		spsc_count(&q->sh->cons.empty_waits, 1);
 		wq = &q->sh->data_wq;
+		s.armed = &q->sh->data_armed;
 	}
 	if (shmbus_deadline(timeout_ms, &dl_buf))
 		deadline = &dl_buf;
@@ -183,19 +206,28 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 			if (!progressed(q))
 				continue;
 		} else {
-			/* Relaxed: informational mark; the other side's
-			 * corruption is not ours to report, but waiting on a
-			 * ring known to be garbage would never end. */
-			if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed))
-				return spsc_corrupt(q);
-			if (shmbus_deadline_passed(deadline))
-				return -ETIMEDOUT;
-			rc = shmbus_waitq_wait(wq, ready, &s,
-					       q->sliced ? slice(deadline, &slice_buf) : deadline);
-			(void)rc; /* the attempt below decides */
+			/* Relaxed: informational mark.  Waiting on a ring known
+			 * to be garbage would never end. */
+			if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed)) {
+				rc = spsc_corrupt(q);
+				break;
+			}
+			if (shmbus_deadline_passed(deadline)) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+			slept = true;
+			/* Its result does not matter: the attempt below decides. */
+			shmbus_waitq_wait(wq, ready, &s,
+					  q->sliced ? slice(deadline, &slice_buf) : deadline);
 		}
 		rc = attempt(q, arg);
 		if (rc != -EAGAIN)
-			return rc;
+			break;
 	}
+	/* Awake: spare the other side the exchange on its next wake.
+	 * Relaxed: racing the waker's W4 is harmless, both store 0. */
+	if (slept)
+		atomic_store_explicit(s.armed, 0, memory_order_relaxed);
+	return rc;
 }

@@ -10,9 +10,15 @@
 #ifndef SHMBUS_TEST_SPSC_UTIL_H
 #define SHMBUS_TEST_SPSC_UTIL_H
 
+#include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "shmbus/spsc.h"
 
 static inline uint64_t tsp_mix(uint64_t x)
 {
@@ -83,6 +89,174 @@ static inline bool tsp_check(const unsigned char *buf, size_t len, uint64_t n, s
 		if (buf[i] != (unsigned char)((h >> (i % 8 * 8)) ^ i))
 			return false;
 	return true;
+}
+
+
+/* ----------------------------------------------------------------------
+ * A verified stream through one ring, using every API form in turn: the
+ * producer and consumer loops of the thread and multi-process tests.
+ */
+struct tsp_stream {
+	uint64_t count;     /* messages */
+	size_t max_len;     /* lengths come from tsp_len(n, max_len) */
+	bool blocking;      /* blocking calls, else _try calls and spinning */
+	int timeout_ms;     /* per blocking call: a lost wake-up shows as
+			     * -ETIMEDOUT instead of a hang */
+};
+
+static inline void tsp_relax(unsigned *fails)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+	/* two cores shared with other test runs: do not starve the peer */
+	if (++*fails % 64 == 0)
+		sched_yield();
+}
+
+static inline int tsp_fail(const char *side, const char *what, uint64_t n, int rc)
+{
+	fprintf(stderr, "%s: %s at message %llu: %s\n", side, what, (unsigned long long)n,
+		shmbus_strerror(rc));
+	return 1;
+}
+
+/* Produce s->count messages into @q; 0 or 1 (after printing why). */
+static inline int tsp_produce(const struct tsp_stream *s, struct shmbus_spsc *q)
+{
+	struct shmbus_spsc_buf bufs[8];
+	unsigned char tmp[4096];
+	uint64_t n = 0;
+	unsigned fails = 0;
+	int rc;
+
+	while (n < s->count) {
+		uint64_t h = tsp_mix(n ^ 0x77), k, i;
+		size_t len = tsp_len(n, s->max_len), extra = (size_t)(h >> 20) % 50;
+		void *w;
+
+		switch (h % 4) {
+		case 0:
+			tsp_fill(tmp, n, len);
+			rc = s->blocking ? shmbus_spsc_push(q, tmp, len, s->timeout_ms)
+					 : shmbus_spsc_push_try(q, tmp, len);
+			if (rc == 0)
+				n++;
+			break;
+		case 1:
+		case 2:
+			if (h % 4 == 1)
+				extra = 0;
+			rc = s->blocking ? shmbus_spsc_reserve(q, len + extra, &w, s->timeout_ms)
+					 : shmbus_spsc_reserve_try(q, len + extra, &w);
+			if (rc == 0) {
+				tsp_fill(w, n, len);
+				rc = shmbus_spsc_commit(q, len);
+				if (rc)
+					return tsp_fail("producer", "commit", n, rc);
+				n++;
+			}
+			break;
+		default:
+			k = 1 + (h >> 8) % 8;
+			if (k > s->count - n)
+				k = s->count - n;
+			for (i = 0; i < k; i++)
+				bufs[i].len = tsp_len(n + i, s->max_len) + extra;
+			rc = s->blocking ? shmbus_spsc_reserve_burst(q, bufs, (unsigned)k, s->timeout_ms)
+					 : shmbus_spsc_reserve_burst_try(q, bufs, (unsigned)k);
+			if (rc > 0) {
+				/* commit all, or all but the last */
+				k = (h >> 12) % 3 == 0 && rc > 1 ? (uint64_t)rc - 1 : (uint64_t)rc;
+				for (i = 0; i < k; i++) {
+					bufs[i].len = tsp_len(n + i, s->max_len);
+					tsp_fill(bufs[i].data, n + i, bufs[i].len);
+				}
+				rc = shmbus_spsc_commit_burst(q, bufs, (unsigned)k);
+				if (rc)
+					return tsp_fail("producer", "commit_burst", n, rc);
+				n += k;
+			}
+			break;
+		}
+		if (rc == -EAGAIN && !s->blocking)
+			tsp_relax(&fails);
+		else if (rc < 0)
+			return tsp_fail("producer", "reserve", n, rc);
+	}
+	return 0;
+}
+
+/* Consume and check s->count messages from @q; 0 or 1. */
+static inline int tsp_consume(const struct tsp_stream *s, struct shmbus_spsc *q)
+{
+	static unsigned char tmp[1 << 16];
+	struct shmbus_spsc_msg msgs[8];
+	uint64_t n = 0, h, i;
+	unsigned fails = 0;
+	const void *d, *d2;
+	size_t len, len2;
+	int rc;
+
+	while (n < s->count) {
+		h = tsp_mix(n ^ 0x99);
+		switch (h % 4) {
+		case 0:
+			rc = s->blocking ? shmbus_spsc_pop(q, tmp, sizeof(tmp), s->timeout_ms)
+					 : shmbus_spsc_pop_try(q, tmp, sizeof(tmp));
+			if (rc >= 0) {
+				if (!tsp_check(tmp, (size_t)rc, n, s->max_len))
+					return tsp_fail("consumer", "bad message (pop)", n, 0);
+				n++;
+			}
+			break;
+		case 1:
+		case 2:
+			rc = s->blocking ? shmbus_spsc_peek(q, &d, &len, s->timeout_ms)
+					 : shmbus_spsc_peek_try(q, &d, &len);
+			if (rc == 0) {
+				if (!tsp_check(d, len, n, s->max_len))
+					return tsp_fail("consumer", "bad message (peek)", n, 0);
+				if (h % 4 == 2) {
+					/* peeking again gives the same message */
+					rc = shmbus_spsc_peek_try(q, &d2, &len2);
+					if (rc || d2 != d || len2 != len)
+						return tsp_fail("consumer", "second peek", n, rc);
+				}
+				rc = shmbus_spsc_release(q);
+				if (rc)
+					return tsp_fail("consumer", "release", n, rc);
+				n++;
+			}
+			break;
+		default:
+			rc = s->blocking
+				     ? shmbus_spsc_peek_burst(q, msgs, 1 + (unsigned)((h >> 8) % 8),
+							      s->timeout_ms)
+				     : shmbus_spsc_peek_burst_try(q, msgs, 1 + (unsigned)((h >> 8) % 8));
+			if (rc > 0) {
+				uint64_t k = (h >> 16) % 2 && rc > 1 ? (uint64_t)rc / 2 : (uint64_t)rc;
+
+				for (i = 0; i < (uint64_t)rc; i++)
+					if (!tsp_check(msgs[i].data, msgs[i].len, n + i, s->max_len))
+						return tsp_fail("consumer", "bad message (burst)", n + i, 0);
+				rc = shmbus_spsc_release_burst(q, (unsigned)k);
+				if (rc)
+					return tsp_fail("consumer", "release_burst", n, rc);
+				n += k;
+			}
+			break;
+		}
+		if (rc == -EAGAIN && !s->blocking)
+			tsp_relax(&fails);
+		else if (rc < 0)
+			return tsp_fail("consumer", "take", n, rc);
+	}
+	/* nothing more than was sent */
+	rc = shmbus_spsc_peek_try(q, &d, &len);
+	if (rc != -EAGAIN)
+		return tsp_fail("consumer", "extra message after the last", n, rc);
+	return 0;
 }
 
 #endif

@@ -1,0 +1,282 @@
+/*
+ * mp_spsc_kill.c - a side killed with SIGKILL mid-stream.
+ *
+ * Producer killed (again and again, at random moments: in the middle of
+ * writing a reserved message, between a burst reservation and its commit,
+ * asleep on a full ring): the consumer gets every committed message, intact
+ * and in order, and nothing of the uncommitted ones; the ring is drained
+ * up to head (so nothing committed is missing); a new producer takes the
+ * role over and the stream goes on.
+ *
+ * Consumer killed: the next consumer starts at the message the dead one was
+ * holding (peeked, not released) or right after the last it released:
+ * at-least-once, never a gap.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_spsc_util.h"
+#include "testutil.h"
+
+/* Messages here are >= 16 bytes, so each carries its sequence number. */
+static size_t klen(uint64_t n)
+{
+	return 16 + tsp_len(n, 200);
+}
+
+static void nap_ms(unsigned ms)
+{
+	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* Write message @n slowly, so that a kill often lands in the middle. */
+static void slow_fill(unsigned char *dst, uint64_t n)
+{
+	unsigned char tmp[256];
+	size_t len = klen(n), i;
+
+	tsp_fill(tmp, n, len);
+	for (i = 0; i < len; i++) {
+		dst[i] = tmp[i];
+		if (i == len / 2 && n % 8 == 0)
+			sched_yield();
+	}
+}
+
+struct prod_arg {
+	const char *name;
+	uint64_t start, stop; /* stop: UINT64_MAX = until killed */
+};
+
+static int producer(void *arg)
+{
+	struct prod_arg *a = arg;
+	struct shmbus_spsc_buf bufs[4];
+	struct shmbus_spsc *q;
+	uint64_t n = a->start, i;
+	void *w;
+	int rc;
+
+	rc = shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER);
+	if (rc)
+		return tsp_fail("producer", "open (takeover)", n, rc);
+	shmbus_spsc_set_spin(q, 50);
+	while (n < a->stop) {
+		if (n % 5 == 4) {
+			for (i = 0; i < 4; i++)
+				bufs[i].len = klen(n + i);
+			rc = shmbus_spsc_reserve_burst(q, bufs, 4, 30000);
+			if (rc < 0)
+				return tsp_fail("producer", "reserve_burst", n, rc);
+			for (i = 0; i < (uint64_t)rc; i++)
+				slow_fill(bufs[i].data, n + i);
+			if (shmbus_spsc_commit_burst(q, bufs, (unsigned)rc))
+				return tsp_fail("producer", "commit_burst", n, rc);
+			n += (uint64_t)rc;
+			continue;
+		}
+		rc = shmbus_spsc_reserve(q, klen(n) + 30, &w, 30000);
+		if (rc)
+			return tsp_fail("producer", "reserve", n, rc);
+		slow_fill(w, n);
+		rc = shmbus_spsc_commit(q, klen(n));
+		if (rc)
+			return tsp_fail("producer", "commit", n, rc);
+		n++;
+	}
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+/* Take one message (waiting up to @ms); check it is message *@next. */
+static int take(struct shmbus_spsc *q, uint64_t *next, int ms)
+{
+	const void *d;
+	size_t len;
+	int rc = shmbus_spsc_peek(q, &d, &len, ms);
+
+	if (rc)
+		return rc;
+	assert_true(tsp_check(d, len, *next, 0));
+	assert_int_equal(len, klen(*next));
+	assert_int_equal(shmbus_spsc_release(q), 0);
+	(*next)++;
+	return 0;
+}
+
+static void test_producer_killed(void **state)
+{
+	const char *name = tu_name("pk");
+	unsigned rounds = tu_sanitized() ? 6 : 25, r;
+	struct shmbus_spsc_stats st;
+	struct shmbus_spsc *c;
+	struct prod_arg a = { .name = name };
+	uint64_t next = 0, rnd = 99;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	assert_int_equal(shmbus_spsc_create(name, 2048, 0), 0);
+	assert_int_equal(shmbus_spsc_open(&c, name, SHMBUS_SPSC_CONSUMER), 0);
+	shmbus_spsc_set_spin(c, 50);
+	for (r = 0; r < rounds; r++) {
+		struct timespec until;
+
+		a.start = next;
+		a.stop = UINT64_MAX;
+		pid = tu_spawn(producer, &a);
+		/* consume for a while (sometimes not at all: the producer
+		 * then sleeps on a full ring when it is killed) */
+		rnd = tsp_mix(rnd);
+		shmbus_deadline((int)(rnd % 40), &until);
+		while (r % 4 != 3 && !shmbus_deadline_passed(&until)) {
+			rc = take(c, &next, 5);
+			assert_true(rc == 0 || rc == -ETIMEDOUT);
+		}
+		if (r % 4 == 3)
+			nap_ms(20);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
+		/* drain: everything committed is there, in order, intact */
+		while (take(c, &next, 0) == 0)
+			;
+		assert_int_equal(shmbus_spsc_stats(c, &st), 0);
+		assert_int_equal(st.used, 0); /* drained up to head */
+		assert_false(st.producer_alive);
+		assert_false(st.corrupt);
+	}
+	/* a last producer finishes normally */
+	a.start = next;
+	a.stop = next + 1000;
+	pid = tu_spawn(producer, &a);
+	while (next < a.stop)
+		assert_int_equal(take(c, &next, 30000), 0);
+	assert_int_equal(tu_wait(pid), 0);
+	assert_int_equal(take(c, &next, 0), -ETIMEDOUT);
+	print_message("%u producers killed, %llu messages received\n", rounds,
+		      (unsigned long long)next);
+	assert_true(next > 1000 + rounds);
+	shmbus_spsc_close(c);
+	assert_int_equal(shmbus_block_unlink(name), 0);
+}
+
+struct cons_ctl {
+	_Atomic uint64_t first; /* first message this consumer got */
+	_Atomic uint64_t seen;  /* last message it checked (before release) */
+	_Atomic int got_first;
+};
+
+struct cons_arg {
+	const char *name;
+	uint64_t total;
+	struct cons_ctl *ctl;
+};
+
+static int consumer(void *arg)
+{
+	struct cons_arg *a = arg;
+	struct shmbus_spsc *q;
+	uint64_t n = 0, v;
+	const void *d;
+	size_t len;
+	int rc;
+
+	rc = shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_CONSUMER);
+	if (rc)
+		return tsp_fail("consumer", "open (takeover)", 0, rc);
+	shmbus_spsc_set_spin(q, 50);
+	for (;;) {
+		rc = shmbus_spsc_peek(q, &d, &len, 30000);
+		if (rc)
+			return tsp_fail("consumer", "peek", n, rc);
+		if (len < 16)
+			return tsp_fail("consumer", "short message", n, 0);
+		memcpy(&v, d, 8);
+		if (!atomic_load(&a->ctl->got_first)) {
+			n = v;
+			atomic_store(&a->ctl->first, v);
+			atomic_store(&a->ctl->got_first, 1);
+		}
+		if (v != n || len != klen(n) || !tsp_check(d, len, n, 0))
+			return tsp_fail("consumer", "bad message", n, 0);
+		atomic_store(&a->ctl->seen, n);
+		if (n % 16 == 0)
+			sched_yield(); /* widen the window between peek and release */
+		rc = shmbus_spsc_release(q);
+		if (rc)
+			return tsp_fail("consumer", "release", n, rc);
+		if (++n == a->total)
+			break;
+	}
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+static void test_consumer_killed(void **state)
+{
+	const char *name = tu_name("ck");
+	struct prod_arg pa = { .name = name, .start = 0 };
+	struct cons_arg ca = { .name = name };
+	uint64_t rnd = 7, prev_seen = 0;
+	unsigned kills = 0, redelivered = 0;
+	bool any_seen = false;
+	pid_t prod, cons;
+	int st;
+
+	(void)state;
+	ca.total = pa.stop = tu_sanitized() ? 40000 : 300000;
+	ca.ctl = mmap(NULL, sizeof(*ca.ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		      -1, 0);
+	assert_true(ca.ctl != MAP_FAILED);
+	assert_int_equal(shmbus_spsc_create(name, 4096, 0), 0);
+	prod = tu_spawn(producer, &pa);
+	for (;;) {
+		atomic_store(&ca.ctl->got_first, 0);
+		cons = tu_spawn(consumer, &ca);
+		rnd = tsp_mix(rnd);
+		if (kills < 40) {
+			nap_ms(2 + (unsigned)(rnd % 20));
+			kill(cons, SIGKILL);
+		}
+		st = tu_wait(cons);
+		assert_true(st == 0 || st == 1000 + SIGKILL);
+		if (atomic_load(&ca.ctl->got_first)) {
+			uint64_t first = atomic_load(&ca.ctl->first);
+
+			/* no gap: it starts at the message the dead one held,
+			 * or right after the last one it released */
+			if (any_seen) {
+				assert_true(first == prev_seen || first == prev_seen + 1);
+				redelivered += first == prev_seen;
+			} else {
+				assert_int_equal(first, 0);
+			}
+			prev_seen = atomic_load(&ca.ctl->seen);
+			any_seen = true;
+		}
+		if (st == 0)
+			break;
+		kills++;
+	}
+	assert_int_equal(prev_seen, ca.total - 1);
+	assert_int_equal(tu_wait(prod), 0);
+	print_message("%u consumers killed, %u messages delivered again\n", kills, redelivered);
+	munmap(ca.ctl, sizeof(*ca.ctl));
+	assert_int_equal(shmbus_block_unlink(name), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_producer_killed, tu_teardown),
+		cmocka_unit_test_teardown(test_consumer_killed, tu_teardown),
+	};
+
+	return cmocka_run_group_tests_name("mp_spsc_kill", tests, NULL, NULL);
+}
