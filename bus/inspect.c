@@ -21,6 +21,7 @@ const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = NULL,
 	[SHMBUS_KIND_MANAGER] = &shmbus_snap_manager,
 	[SHMBUS_KIND_SPSC] = &shmbus_spsc_snap_kind,
+	[SHMBUS_KIND_MPMC] = &shmbus_mpmc_snap_kind,
 };
 
 int shmbus_snap_read(const struct shmbus_snap_src *src, uint64_t off, void *buf, size_t len)

@@ -58,6 +58,7 @@ int shmbus_snapshot_fd(int fd, const char *name, struct shmbus_snapshot **out);
 extern const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX];
 extern const struct shmbus_snap_kind shmbus_snap_manager; /* manager_inspect.c */
 extern const struct shmbus_snap_kind shmbus_spsc_snap_kind;
+extern const struct shmbus_snap_kind shmbus_mpmc_snap_kind; /* mpmc_inspect.c */
 
 /* Helpers for hooks: set @key to a new value, failing on out-of-memory. */
 int shmbus_json_set(json_t *obj, const char *key, json_t *value);

@@ -1,0 +1,355 @@
+/*
+ * shmbus/mpmc.h - a bounded many-producer many-consumer ring of fixed-size
+ * slots in a named block, that a killed process cannot wedge.
+ *
+ * Any number of producer and consumer processes (and threads) share one ring;
+ * each message is taken by exactly one consumer.  A slot holds one message of
+ * 0..slot_size bytes (its length is recorded).  Messages leave in the order
+ * their slots were claimed, so one producer's messages reach any one consumer
+ * in the order that producer sent them.
+ *
+ * Crash safety.  A producer or consumer may be killed at any instruction.  A
+ * slot it had claimed and not finished with is recovered by whoever waits
+ * for it, once that waiter has waited for the ring's liveness timeout and the
+ * owner is dead (pid + start time, see shmbus/proc.h): a producer's
+ * unpublished slot is skipped, a consumer's unreleased slot is freed.  Each
+ * such message is counted in `lost`, each recovery in `recovered`.  A live
+ * owner is never robbed, however slow it is.  A published message is
+ * delivered exactly once, unless the consumer holding it dies before
+ * releasing it (then it is counted lost); no message is ever delivered twice.
+ *
+ * Handles.  A handle is one participant (producer or consumer) registered in
+ * the block's participant table.  It must be used by one thread at a time:
+ * open one handle per thread.  A handle does not survive fork(): the child
+ * must open its own.  Liveness is per process: a process whose main thread
+ * has exited (a zombie thread-group leader) counts as dead even if other
+ * threads still run, so keep the main thread alive while handles are used.
+ *
+ * Zero-copy.  A producer reserves (claims) slots, writes in place and commits
+ * them; a consumer peeks messages (each peek claims one for this handle
+ * alone), reads in place and releases them.  A handle holds at most
+ * SHMBUS_MPMC_BURST_MAX claims; they are finished oldest first.  The copying
+ * calls (push/pop) need a handle that holds no claim.  Names and signatures
+ * mirror shmbus/spsc.h.
+ *
+ * Suffixes: _try never blocks (-EAGAIN when it would); the other forms spin
+ * briefly, then sleep on a futex until woken or until @timeout_ms passes
+ * (< 0: no limit; 0: do not wait, -ETIMEDOUT); _burst takes what fits (at
+ * least one message for the blocking forms).
+ *
+ * Synchronisation table (one handle per thread; "any" = any calls on any
+ * number of other handles, in this or other processes, at the same time):
+ *
+ *   call                               concurrently with  progress
+ *   ---------------------------------  -----------------  ----------------------------
+ *   create                             any                blocking (kernel calls)
+ *   open, close                        any                blocking (kernel calls, one
+ *                                                         pass over the slots)
+ *   reserve*_try, push*_try            any                lock-free (a CAS can fail only
+ *   peek*_try, pop*_try                                   because another call progressed)
+ *   commit*, release*, cancel          any                wait-free
+ *   reserve, peek, push, pop, bursts   any                blocking, up to @timeout_ms
+ *   recover                            any                one pass; reads /proc
+ *   stats, accessors                   any                wait-free
+ *   set_spin                           any but on @h      wait-free
+ *
+ * Memory ordering: everything a producer wrote into a slot before commit is
+ * visible to the consumer that peeks it; everything a consumer did with a
+ * message before release happens before a producer reuses the slot.
+ *
+ * A waiter reads /proc/PID/stat of a slot's owner only on the slow path: when
+ * it has been stuck on the same claimed slot for the liveness timeout.
+ */
+#ifndef SHMBUS_MPMC_H
+#define SHMBUS_MPMC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmbus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmbus_mpmc;
+
+/* Limits and defaults of ring geometry. */
+#define SHMBUS_MPMC_SLOTS_MIN 2u
+#define SHMBUS_MPMC_SLOTS_MAX (1u << 24)
+#define SHMBUS_MPMC_SLOT_SIZE_MAX (64u << 20)
+#define SHMBUS_MPMC_LIVENESS_DEFAULT_MS 500u
+#define SHMBUS_MPMC_LIVENESS_MAX_MS 60000u
+#define SHMBUS_MPMC_PARTICIPANTS_DEFAULT 64u
+#define SHMBUS_MPMC_PARTICIPANTS_MAX 4096u
+/* Most reservations (or peeked messages) one handle may hold at once. */
+#define SHMBUS_MPMC_BURST_MAX 64u
+/* Default spin iterations of a blocking call before it sleeps. */
+#define SHMBUS_MPMC_SPIN_DEFAULT 2000u
+
+enum shmbus_mpmc_role {
+	SHMBUS_MPMC_PRODUCER = 1,
+	SHMBUS_MPMC_CONSUMER = 2,
+};
+
+/* Geometry of a new ring.  Zero fields take their default. */
+struct shmbus_mpmc_params {
+	uint32_t slots;        /* power of two, SLOTS_MIN..SLOTS_MAX; required */
+	uint32_t slot_size;    /* largest message, 1..SLOT_SIZE_MAX bytes; required */
+	uint32_t liveness_ms;  /* how long a waiter waits on a claimed slot before it
+				* checks whether the owner is dead; 1..LIVENESS_MAX_MS,
+				* 0: LIVENESS_DEFAULT_MS */
+	uint32_t participants; /* producers + consumers registered at once;
+				* 1..PARTICIPANTS_MAX, 0: PARTICIPANTS_DEFAULT */
+	mode_t mode;           /* permission bits of the block, 0: 0600 */
+};
+
+/* Counters and state, summed over every participant entry of the block. */
+struct shmbus_mpmc_stats {
+	uint32_t slots;
+	uint32_t slot_size;
+	uint32_t liveness_ms;
+	uint32_t participants_max;
+	uint32_t producers;     /* registered producer entries (alive or not) */
+	uint32_t consumers;
+	uint64_t head;          /* next position consumers claim (a hint) */
+	uint64_t tail;          /* next position producers claim (a hint) */
+	uint64_t occupancy;     /* tail - head, clamped to 0..slots */
+	uint64_t msgs_in;       /* published */
+	uint64_t msgs_out;      /* released by consumers */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t full_waits;    /* blocking producer calls that found the ring full */
+	uint64_t empty_waits;   /* blocking consumer calls that found it empty */
+	uint64_t wakes;         /* futex wake-ups issued */
+	uint64_t lost;          /* messages lost with a dead holder */
+	uint64_t recovered;     /* slots recovered + participant entries reclaimed */
+};
+
+/*
+ * shmbus_mpmc_create - make a new ring block @name (exclusive create).
+ * Nobody is registered yet: producers and consumers shmbus_mpmc_open() it.
+ * Returns 0, -EINVAL (bad name or geometry), -EEXIST, -ENOSPC, -EACCES, or
+ * another -errno.  On failure nothing is left behind.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_create(const char *name,
+						     const struct shmbus_mpmc_params *params);
+
+/*
+ * shmbus_mpmc_open - attach ring @name and register as @role.
+ * Registration takes a free participant entry, or one whose owner died (its
+ * claims are then recovered here).  Also recovers, in one pass over the
+ * slots, any claim left by an earlier owner of the entry taken.
+ * Returns 0 and fills @out, or -EINVAL, -ENOENT, -EACCES, -SHMBUS_EKIND (not
+ * an mpmc ring), -SHMBUS_EVERSION, -SHMBUS_ECORRUPT, -SHMBUS_ENOTREADY,
+ * -EUSERS (participant table full of live processes), -ENOMEM.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name,
+						   enum shmbus_mpmc_role role);
+
+/*
+ * shmbus_mpmc_close - give back outstanding claims (a producer's are
+ * cancelled, a consumer's released), leave the participant table, detach.
+ * NULL is accepted.  Returns 0.
+ */
+SHMBUS_API int shmbus_mpmc_close(struct shmbus_mpmc *h);
+
+/* Geometry of the ring behind @h. */
+SHMBUS_API uint32_t shmbus_mpmc_slots(const struct shmbus_mpmc *h);
+SHMBUS_API uint32_t shmbus_mpmc_slot_size(const struct shmbus_mpmc *h);
+SHMBUS_API uint32_t shmbus_mpmc_liveness_ms(const struct shmbus_mpmc *h);
+/* The participant entry @h registered in. */
+SHMBUS_API uint32_t shmbus_mpmc_index(const struct shmbus_mpmc *h);
+
+/* An area reserved for one message (producer side). */
+struct shmbus_mpmc_buf {
+	void *data;
+	size_t len;
+};
+
+/* One message seen in place (consumer side). */
+struct shmbus_mpmc_msg {
+	const void *data;
+	size_t len;
+};
+
+/* How many times a blocking call polls before it sleeps (0: sleep at once;
+ * default SHMBUS_MPMC_SPIN_DEFAULT).  Not concurrently with calls on @h. */
+SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
+
+/* --- producer, zero-copy ------------------------------------------------- */
+
+/*
+ * shmbus_mpmc_reserve_try - claim the next free slot for a message of up to
+ * @len bytes: *@data points to slot_size writable bytes (16-byte aligned),
+ * invisible to consumers until shmbus_mpmc_commit() (or given back with
+ * shmbus_mpmc_cancel()).  A handle may hold up to BURST_MAX reservations;
+ * they are committed oldest first.
+ * Returns 0, -EAGAIN (ring full, or the slot is still held by last lap's
+ * holder), -EMSGSIZE (@len > slot_size), -EPERM (a consumer handle),
+ * -ENOBUFS (BURST_MAX reservations held), -EDEADLK (the slot needed is one
+ * this handle holds: a full lap of reservations), -EINVAL, -SHMBUS_ECORRUPT.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve_try(struct shmbus_mpmc *h, size_t len,
+							  void **data);
+/* As _try, waiting up to @timeout_ms for room: -ETIMEDOUT instead of -EAGAIN. */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve(struct shmbus_mpmc *h, size_t len,
+						      void **data, int timeout_ms);
+
+/*
+ * shmbus_mpmc_commit - publish the oldest reservation with its final length
+ * @len (<= slot_size).
+ * Returns 0, -EINVAL (nothing reserved, or @len > slot_size: the reservation
+ * stays), -EPERM, -ECANCELED (the reservation had been recovered as if this
+ * process were dead, so it is not published; cannot happen to a live
+ * process unless the block was tampered with, see the file comment).
+ * Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit(struct shmbus_mpmc *h, size_t len);
+
+/*
+ * shmbus_mpmc_reserve_burst_try - reserve up to @n slots: bufs[i].len is the
+ * length wanted (in), bufs[i].data the area (out).  Takes the longest prefix
+ * that fits (and that the handle may still hold).
+ * Returns how many (1..@n), 0 if @n is 0, or the errors of reserve_try for
+ * the first one.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve_burst_try(struct shmbus_mpmc *h,
+								struct shmbus_mpmc_buf *bufs,
+								unsigned n);
+/* As above, waiting up to @timeout_ms until at least one fits. */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve_burst(struct shmbus_mpmc *h,
+							    struct shmbus_mpmc_buf *bufs,
+							    unsigned n, int timeout_ms);
+
+/*
+ * shmbus_mpmc_commit_burst - publish the @n oldest reservations, with final
+ * lengths bufs[i].len (NULL: the lengths reserved), with one wake-up.
+ * Returns 0, -EINVAL (@n more than held, a length > slot_size: nothing is
+ * published), -EPERM, -ECANCELED (as commit; the others are published).
+ * Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit_burst(struct shmbus_mpmc *h,
+							   const struct shmbus_mpmc_buf *bufs,
+							   unsigned n);
+
+/*
+ * shmbus_mpmc_cancel - give back every reservation held, unpublished
+ * (consumers skip those slots; nothing is counted lost).  Returns how many,
+ * or -EPERM.
+ */
+SHMBUS_API int shmbus_mpmc_cancel(struct shmbus_mpmc *h);
+
+/* shmbus_mpmc_push_try / shmbus_mpmc_push - copy @len bytes in as one
+ * message (reserve + memcpy + commit).  Errors as reserve, and -EBUSY if
+ * the handle holds reservations. */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_push_try(struct shmbus_mpmc *h, const void *data,
+						       size_t len);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_push(struct shmbus_mpmc *h, const void *data,
+						   size_t len, int timeout_ms);
+/*
+ * shmbus_mpmc_push_burst_try / shmbus_mpmc_push_burst - copy in up to @n
+ * messages (msgs[i].data, msgs[i].len), with one wake-up.  Returns how many
+ * (1..@n; the blocking form waits for the first), or the errors of push for
+ * the first one.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_push_burst_try(struct shmbus_mpmc *h,
+							     const struct shmbus_mpmc_msg *msgs,
+							     unsigned n);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_push_burst(struct shmbus_mpmc *h,
+							 const struct shmbus_mpmc_msg *msgs,
+							 unsigned n, int timeout_ms);
+
+/* --- consumer, zero-copy ------------------------------------------------- */
+
+/*
+ * shmbus_mpmc_peek_try - take the next message: it is now this handle's
+ * alone (no other consumer sees it); *@data points to it in place (stable
+ * until released), *@len is its length.  Read it, then shmbus_mpmc_release().
+ * A handle may hold up to BURST_MAX messages; each peek takes the next one,
+ * and they are released oldest first.
+ * Returns 0, -EAGAIN (empty, or the next message is still being written),
+ * -EPERM (a producer handle), -ENOBUFS (BURST_MAX messages held), -EDEADLK
+ * (the slot needed is one this handle holds), -EINVAL, -SHMBUS_ECORRUPT (the
+ * slot's length is impossible: that message is dropped and counted lost).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_try(struct shmbus_mpmc *h,
+						       const void **data, size_t *len);
+/* As above, waiting up to @timeout_ms; -ETIMEDOUT instead of -EAGAIN. */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek(struct shmbus_mpmc *h, const void **data,
+						   size_t *len, int timeout_ms);
+
+/*
+ * shmbus_mpmc_release - free the slot of the oldest message held.
+ * Returns 0, -EAGAIN (none held), -EPERM, -ECANCELED (it had been recovered
+ * as if this process were dead).  Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release(struct shmbus_mpmc *h);
+
+/*
+ * shmbus_mpmc_peek_burst_try - take up to @n messages, oldest first, into
+ * @msgs.  Returns how many (1..@n), 0 if @n is 0, or the errors of peek_try.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_burst_try(struct shmbus_mpmc *h,
+							     struct shmbus_mpmc_msg *msgs,
+							     unsigned n);
+/* As above, waiting up to @timeout_ms for at least one message. */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_burst(struct shmbus_mpmc *h,
+							 struct shmbus_mpmc_msg *msgs,
+							 unsigned n, int timeout_ms);
+
+/*
+ * shmbus_mpmc_release_burst - free the @n oldest messages held, with one
+ * wake-up.  Returns 0, -EAGAIN (fewer than @n held: nothing freed), -EPERM,
+ * -ECANCELED (as release; the others are freed).  Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n);
+
+/*
+ * shmbus_mpmc_pop_try / shmbus_mpmc_pop - copy the next message into @buf
+ * (@size bytes) and release it.  Returns its length (>= 0), -EAGAIN /
+ * -ETIMEDOUT, -EMSGSIZE (longer than @size: it is not taken and stays in the
+ * ring for another call), -EBUSY (the handle holds messages), and the errors
+ * of peek.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_try(struct shmbus_mpmc *h, void *buf,
+						      size_t size);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop(struct shmbus_mpmc *h, void *buf, size_t size,
+						  int timeout_ms);
+/*
+ * shmbus_mpmc_pop_burst_try / shmbus_mpmc_pop_burst - copy out up to @n
+ * messages: bufs[i] has @size bytes, lens[i] receives the length.  Stops
+ * before a message longer than @size.  Returns how many (1..@n), or the
+ * errors of pop for the first one.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst_try(struct shmbus_mpmc *h,
+							    void *const *bufs, size_t size,
+							    size_t *lens, unsigned n);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
+							void *const *bufs, size_t size,
+							size_t *lens, unsigned n, int timeout_ms);
+
+/* --- maintenance and statistics ----------------------------------------- */
+
+/*
+ * shmbus_mpmc_recover - recover, now, every slot claimed by a dead process
+ * (without waiting for the liveness timeout: it checks each owner in /proc),
+ * and move the head and tail hints over claimed slots.  For watchdogs and
+ * tests; waiters do this on their own.  Returns how many slots it
+ * recovered, or -SHMBUS_ECORRUPT.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_recover(struct shmbus_mpmc *h);
+
+/*
+ * shmbus_mpmc_stats - counters and positions, summed over all participant
+ * entries (each counter is exact; the sum is not one atomic snapshot).
+ * Returns 0.  Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_stats(const struct shmbus_mpmc *h,
+						    struct shmbus_mpmc_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMBUS_MPMC_H */

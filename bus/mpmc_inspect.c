@@ -1,0 +1,219 @@
+/*
+ * mpmc_inspect.c - snapshot hooks of the mpmc ring: geometry, liveness
+ * timeout, positions, occupancy, a census of slot states and the counters,
+ * as the "ring" object of `shmbus inspect --json`.
+ *
+ * Invariant: everything comes from pread() copies (never the live mapping);
+ * the geometry must pass mpmc_geom_check() before it sizes any read, and the
+ * slot census reads the slots in bounded chunks, skipped for huge rings.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect_internal.h"
+#include "mpmc_internal.h"
+
+/* Census only rings whose slot area is at most this (bytes read). */
+#define CENSUS_MAX_BYTES (16u << 20)
+#define CENSUS_CHUNK (64u << 10)
+
+struct mpmc_snap {
+	struct mpmc_geom geom;
+	uint64_t head, tail;
+	uint64_t msgs_in, bytes_in, full_waits, msgs_out, bytes_out, empty_waits, wakes;
+	uint64_t lost, recovered;
+	uint32_t waiting_producers, waiting_consumers;
+	bool census;             /* the counts below are valid */
+	uint64_t writing, full, reading, bad_words;
+};
+
+static const char *mpmc_role_name(uint32_t role)
+{
+	switch (role) {
+	case SHMBUS_MPMC_PRODUCER: return "producer";
+	case SHMBUS_MPMC_CONSUMER: return "consumer";
+	default: return "unknown";
+	}
+}
+
+/* Relaxed loads of a private copy: nobody else sees it. */
+#define COPY_LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+static int take_counters(const struct shmbus_snap_src *src, struct mpmc_snap *s)
+{
+	uint32_t n = s->geom.participants, i;
+	struct mpmc_pstats *p = calloc(n, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = shmbus_snap_read(src, s->geom.pstats_off, p, (size_t)n * sizeof(*p));
+	for (i = 0; rc == 0 && i < n; i++) {
+		s->msgs_in += COPY_LOAD(p[i].msgs_in);
+		s->bytes_in += COPY_LOAD(p[i].bytes_in);
+		s->full_waits += COPY_LOAD(p[i].full_waits);
+		s->msgs_out += COPY_LOAD(p[i].msgs_out);
+		s->bytes_out += COPY_LOAD(p[i].bytes_out);
+		s->empty_waits += COPY_LOAD(p[i].empty_waits);
+		s->wakes += COPY_LOAD(p[i].wakes);
+	}
+	free(p);
+	return rc;
+}
+
+/* Count slots by state, reading only their state words, chunk by chunk. */
+static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
+{
+	const struct mpmc_geom *g = &s->geom;
+	uint64_t bytes = (uint64_t)g->slots * g->slot_stride;
+	uint32_t per = CENSUS_CHUNK / g->slot_stride, i = 0, k;
+	char *buf;
+	int rc = 0;
+
+	if (bytes > CENSUS_MAX_BYTES)
+		return 0;
+	if (per == 0)
+		per = 1;
+	buf = malloc((size_t)per * g->slot_stride);
+	if (!buf)
+		return -ENOMEM;
+	while (i < g->slots) {
+		uint32_t cnt = g->slots - i < per ? g->slots - i : per;
+
+		rc = shmbus_snap_read(src, g->slots_off + (uint64_t)i * g->slot_stride, buf,
+				      (size_t)cnt * g->slot_stride);
+		if (rc)
+			break;
+		for (k = 0; k < cnt; k++) {
+			struct mpmc_slot *sl = (struct mpmc_slot *)(buf + (size_t)k * g->slot_stride);
+			uint64_t w = COPY_LOAD(sl->word);
+
+			if (mpmc_word_owner(w) >= g->participants ||
+			    mpmc_word_state(w) >= MPMC_STATE_MAX)
+				s->bad_words++;
+			else if (mpmc_word_state(w) == MPMC_WRITING)
+				s->writing++;
+			else if (mpmc_word_state(w) == MPMC_FULL)
+				s->full++;
+			else if (mpmc_word_state(w) == MPMC_READING)
+				s->reading++;
+		}
+		i += cnt;
+	}
+	free(buf);
+	s->census = rc == 0;
+	return rc;
+}
+
+static int mpmc_take_snap(const struct shmbus_snap_src *src, const struct shmbus_header *hdr,
+			  struct shmbus_snapshot *snap)
+{
+	struct mpmc_ctl *c;
+	struct mpmc_snap *s;
+	int rc;
+
+	if (!hdr)
+		return -SHMBUS_ECORRUPT;
+	if (hdr->version != MPMC_VERSION)
+		return -SHMBUS_EVERSION;
+	if (hdr->total_size < MPMC_CTL_OFF + sizeof(*c))
+		return -SHMBUS_ECORRUPT;
+	c = malloc(sizeof(*c));
+	s = calloc(1, sizeof(*s));
+	if (!c || !s) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = shmbus_snap_read(src, MPMC_CTL_OFF, c, sizeof(*c));
+	if (rc)
+		goto fail;
+	rc = mpmc_geom_check(&c->geom, hdr);
+	if (rc)
+		goto fail;
+	s->geom = c->geom;
+	s->head = COPY_LOAD(c->head.value);
+	s->tail = COPY_LOAD(c->tail.value);
+	s->lost = COPY_LOAD(c->lost);
+	s->recovered = COPY_LOAD(c->recovered);
+	s->waiting_producers = COPY_LOAD(c->not_full.q.waiters);
+	s->waiting_consumers = COPY_LOAD(c->not_empty.q.waiters);
+	rc = take_counters(src, s);
+	if (rc == 0)
+		rc = take_census(src, s);
+	if (rc)
+		goto fail;
+	free(c);
+	snap->kind_state = s;
+	return 0;
+
+fail:
+	free(c);
+	free(s);
+	return rc;
+}
+
+/* Values above INT64_MAX (garbage) do not fit a jansson integer. */
+static json_t *json_u64(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
+static int mpmc_json(const struct shmbus_snapshot *snap, json_t *doc)
+{
+	const struct mpmc_snap *s = snap->kind_state;
+	int64_t occ = (int64_t)(s->tail - s->head);
+	json_t *r = json_object();
+	int rc = 0;
+
+	if (!r)
+		return -ENOMEM;
+	if (occ < 0)
+		occ = 0;
+	if (occ > (int64_t)s->geom.slots)
+		occ = s->geom.slots;
+	rc |= shmbus_json_set(r, "slots", json_u64(s->geom.slots));
+	rc |= shmbus_json_set(r, "slot_size", json_u64(s->geom.slot_size));
+	rc |= shmbus_json_set(r, "slot_stride", json_u64(s->geom.slot_stride));
+	rc |= shmbus_json_set(r, "max_message", json_u64(s->geom.slot_size));
+	rc |= shmbus_json_set(r, "liveness_ms", json_u64(s->geom.liveness_ms));
+	rc |= shmbus_json_set(r, "participants_max", json_u64(s->geom.participants));
+	rc |= shmbus_json_set(r, "head", json_u64(s->head));
+	rc |= shmbus_json_set(r, "tail", json_u64(s->tail));
+	rc |= shmbus_json_set(r, "occupancy", json_u64((uint64_t)occ));
+	rc |= shmbus_json_set(r, "free", json_u64(s->geom.slots - (uint64_t)occ));
+	rc |= shmbus_json_set(r, "msgs_in", json_u64(s->msgs_in));
+	rc |= shmbus_json_set(r, "msgs_out", json_u64(s->msgs_out));
+	rc |= shmbus_json_set(r, "bytes_in", json_u64(s->bytes_in));
+	rc |= shmbus_json_set(r, "bytes_out", json_u64(s->bytes_out));
+	rc |= shmbus_json_set(r, "full_waits", json_u64(s->full_waits));
+	rc |= shmbus_json_set(r, "empty_waits", json_u64(s->empty_waits));
+	rc |= shmbus_json_set(r, "wakes", json_u64(s->wakes));
+	rc |= shmbus_json_set(r, "lost", json_u64(s->lost));
+	rc |= shmbus_json_set(r, "recovered", json_u64(s->recovered));
+	rc |= shmbus_json_set(r, "waiting_producers", json_u64(s->waiting_producers));
+	rc |= shmbus_json_set(r, "waiting_consumers", json_u64(s->waiting_consumers));
+	if (s->census)
+		rc |= shmbus_json_set(r, "slot_states",
+				      json_pack("{s:I, s:I, s:I, s:I}", "writing",
+						(json_int_t)s->writing, "full", (json_int_t)s->full,
+						"reading", (json_int_t)s->reading, "invalid",
+						(json_int_t)s->bad_words));
+	rc |= shmbus_json_set(r, "corrupt", json_boolean(s->census && s->bad_words));
+	if (rc) {
+		json_decref(r);
+		return -ENOMEM;
+	}
+	rc = shmbus_json_set(doc, "ring", r);
+	if (rc == 0 && s->census && s->bad_words)
+		rc = shmbus_json_set(doc, "error", json_string(shmbus_strerror(-SHMBUS_ECORRUPT)));
+	return rc;
+}
+
+const struct shmbus_snap_kind shmbus_mpmc_snap_kind = {
+	.role_name = mpmc_role_name,
+	.take = mpmc_take_snap,
+	.json = mpmc_json,
+	.free = free,
+};

@@ -1,0 +1,338 @@
+/*
+ * mpmc_internal.h - the shared layout of an mpmc ring block, the slot state
+ * word, and the private handle.  The state machine that moves slot words is
+ * described (with its invariants) at the top of mpmc_ring.c.
+ *
+ * Block layout (offsets from 0; every region starts on a 128-byte boundary,
+ * so what producers write and what consumers write never share the pair of
+ * cache lines Intel fetches together):
+ *
+ *   0            struct shmbus_header (common header, kind mpmc)
+ *   128          struct mpmc_ctl: geometry (immutable), tail (producers),
+ *                head (consumers), two wait queues, lost/recovered
+ *   ctl end      participant table (header's format, 16 bytes an entry)
+ *   ...          per-participant counters, 64 bytes an entry, same index
+ *   slots_off    slots[slots], slot_stride bytes each: state word, length,
+ *                payload (slot_size bytes, 16-byte aligned)
+ *
+ * Everything is computed from (slots, slot_size, participants) by
+ * mpmc_layout(); an attacher recomputes it and requires every stored offset
+ * to match, so a corrupt geometry is refused at open and never bounds a loop.
+ */
+#ifndef SHMBUS_MPMC_INTERNAL_H
+#define SHMBUS_MPMC_INTERNAL_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "header_internal.h"
+#include "shmbus/mpmc.h"
+#include "waitq_internal.h"
+
+#define MPMC_VERSION 1
+#define MPMC_REGION 128
+#define MPMC_SLOT_ALIGN 64
+#define MPMC_GEOM_MAGIC UINT32_C(0x434d504d) /* "MPMC" */
+
+/*
+ * The slot state word: | lap (49 bits) | owner (12 bits) | state (3 bits) |.
+ * lap = position / slots, kept modulo 2^49 and compared by difference; owner
+ * is the participant index of the claimer (0 when EMPTY).  One 64-bit word,
+ * so a single CAS both decides a transition and names who made it.
+ */
+#define MPMC_STATE_BITS 3
+#define MPMC_OWNER_BITS 12
+#define MPMC_LAP_SHIFT (MPMC_STATE_BITS + MPMC_OWNER_BITS)
+#define MPMC_LAP_BITS (64 - MPMC_LAP_SHIFT)
+#define MPMC_LAP_MASK ((UINT64_C(1) << MPMC_LAP_BITS) - 1)
+
+enum mpmc_state {
+	MPMC_EMPTY = 0,   /* free for a producer of this lap */
+	MPMC_WRITING = 1, /* claimed by producer `owner`, being written */
+	MPMC_FULL = 2,    /* published (owner: the producer, informational) */
+	MPMC_READING = 3, /* claimed by consumer `owner`, being read */
+	MPMC_STATE_MAX
+};
+
+static_assert(SHMBUS_MPMC_PARTICIPANTS_MAX <= (1u << MPMC_OWNER_BITS), "owner field width");
+static_assert(SHMBUS_MPMC_PARTICIPANTS_MAX <= SHMBUS_PARTICIPANTS_MAX, "participant table");
+
+static inline uint64_t mpmc_word(uint64_t lap, uint32_t owner, enum mpmc_state st)
+{
+	return (lap & MPMC_LAP_MASK) << MPMC_LAP_SHIFT | (uint64_t)owner << MPMC_STATE_BITS |
+	       (uint64_t)st;
+}
+
+static inline uint64_t mpmc_word_lap(uint64_t w)
+{
+	return w >> MPMC_LAP_SHIFT;
+}
+
+static inline uint32_t mpmc_word_owner(uint64_t w)
+{
+	return (uint32_t)(w >> MPMC_STATE_BITS) & ((1u << MPMC_OWNER_BITS) - 1);
+}
+
+static inline unsigned mpmc_word_state(uint64_t w)
+{
+	return (unsigned)(w & ((1u << MPMC_STATE_BITS) - 1));
+}
+
+/* Signed distance a - b between two laps modulo 2^49. */
+static inline int64_t mpmc_lap_diff(uint64_t a, uint64_t b)
+{
+	return (int64_t)((a - b) << MPMC_LAP_SHIFT) >> MPMC_LAP_SHIFT;
+}
+
+/* Immutable after `ready`; an attacher validates a private copy. */
+struct mpmc_geom {
+	uint32_t magic;         /* MPMC_GEOM_MAGIC */
+	uint32_t slots;         /* power of two */
+	uint32_t slot_size;     /* payload bytes per slot */
+	uint32_t slot_stride;   /* bytes from one slot to the next */
+	uint32_t liveness_ms;
+	uint32_t participants;  /* == header participants_max */
+	uint64_t pstats_off;    /* per-participant counters */
+	uint64_t slots_off;
+	uint64_t total_size;    /* == header total_size */
+	uint8_t reserved[MPMC_REGION - 48];
+};
+
+/* One 128-byte region holding a single hot word. */
+struct mpmc_pos {
+	_Atomic uint64_t value;
+	uint8_t pad[MPMC_REGION - 8];
+};
+
+struct mpmc_wq {
+	struct shmbus_waitq q;
+	uint8_t pad[MPMC_REGION - sizeof(struct shmbus_waitq)];
+};
+
+struct mpmc_ctl {
+	struct mpmc_geom geom;
+	struct mpmc_pos tail;       /* next position producers claim; CAS by producers */
+	struct mpmc_pos head;       /* next position consumers claim; CAS by consumers */
+	struct mpmc_wq not_empty;   /* consumers sleep, producers wake */
+	struct mpmc_wq not_full;    /* producers sleep, consumers wake */
+	_Atomic uint64_t lost;      /* fetch_add by recoverers (rare) */
+	_Atomic uint64_t recovered;
+	uint8_t pad[MPMC_REGION - 16];
+};
+
+/*
+ * Counters of one participant entry.  Each field but `lost` is written only
+ * by the entry's owner (relaxed load + store: a single writer needs no RMW);
+ * they accumulate over successive owners of the entry.  `lost` counts this
+ * entry's claims that others recovered (fetch_add by recoverers).
+ */
+struct mpmc_pstats {
+	_Atomic uint64_t msgs_in;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t full_waits;
+	_Atomic uint64_t msgs_out;
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t empty_waits;
+	_Atomic uint64_t wakes;
+	_Atomic uint64_t lost;
+};
+
+/* The head of each slot; the payload follows at MPMC_SLOT_HDR. */
+struct mpmc_slot {
+	_Atomic uint64_t word; /* state word, see above */
+	_Atomic uint32_t len;  /* payload length; relaxed, ordered by the word */
+	uint32_t reserved;
+};
+#define MPMC_SLOT_HDR 16
+
+static_assert(sizeof(struct mpmc_geom) == MPMC_REGION, "geom layout");
+static_assert(offsetof(struct mpmc_geom, pstats_off) == 24, "geom layout");
+static_assert(offsetof(struct mpmc_geom, total_size) == 40, "geom layout");
+static_assert(sizeof(struct mpmc_pos) == MPMC_REGION, "pos layout");
+static_assert(sizeof(struct mpmc_wq) == MPMC_REGION, "waitq layout");
+static_assert(sizeof(struct mpmc_ctl) == 6 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, tail) == 1 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, head) == 2 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, not_empty) == 3 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, not_full) == 4 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, lost) == 5 * MPMC_REGION, "ctl layout");
+static_assert(sizeof(struct mpmc_pstats) == 64, "pstats layout");
+static_assert(sizeof(struct mpmc_slot) == MPMC_SLOT_HDR, "slot layout");
+static_assert(offsetof(struct mpmc_slot, len) == 8, "slot layout");
+static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+	      "cross-process atomics must be lock-free");
+
+#define MPMC_CTL_OFF SHMBUS_HEADER_SIZE
+
+/* Where everything goes for a geometry. */
+struct mpmc_layout {
+	uint32_t slot_stride;
+	uint64_t participants_off;
+	uint64_t pstats_off;
+	uint64_t slots_off;
+	uint64_t total_size;
+};
+
+/*
+ * mpmc_layout - compute the layout of (@slots, @slot_size, @participants).
+ * Returns 0 or -EINVAL if a value is out of range.  Used by create and, on a
+ * copy of the stored geometry, by every attacher.
+ */
+int mpmc_layout(uint32_t slots, uint32_t slot_size, uint32_t participants,
+		struct mpmc_layout *out);
+
+/*
+ * mpmc_geom_check - validate a private copy of the stored geometry against
+ * a checked header copy.  Returns 0 or -SHMBUS_ECORRUPT.
+ */
+int mpmc_geom_check(const struct mpmc_geom *g, const struct shmbus_header *hdr);
+
+/* One claim (producer) or held message (consumer) of a handle. */
+struct mpmc_claim {
+	uint64_t word;          /* the state word our CAS installed */
+	struct mpmc_slot *slot;
+	size_t len;             /* reserved length, or the message's length */
+};
+
+struct shmbus_mpmc {
+	struct shmbus_block *block;
+	struct mpmc_ctl *ctl;
+	struct shmbus_participant *parts;
+	struct mpmc_pstats *pstats;     /* all entries */
+	struct mpmc_pstats *mine;       /* our entry */
+	char *slots;
+	/* Private copy of the geometry: never re-read from the block. */
+	uint64_t mask;
+	uint32_t nslots;
+	uint32_t slot_size;
+	uint32_t stride;
+	uint32_t shift;                 /* log2(nslots) */
+	uint32_t nparts;
+	uint32_t liveness_ms;
+	uint64_t liveness_ns;
+	enum shmbus_mpmc_role role;
+	uint32_t idx;                   /* our participant entry */
+	shmbus_ident_t me;
+	/* Claims held, oldest first: claims[first .. first + nclaims). */
+	unsigned first, nclaims;
+	struct mpmc_claim claims[SHMBUS_MPMC_BURST_MAX];
+	/* The claimed slot we were last blocked on, and since when. */
+	uint64_t stuck_word;
+	uint64_t stuck_pos;
+	uint64_t stuck_since_ns;
+	bool stuck_valid;
+	unsigned spin;                  /* polls before a blocking call sleeps */
+};
+
+/* The slot for position @pos. */
+static inline struct mpmc_slot *mpmc_slot_at(const struct shmbus_mpmc *h, uint64_t pos)
+{
+	return (struct mpmc_slot *)(h->slots + (size_t)(pos & h->mask) * h->stride);
+}
+
+static inline uint64_t mpmc_pos_lap(const struct shmbus_mpmc *h, uint64_t pos)
+{
+	return (pos >> h->shift) & MPMC_LAP_MASK;
+}
+
+/* Single-writer counter bump (see struct mpmc_pstats). */
+static inline void mpmc_count(_Atomic uint64_t *c, uint64_t n)
+{
+	/* Relaxed: only the entry's owner writes it; readers want a value,
+	 * not an ordering. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* Why a try call could not proceed: the position and word it stopped at. */
+struct mpmc_block_on {
+	uint64_t pos;
+	uint64_t word;
+};
+
+/* mpmc_ring.c: the lock-free core. */
+/*
+ * mpmc_claim_one - producer: claim the slot at the tail for @len bytes.
+ * mpmc_peek_one - consumer: claim the message at the head, unless it is
+ *   longer than @max_len (-EMSGSIZE, nothing taken); a message whose length
+ *   is impossible is taken and dropped (-SHMBUS_ECORRUPT, lost + 1).
+ * Both return 0 (the claim is the newest in h->claims), -EAGAIN with @why
+ * filled, -ENOBUFS, -SHMBUS_ECORRUPT.
+ */
+int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why);
+int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why);
+/* Finish the oldest claim: 0, or -ECANCELED if it had been recovered. */
+int mpmc_publish_one(struct shmbus_mpmc *h, size_t len);
+int mpmc_release_one(struct shmbus_mpmc *h);
+void mpmc_cancel_one(struct shmbus_mpmc *h);
+/*
+ * mpmc_take - claim one (mpmc_zc.c): a producer's slot for @len bytes, or a
+ * consumer's next message of at most @len bytes; without waiting if
+ * @timeout_ms is NULL (but recovering a stuck slot as the blocking path
+ * would).  Returns 0 (the claim is the newest), or a negative code.
+ */
+int mpmc_take(struct shmbus_mpmc *h, size_t len, const int *timeout_ms);
+
+static inline void *mpmc_payload(const struct mpmc_claim *cl)
+{
+	return (char *)cl->slot + MPMC_SLOT_HDR;
+}
+
+/* The newest / oldest claim of a handle that holds one. */
+struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h);
+struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h);
+/* Returns 1 if it recovered the slot, 0 if not (owner alive or the word
+ * changed), -SHMBUS_ECORRUPT. */
+int mpmc_recover_slot(struct shmbus_mpmc *h, struct mpmc_slot *slot, uint64_t word);
+/* Recover every claim of participant @idx (open, after taking an entry). */
+int mpmc_recover_owner(struct shmbus_mpmc *h, uint32_t idx);
+/* Wake the sleepers of @wq, counting the wake-up. */
+void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq);
+
+/* mpmc_wait.c: blocking and stuck-slot detection. */
+uint64_t mpmc_now_ns(void);
+/*
+ * mpmc_stalled - a try call stopped at @why.  If the word there is a claim
+ * that has not moved for the liveness timeout and its owner is dead, recover
+ * it.  Returns 1 if something was recovered (retry now), 0, or a negative
+ * code.
+ */
+int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why);
+/* Wait until @why changes, the deadline passes, or a liveness period ends. */
+int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
+	      const struct timespec *deadline);
+/*
+ * mpmc_blocking - run @attempt (a try call) until it succeeds, fails with
+ * something else than -EAGAIN, or @timeout_ms passes (-ETIMEDOUT).
+ */
+int mpmc_blocking(struct shmbus_mpmc *h, int (*attempt)(struct shmbus_mpmc *h, void *arg,
+							 struct mpmc_block_on *why),
+		  void *arg, int timeout_ms);
+
+/*
+ * Test hooks: when set, called at these points of every claim.  Always
+ * compiled in; inert (one relaxed load) unless a test sets the pointer.
+ * The torture test uses them to park a process right where a kill hurts.
+ */
+enum mpmc_hook_point {
+	MPMC_HOOK_CLAIMED,      /* producer: slot claimed, nothing written */
+	MPMC_HOOK_WRITTEN,      /* producer: payload written, not published */
+	MPMC_HOOK_TAKEN,        /* consumer: message claimed, not read */
+	MPMC_HOOK_READ,         /* consumer: message read, not released */
+};
+typedef void (*mpmc_hook_fn)(enum mpmc_hook_point point, struct shmbus_mpmc *h);
+extern _Atomic(mpmc_hook_fn) shmbus_mpmc_test_hook;
+
+static inline void mpmc_hook(enum mpmc_hook_point point, struct shmbus_mpmc *h)
+{
+	/* Relaxed: set once by a test before it starts workers. */
+	mpmc_hook_fn fn = atomic_load_explicit(&shmbus_mpmc_test_hook, memory_order_relaxed);
+
+	if (__builtin_expect(fn != NULL, 0))
+		fn(point, h);
+}
+
+#endif /* SHMBUS_MPMC_INTERNAL_H */

@@ -1,0 +1,157 @@
+/*
+ * mpmc_wait.c - how mpmc calls wait: spin briefly, then sleep on the ring's
+ * wait queue (waitq_internal.h); and how a waiter notices that the slot it
+ * waits for is held by a dead process.
+ *
+ * Invariant: no sleep lasts longer than the ring's liveness timeout, and a
+ * waiter that has seen the same claimed word at the same slot for that long
+ * checks its owner in /proc (once per timeout, never on the fast path).  So
+ * even a waiter that no wake-up will ever reach (its slot's owner died
+ * between claim and publish, and claims do not wake) is back within one
+ * timeout, and a dead owner stops others for at most about one timeout.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "shmbus/wait.h"
+#include "mpmc_internal.h"
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+uint64_t mpmc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
+{
+	unsigned st = mpmc_word_state(why->word);
+	uint64_t now;
+	int rc;
+
+	if (st != MPMC_WRITING && st != MPMC_READING) {
+		/* Plain full or empty: waiting on nobody in particular. */
+		h->stuck_valid = false;
+		return 0;
+	}
+	if (mpmc_word_owner(why->word) == h->idx)
+		return -EDEADLK; /* we hold the very slot we wait for */
+	now = mpmc_now_ns();
+	if (!h->stuck_valid || h->stuck_word != why->word ||
+	    h->stuck_pos != (why->pos & h->mask)) {
+		h->stuck_valid = true;
+		h->stuck_word = why->word;
+		h->stuck_pos = why->pos & h->mask;
+		h->stuck_since_ns = now;
+		return 0;
+	}
+	if (now - h->stuck_since_ns < h->liveness_ns)
+		return 0;
+	rc = mpmc_recover_slot(h, mpmc_slot_at(h, why->pos), why->word);
+	/* Owner alive (or someone else recovered it): pay for the next /proc
+	 * check only after another full timeout. */
+	h->stuck_since_ns = now;
+	if (rc > 0)
+		h->stuck_valid = false;
+	return rc;
+}
+
+struct wait_arg {
+	struct shmbus_mpmc *h;
+	_Atomic uint64_t *hint;
+	const struct mpmc_block_on *why;
+};
+
+/* Ready when the hint or the word we stopped at changed. */
+static bool changed(void *arg)
+{
+	const struct wait_arg *a = arg;
+
+	/* Acquire: as A1-A4 in mpmc_ring.c; the caller retries its try call. */
+	return atomic_load_explicit(a->hint, memory_order_acquire) != a->why->pos ||
+	       atomic_load_explicit(&mpmc_slot_at(a->h, a->why->pos)->word,
+				    memory_order_acquire) != a->why->word;
+}
+
+int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
+	      const struct timespec *deadline)
+{
+	bool producer = h->role == SHMBUS_MPMC_PRODUCER;
+	struct wait_arg a = {
+		.h = h,
+		.hint = producer ? &h->ctl->tail.value : &h->ctl->head.value,
+		.why = why,
+	};
+	struct mpmc_wq *wq = producer ? &h->ctl->not_full : &h->ctl->not_empty;
+	struct timespec cap;
+
+	shmbus_deadline((int)h->liveness_ms, &cap);
+	if (deadline && (deadline->tv_sec < cap.tv_sec ||
+			 (deadline->tv_sec == cap.tv_sec && deadline->tv_nsec < cap.tv_nsec)))
+		cap = *deadline;
+	return shmbus_waitq_wait(&wq->q, changed, &a, &cap);
+}
+
+/* Poll briefly for a change before paying for a futex sleep. */
+static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
+{
+	struct wait_arg a = {
+		.h = h,
+		.hint = h->role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
+							   &h->ctl->head.value,
+		.why = why,
+	};
+	unsigned i;
+
+	for (i = 0; i < h->spin; i++) {
+		if (changed(&a))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+int mpmc_blocking(struct shmbus_mpmc *h,
+		  int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
+		  void *arg, int timeout_ms)
+{
+	struct timespec deadline;
+	struct mpmc_block_on why;
+	bool has_deadline = shmbus_deadline(timeout_ms, &deadline) > 0;
+	bool counted = false, spun = false;
+	int rc;
+
+	for (;;) {
+		rc = attempt(h, arg, &why);
+		if (rc != -EAGAIN)
+			return rc;
+		if (!counted) {
+			mpmc_count(h->role == SHMBUS_MPMC_PRODUCER ? &h->mine->full_waits :
+								      &h->mine->empty_waits, 1);
+			counted = true;
+		}
+		rc = mpmc_stalled(h, &why);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			continue;
+		if (timeout_ms == 0 || (has_deadline && shmbus_deadline_passed(&deadline)))
+			return -ETIMEDOUT;
+		if (!spun && h->spin) {
+			spun = true;
+			if (spin(h, &why))
+				continue;
+		}
+		mpmc_wait(h, &why, has_deadline ? &deadline : NULL);
+	}
+}
