@@ -101,12 +101,15 @@ int bench_ratio(struct bench_run *run, const char *num, const char *den, size_t 
 	bool has_num = false, has_den = false;
 	size_t i;
 
-	/* A side this workload does not have (in this build) is no ratio. */
+	/* A side this workload does not have (in this build), or that
+	 * --transport left out, is no ratio; a side that failed is one
+	 * without a value. */
 	for (i = 0; run->wl->transports[i]; i++) {
 		has_num |= strcmp(run->wl->transports[i], num) == 0;
 		has_den |= strcmp(run->wl->transports[i], den) == 0;
 	}
-	if (!has_num || !has_den)
+	if (!has_num || !has_den || !bench_transport_selected(run, num) ||
+	    !bench_transport_selected(run, den))
 		return 0;
 	grown = realloc(run->ratios, (run->nratios + 1) * sizeof(*grown));
 	if (!grown)

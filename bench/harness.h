@@ -191,9 +191,10 @@ int bench_record(struct bench_run *run, const struct bench_result *r);
 /*
  * bench_ratio - ask for the ratio @num / @den of @metric between two
  * transports of this workload at @msg_size, printed at the end of the run
- * (a side that was not measured prints as "n/a", and as null in JSON; a
- * transport the workload does not declare makes the call a no-op).  @target
- * is the goal stated in the issue (ignored with BENCH_NO_TARGET).
+ * (a side whose measurement failed prints as "n/a", and as null in JSON; a
+ * transport the workload does not declare, or that --transport left out,
+ * makes the call a no-op).  @target is the goal stated in the issue
+ * (ignored with BENCH_NO_TARGET).
  */
 int bench_ratio(struct bench_run *run, const char *num, const char *den, size_t msg_size,
 		enum bench_metric metric, enum bench_target_op op, double target);
