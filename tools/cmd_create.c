@@ -52,6 +52,7 @@ static const struct {
 	int (*create)(int argc, char **argv);
 } kinds[] = {
 	{ "block", create_block },
+	{ "spsc", tool_create_spsc },
 };
 
 static int run(int argc, char **argv)
@@ -73,6 +74,8 @@ const struct tool_cmd cmd_create = {
 	.name = "create",
 	.summary = "create a block (block, spsc, mpmc, slots)",
 	.usage = "usage: shmbus create KIND NAME [options]\n\n"
+		 "  shmbus create spsc NAME --capacity BYTES [--mode 0600]\n"
+		 "      a single-producer single-consumer ring (shmbus create spsc --help)\n"
 		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"
 		 "      raw bytes (like Python's SharedMemory); sizes take K, M, G suffixes\n",
 	.run = run,

@@ -25,6 +25,10 @@ struct tool_cmd {
 /* Every command, in the order `shmbus --help` lists them. */
 extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_watch, cmd_create, cmd_rm;
 
+/* `shmbus pub`, `shmbus sub` (cmd_pubsub.c); `shmbus create spsc` (cmd_spsc.c). */
+extern const struct tool_cmd cmd_pub, cmd_sub;
+int tool_create_spsc(int argc, char **argv);
+
 /* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
 /* "shmbus CMD: message" + "see shmbus CMD --help" on stderr; returns TOOL_USAGE. */

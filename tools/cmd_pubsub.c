@@ -1,0 +1,138 @@
+/*
+ * cmd_pubsub.c - `shmbus pub NAME` and `shmbus sub NAME`: send lines of
+ * stdin as messages, print messages as lines, through a ring of any kind.
+ *
+ * This file parses the options and dispatches on the block's kind (from its
+ * header); the loops are the kind's own (see pubsub.h).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <time.h>
+
+#include "pubsub.h"
+#include "tool.h"
+
+/* The kind of block @name, from its header; waits a little for a block
+ * still being built. */
+static int block_kind(const char *name, enum shmbus_kind *kind)
+{
+	const struct timespec nap = { 0, 1000000 };
+	struct shmbus_block_info info;
+	struct shmbus_block *b;
+	int rc, tries;
+
+	rc = shmbus_block_attach(&b, name, SHMBUS_ATTACH_RDONLY);
+	if (rc)
+		return rc;
+	for (tries = 0;; tries++) {
+		rc = shmbus_block_info(b, &info);
+		if (rc != -SHMBUS_ENOTREADY || tries >= 250)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	shmbus_block_close(b);
+	if (rc == 0)
+		*kind = info.kind;
+	return rc;
+}
+
+static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
+{
+	switch (kind) {
+	case SHMBUS_KIND_SPSC:
+		return spsc_pub(o);
+	default:
+		return tool_fail(o->name, "cannot publish", -SHMBUS_EKIND);
+	}
+}
+
+static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
+{
+	switch (kind) {
+	case SHMBUS_KIND_SPSC:
+		return spsc_sub(o);
+	default:
+		return tool_fail(o->name, "cannot subscribe", -SHMBUS_EKIND);
+	}
+}
+
+static int run(const struct tool_cmd *cmd, int argc, char **argv)
+{
+	static const struct option pub_opts[] = {
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const struct option sub_opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct pubsub_opts o = { .timeout_ms = -1, .in = stdin, .out = stdout };
+	bool sub = cmd == &cmd_sub;
+	enum shmbus_kind kind;
+	uint64_t v;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, sub ? "n:t:h" : "t:h", sub ? sub_opts : pub_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!tool_parse_u64(optarg, 1, UINT64_MAX, &o.count))
+				return tool_usage_error(cmd, "bad --count '%s'", optarg);
+			break;
+		case 't':
+			if (!tool_parse_u64(optarg, 0, INT_MAX, &v))
+				return tool_usage_error(cmd, "bad --timeout-ms '%s'", optarg);
+			o.timeout_ms = (int)v;
+			break;
+		case 'h':
+			return tool_help(cmd);
+		default:
+			return tool_usage_error(cmd, "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return tool_usage_error(cmd, "expected one block name");
+	o.name = argv[optind];
+	rc = block_kind(o.name, &kind);
+	if (rc)
+		return tool_fail(o.name, sub ? "cannot subscribe" : "cannot publish", rc);
+	return sub ? sub_dispatch(kind, &o) : pub_dispatch(kind, &o);
+}
+
+static int run_pub(int argc, char **argv)
+{
+	return run(&cmd_pub, argc, argv);
+}
+
+static int run_sub(int argc, char **argv)
+{
+	return run(&cmd_sub, argc, argv);
+}
+
+const struct tool_cmd cmd_pub = {
+	.name = "pub",
+	.summary = "send each line of stdin as one message into a ring",
+	.usage = "usage: shmbus pub NAME [--timeout-ms MS]\n\n"
+		 "Take the producer role of ring NAME (spsc or mpmc) and send each line of\n"
+		 "standard input as one message, without its newline, until end of input.\n"
+		 "Waits while the ring is full.\n"
+		 "  --timeout-ms MS   give up (status 1) if there is no room for MS ms\n"
+		 "A line longer than the ring's largest message is an error (status 1).\n",
+	.run = run_pub,
+};
+
+const struct tool_cmd cmd_sub = {
+	.name = "sub",
+	.summary = "print messages from a ring, one per line",
+	.usage = "usage: shmbus sub NAME [--count N] [--timeout-ms MS]\n\n"
+		 "Take the consumer role of ring NAME (spsc or mpmc) and print each message\n"
+		 "followed by a newline.  A message is consumed only once it is printed.\n"
+		 "  --count N         stop after N messages\n"
+		 "  --timeout-ms MS   stop when no message comes for MS ms (an error,\n"
+		 "                    status 1, if fewer than --count N arrived)\n"
+		 "Without either, runs until killed.\n",
+	.run = run_sub,
+};

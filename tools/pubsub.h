@@ -1,0 +1,40 @@
+/*
+ * pubsub.h - `shmbus pub` and `shmbus sub`: one front end, one pair of
+ * loops per ring kind.
+ *
+ * cmd_pubsub.c parses the options, finds out what kind of block NAME is and
+ * calls that kind's loop (a `case` per kind in pub_dispatch() and
+ * sub_dispatch()).  A kind provides its two loops in its own file
+ * (cmd_spsc.c, cmd_mpmc.c) and declares them here.
+ *
+ * Framing, the same for every kind: pub sends each line of its input as one
+ * message, without the newline (a last line without one is sent too; an
+ * empty line is an empty message); sub prints each message followed by a
+ * newline.  A message is released (consumed) only after it was written and
+ * flushed, so a sub killed at any point loses nothing it had not printed.
+ */
+#ifndef SHMBUS_TOOL_PUBSUB_H
+#define SHMBUS_TOOL_PUBSUB_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct pubsub_opts {
+	const char *name;
+	uint64_t count;   /* sub: stop after this many messages; 0: no limit */
+	int timeout_ms;   /* pub: longest wait for room per message;
+			   * sub: longest wait for the next message (then stop);
+			   * -1: no limit */
+	FILE *in;         /* pub reads lines from it */
+	FILE *out;        /* sub writes messages to it */
+};
+
+/*
+ * The loops return TOOL_OK, or TOOL_ERR after printing the error with
+ * tool_fail().  sub: running out of time is TOOL_OK without --count, and an
+ * error ("timed out after K of N messages") with it.
+ */
+int spsc_pub(const struct pubsub_opts *o);
+int spsc_sub(const struct pubsub_opts *o);
+
+#endif
