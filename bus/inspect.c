@@ -22,6 +22,8 @@ const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_MANAGER] = &shmbus_snap_manager,
 	[SHMBUS_KIND_SPSC] = &shmbus_spsc_snap_kind,
 	[SHMBUS_KIND_MPMC] = &shmbus_mpmc_snap_kind,
+	[SHMBUS_KIND_SLOTS] = &shmbus_snap_slots,   /* probe: our trailer magic */
+	[SHMBUS_KIND_PYLIST] = &shmbus_snap_pylist, /* probe: strict structure */
 };
 
 int shmbus_snap_read(const struct shmbus_snap_src *src, uint64_t off, void *buf, size_t len)

@@ -59,6 +59,8 @@ extern const struct shmbus_snap_kind *const shmbus_snap_kinds[SHMBUS_KIND_MAX];
 extern const struct shmbus_snap_kind shmbus_snap_manager; /* manager_inspect.c */
 extern const struct shmbus_snap_kind shmbus_spsc_snap_kind;
 extern const struct shmbus_snap_kind shmbus_mpmc_snap_kind; /* mpmc_inspect.c */
+extern const struct shmbus_snap_kind shmbus_snap_slots;  /* slots_snap.c */
+extern const struct shmbus_snap_kind shmbus_snap_pylist; /* slots_snap.c */
 
 /* Helpers for hooks: set @key to a new value, failing on out-of-memory. */
 int shmbus_json_set(json_t *obj, const char *key, json_t *value);
