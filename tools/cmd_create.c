@@ -52,6 +52,7 @@ static const struct {
 	int (*create)(int argc, char **argv);
 } kinds[] = {
 	{ "block", create_block },
+	{ "slots", tool_create_slots },
 	{ "spsc", tool_create_spsc },
 };
 
@@ -76,6 +77,8 @@ const struct tool_cmd cmd_create = {
 	.usage = "usage: shmbus create KIND NAME [options]\n\n"
 		 "  shmbus create spsc NAME --capacity BYTES [--mode 0600]\n"
 		 "      a single-producer single-consumer ring (shmbus create spsc --help)\n"
+		 "  shmbus create slots NAME --values JSON [--mode 0600]\n"
+		 "      a slot table Python reads as ShareableList (shmbus create slots --help)\n"
 		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"
 		 "      raw bytes (like Python's SharedMemory); sizes take K, M, G suffixes\n",
 	.run = run,

@@ -11,6 +11,7 @@
 
 static const struct tool_cmd *const commands[] = {
 	&cmd_ls, &cmd_inspect, &cmd_watch, &cmd_create, &cmd_rm,
+	&cmd_get, &cmd_set,
 	&cmd_pub, &cmd_sub,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

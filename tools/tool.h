@@ -24,6 +24,9 @@ struct tool_cmd {
 
 /* Every command, in the order `shmbus --help` lists them. */
 extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_watch, cmd_create, cmd_rm;
+extern const struct tool_cmd cmd_get, cmd_set; /* cmd_slots.c */
+/* `shmbus create slots ...` (cmd_slots.c), dispatched from cmd_create.c. */
+int tool_create_slots(int argc, char **argv);
 
 /* `shmbus pub`, `shmbus sub` (cmd_pubsub.c); `shmbus create spsc` (cmd_spsc.c). */
 extern const struct tool_cmd cmd_pub, cmd_sub;
