@@ -25,9 +25,10 @@
  *         waiters, bump seq, futex_wake)
  *   sleeper (once per sleep; ready() below, inside shmbus_waitq_wait()):
  *     S0  waiters++, then seq_cst fence F1          (shmbus_waitq_wait)
- *     S1  store armed = 1 (relaxed)
+ *     S1  exchange armed <- 1 (seq_cst)
  *     S2  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
- *     S3  load position; futex_wait on seq only if still no progress
+ *     S3  load position (seq_cst); futex_wait on seq only if still no
+ *         progress
  *
  * Why no wake-up is lost.  membarrier returns only after every running
  * thread of every process registered with
@@ -41,20 +42,23 @@
  *  - W1 after P: W3 is after P too (W2 keeps the compiler from hoisting it,
  *    B the CPU), and S1 was visible before S2 began (the syscall starts with
  *    a full barrier on the caller), so W3 reads 1.  Only this waker clears
- *    the flag, so W4 returns 1.  W4 read S1, which F1 precedes: F1
- *    synchronises with W4 (fence-to-acquire), so S0's waiters++ happens
- *    before shmbus_waitq_wake() loads waiters; it sees the sleeper (or the
- *    sleeper has already left) and bumps seq, and futex_wait on the seq
- *    value read before S0 then returns at once or is woken.
+ *    the flag, so W4 returns 1.  W4 read S1, a release that S0 precedes:
+ *    S1 synchronises with W4, so S0's waiters++ happens before
+ *    shmbus_waitq_wake() loads waiters; it sees the sleeper (or the sleeper
+ *    has already left) and bumps seq, and futex_wait on the seq value read
+ *    before S0 then returns at once or is woken.
  * Either way the sleeper does not sleep through the new position.  A sleeper
  * woken too early (the producer needs more room than was freed) re-arms in
  * its next ready() call before sleeping again, so every sleep is covered.
  *
  * Fallbacks: a waker in a process that could not register (old kernel,
- * seccomp) uses a real seq_cst fence at W2.  A sleeper whose membarrier
- * call fails cannot rely on S2, so it sleeps in slices of SLICE_MS and
- * re-checks: a wake-up lost to a fence-skipping waker then costs at most one
- * slice of latency, never a hang.
+ * seccomp) uses a real seq_cst fence at W2; with S1 and S3 seq_cst that is
+ * the textbook C11 Dekker (W3 misses S1 only if S1 follows the fence in the
+ * single total order, and then S3 sees W1).  A sleeper whose membarrier
+ * call fails cannot rely on S2 against a fence-skipping waker, so it sleeps
+ * in slices of SLICE_MS and re-checks: such a lost wake-up costs at most one
+ * slice of latency, never a hang.  (No fence on the sleeper's side: S1 and
+ * S3 are seq_cst operations instead, which ThreadSanitizer understands.)
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -126,14 +130,15 @@ static bool progressed(struct shmbus_spsc *q)
 	if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed))
 		return true;
 	if (q->role == SHMBUS_SPSC_PRODUCER) {
-		/* A3: acquire, pairs with R2 (release_to()); the attempt that
-		 * follows re-loads with A1 anyway. */
-		uint64_t t = atomic_load_explicit(&q->sh->cons.tail, memory_order_acquire);
+		/* S3/A3: seq_cst (the Dekker above; also an acquire pairing
+		 * with R2 in release_to(); the attempt re-loads with A1). */
+		uint64_t t = atomic_load_explicit(&q->sh->cons.tail, memory_order_seq_cst);
 
 		return q->want - t <= q->cap || t - q->other > q->pos - q->other;
 	}
-	/* A4: acquire, pairs with R1 (publish()). */
-	return atomic_load_explicit(&q->sh->prod.head, memory_order_acquire) != q->pos;
+	/* S3/A4: seq_cst (the Dekker above; also an acquire pairing with R1
+	 * in publish()). */
+	return atomic_load_explicit(&q->sh->prod.head, memory_order_seq_cst) != q->pos;
 }
 
 static bool ready(void *arg)
@@ -142,12 +147,11 @@ static bool ready(void *arg)
 
 	if (progressed(s->q))
 		return true;
-	/* S1: relaxed; F1 before it orders S0 for the waker's W4. */
-	atomic_store_explicit(s->armed, 1, memory_order_relaxed);
+	/* S1: seq_cst exchange: a release for W4, and one side of the
+	 * fallback Dekker. */
+	atomic_exchange_explicit(s->armed, 1, memory_order_seq_cst);
 	/* S2 */
-	if (s->q->sliced)
-		atomic_thread_fence(memory_order_seq_cst);
-	else if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+	if (!s->q->sliced && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
 		s->q->sliced = true;
 	/* S3 */
 	return progressed(s->q);
