@@ -27,6 +27,24 @@
 
 #include "slots_internal.h"
 
+/*
+ * ThreadSanitizer cannot model fences, and GCC refuses them under it
+ * (-Wtsan).  There the seqlock orders one access at a time instead: every
+ * data load is acquire and every data store release, which gives the same
+ * two edges as F1/F2 (a store after the odd seq carries it along; a load
+ * that sees such a store orders the seq re-read after it).  Elsewhere the
+ * data accesses are relaxed and the two fences do the ordering once.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define DATA_LOAD memory_order_acquire
+#define DATA_STORE memory_order_release
+#define SEQLOCK_FENCE(order) ((void)0)
+#else
+#define DATA_LOAD memory_order_relaxed
+#define DATA_STORE memory_order_relaxed
+#define SEQLOCK_FENCE(order) atomic_thread_fence(order)
+#endif
+
 /* Yields between liveness checks of a slot's writer (one /proc read each). */
 #define CHECK_EVERY 256u
 /* Busy spins before yielding the CPU. */
@@ -82,9 +100,9 @@ static size_t slot_stripped_len(const struct shmbus_slots *sl, uint64_t slot, ui
 	uint64_t w;
 
 	for (w = cap / 8; w > 0; w--) {
-		/* Relaxed: validated by the caller's seqlock check. */
+		/* DATA_LOAD: validated by the caller's seqlock check. */
 		uint64_t v = atomic_load_explicit(word_at(sl, slot + 8 * (w - 1)),
-						  memory_order_relaxed);
+						  DATA_LOAD);
 
 		if (v) {
 			unsigned char b[8];
@@ -104,12 +122,12 @@ static void copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 	uint64_t fw, w, ncopy;
 	unsigned char *dst = buf;
 
-	/* Relaxed (all three): validated by the seqlock, or, in Python's
+	/* DATA_LOAD (all three): validated by the seqlock, or, in Python's
 	 * lists, as good as Python's own unsynchronised reads. */
-	fw = atomic_load_explicit(word_at(sl, sl->lay.fmt_off + 8 * i), memory_order_relaxed);
+	fw = atomic_load_explicit(word_at(sl, sl->lay.fmt_off + 8 * i), DATA_LOAD);
 	memcpy(c->fmt, &fw, sizeof(c->fmt));
-	c->code = atomic_load_explicit(code_at(sl, i), memory_order_relaxed);
-	c->word = atomic_load_explicit(word_at(sl, slot), memory_order_relaxed);
+	c->code = atomic_load_explicit(code_at(sl, i), DATA_LOAD);
+	c->word = atomic_load_explicit(word_at(sl, slot), DATA_LOAD);
 	c->len = 0;
 	c->decode_rc = shmbus_slot_decode(c->fmt, c->code, cap, &c->type);
 	if (!data || c->decode_rc || (c->type != SHMBUS_SLOT_STR && c->type != SHMBUS_SLOT_BYTES))
@@ -117,8 +135,8 @@ static void copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 	c->len = slot_stripped_len(sl, slot, cap);
 	ncopy = c->len < bufsize ? c->len : bufsize;
 	for (w = 0; 8 * w < ncopy; w++) {
-		/* Relaxed: as above. */
-		uint64_t v = atomic_load_explicit(word_at(sl, slot + 8 * w), memory_order_relaxed);
+		/* DATA_LOAD: as above. */
+		uint64_t v = atomic_load_explicit(word_at(sl, slot + 8 * w), DATA_LOAD);
 		uint64_t part = ncopy - 8 * w < 8 ? ncopy - 8 * w : 8;
 
 		memcpy(dst + 8 * w, &v, part);
@@ -191,7 +209,7 @@ int shmbus_slots_read(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 		/* F2: acquire fence, pairs with F1 in guard_lock(): if a load in
 		 * copy_body() saw a store made after F1, the odd seq stored
 		 * before F1 is visible to the load below. */
-		atomic_thread_fence(memory_order_acquire);
+		SEQLOCK_FENCE(memory_order_acquire);
 		/* Relaxed: ordered by F2. */
 		s1 = atomic_load_explicit(&g->seq, memory_order_relaxed);
 		if (s1 == s0)
@@ -233,7 +251,7 @@ static uint64_t guard_lock(struct shmbus_slot_guard *g, shmbus_ident_t me)
 	odd = atomic_fetch_or_explicit(&g->seq, 1, memory_order_release) | 1;
 	/* F1: release fence, pairs with F2 in shmbus_slots_read(): the odd
 	 * seq is ordered before every data store that follows. */
-	atomic_thread_fence(memory_order_release);
+	SEQLOCK_FENCE(memory_order_release);
 	return odd;
 }
 
@@ -257,11 +275,11 @@ void shmbus_slots_write_body(struct shmbus_slots *sl, uint64_t i,
 
 	shmbus_slot_encode(v->type, cap, fmt, &code);
 	memcpy(&fw, fmt, sizeof(fw));
-	/* Relaxed stores throughout: ordered by F1/R1 in a guarded list;
+	/* DATA_STORE throughout: ordered by F1/R1 in a guarded list;
 	 * Python's lists have no ordering to offer.  Format and code first,
 	 * then the bytes, in the order Python's __setitem__ writes them. */
-	atomic_store_explicit(word_at(sl, sl->lay.fmt_off + 8 * i), fw, memory_order_relaxed);
-	atomic_store_explicit(code_at(sl, i), code, memory_order_relaxed);
+	atomic_store_explicit(word_at(sl, sl->lay.fmt_off + 8 * i), fw, DATA_STORE);
+	atomic_store_explicit(code_at(sl, i), code, DATA_STORE);
 	memset(b, 0, sizeof(b));
 	switch (v->type) {
 	case SHMBUS_SLOT_INT:
@@ -287,14 +305,14 @@ void shmbus_slots_write_body(struct shmbus_slots *sl, uint64_t i,
 				       have < 8 ? have : 8);
 			memcpy(&word, b, sizeof(word));
 			atomic_store_explicit(word_at(sl, slot + 8 * w), word,
-					      memory_order_relaxed);
+					      DATA_STORE);
 		}
 		return;
 	default:
 		/* None, "xxxxxx?x": struct packs bool(None), all zero. */
 		break;
 	}
-	atomic_store_explicit(word_at(sl, slot), word, memory_order_relaxed);
+	atomic_store_explicit(word_at(sl, slot), word, DATA_STORE);
 }
 
 int shmbus_slots_set(struct shmbus_slots *sl, int64_t index, const struct shmbus_slot_value *value)
