@@ -14,6 +14,7 @@
 int spsc_corrupt(struct shmbus_spsc *q)
 {
 	q->broken = true;
+	q->gate = 0;
 	/* Relaxed: an informational mark for inspection and for the other
 	 * side's slow paths; nothing is published through it. */
 	atomic_store_explicit(&q->sh->corrupt, 1, memory_order_relaxed);
@@ -93,6 +94,14 @@ static int load_positions(struct shmbus_spsc *q)
 		return -SHMBUS_ECORRUPT;
 	q->pos = q->role == SHMBUS_SPSC_PRODUCER ? head : tail;
 	q->other = q->role == SHMBUS_SPSC_PRODUCER ? tail : head;
+	/* Our counters, continued from the previous owner of the role.
+	 * Relaxed: statistics. */
+	q->msgs = atomic_load_explicit(q->role == SHMBUS_SPSC_PRODUCER ? &q->sh->prod.msgs_in
+								      : &q->sh->cons.msgs_out,
+				       memory_order_relaxed);
+	q->bytes = atomic_load_explicit(q->role == SHMBUS_SPSC_PRODUCER ? &q->sh->prod.bytes_in
+								       : &q->sh->cons.bytes_out,
+					memory_order_relaxed);
 	return 0;
 }
 
@@ -128,6 +137,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	q->cap = q->sh->capacity;
 	q->mask = q->cap - 1;
 	q->role = role;
+	q->gate = role;
 	q->spin = SHMBUS_SPSC_SPIN_DEFAULT;
 	q->me = shmbus_proc_self();
 	if (q->me == SHMBUS_IDENT_NONE) {

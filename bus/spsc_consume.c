@@ -13,7 +13,7 @@
 
 #include "spsc_internal.h"
 
-int spsc_refresh_head(struct shmbus_spsc *q)
+static int spsc_refresh_head(struct shmbus_spsc *q)
 {
 	/* A2: acquire, pairs with R1 in publish() (spsc_produce.c): the
 	 * records before head are complete. */
@@ -29,7 +29,7 @@ int spsc_refresh_head(struct shmbus_spsc *q)
 
 /* Store tail = @tail (freeing everything before it) and wake a sleeping
  * producer; count @msgs messages of @bytes payload. */
-static void release_to(struct shmbus_spsc *q, uint64_t tail, uint64_t msgs, uint64_t bytes)
+SPSC_HOT void release_to(struct shmbus_spsc *q, uint64_t tail, uint64_t msgs, uint64_t bytes)
 {
 	struct spsc_cons *c = &q->sh->cons;
 
@@ -40,15 +40,17 @@ static void release_to(struct shmbus_spsc *q, uint64_t tail, uint64_t msgs, uint
 	q->peek_ok = false;
 	q->burst_ok = false;
 	if (msgs) {
-		spsc_count(&c->msgs_out, msgs);
-		spsc_count(&c->bytes_out, bytes);
+		/* Relaxed: statistics; we are their only writer, so our
+		 * private totals are their values (no shared load). */
+		atomic_store_explicit(&c->msgs_out, q->msgs += msgs, memory_order_relaxed);
+		atomic_store_explicit(&c->bytes_out, q->bytes += bytes, memory_order_relaxed);
 	}
 	spsc_wake(q, &q->sh->space_wq, &q->sh->space_armed, &c->wakes);
 }
 
 /* Read and check the record at @p (p < q->other): it lies inside the
  * published part and inside the ring. */
-static int read_rec(struct shmbus_spsc *q, uint64_t p, uint64_t *size, uint32_t *len)
+SPSC_HOT int read_rec(struct shmbus_spsc *q, uint64_t p, uint64_t *size, uint32_t *len)
 {
 	/* Relaxed: ordered after A2, whose head covered this record. */
 	uint64_t w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
@@ -118,8 +120,8 @@ static int first_msg(struct shmbus_spsc *q, uint64_t *size, uint32_t *len)
 
 int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
 {
-	uint64_t size;
-	uint32_t l;
+	uint64_t size = 0;
+	uint32_t l = 0;
 	int rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
 
 	if (rc)
@@ -127,9 +129,22 @@ int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
 	if (!data || !len)
 		return -EINVAL;
 	if (!q->peek_ok) {
-		rc = first_msg(q, &size, &l);
-		if (rc)
-			return rc;
+		/* Fast path: a message (not padding) where the cached head
+		 * says there is one. */
+		if (__builtin_expect(q->pos != q->other, 1)) {
+			rc = read_rec(q, q->pos, &size, &l);
+			if (rc)
+				return rc;
+		}
+		if (q->pos == q->other || l == SPSC_PAD) {
+			rc = first_msg(q, &size, &l);
+			if (rc)
+				return rc;
+		} else {
+			q->peek_ok = true;
+			q->peek_len = l;
+			q->peek_end = q->pos + size;
+		}
 	}
 	*data = q->ring + (q->pos & q->mask) + SPSC_HDR;
 	*len = q->peek_len;

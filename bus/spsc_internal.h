@@ -117,11 +117,15 @@ struct shmbus_spsc {
 	unsigned char *ring;
 	uint64_t cap;
 	uint64_t mask;
+	uint32_t gate;       /* role while healthy, 0 once broken: one
+			      * compare checks both on every call */
 	uint32_t role;
 	bool broken;         /* found corrupt: every call fails */
 	bool asym;           /* this process is registered for membarrier */
 	uint64_t pos;        /* own position as last stored (head or tail) */
 	uint64_t other;      /* cached position of the other side */
+	uint64_t msgs;       /* own counters as last stored (msgs_in or */
+	uint64_t bytes;      /* msgs_out, bytes_in or bytes_out) */
 
 	/* Producer: the reservation not yet committed. */
 	uint32_t res_n;      /* records reserved, 0: none */
@@ -147,6 +151,11 @@ struct shmbus_spsc {
 	struct shmbus_block *block;
 	shmbus_ident_t me;
 };
+
+/* For the few helpers of the hot paths that must be inlined to keep each
+ * call one function deep (the compiler would not, as they have several
+ * callers). */
+#define SPSC_HOT static inline __attribute__((always_inline))
 
 /* The header word of the record at position @pos. */
 static inline _Atomic uint64_t *spsc_rec(const struct shmbus_spsc *q, uint64_t pos)
@@ -179,20 +188,37 @@ int spsc_corrupt(struct shmbus_spsc *q);
 /* The error every call returns before doing anything, or 0. */
 static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 {
-	if (__builtin_expect(q->broken, 0))
-		return -SHMBUS_ECORRUPT;
-	if (__builtin_expect(q->role != role, 0))
-		return -EPERM;
+	if (__builtin_expect(q->gate != role, 0))
+		return q->broken ? -SHMBUS_ECORRUPT : -EPERM;
 	return 0;
 }
 
 /* spsc_wait.c */
 /* Register this process for asymmetric fences; true if it can use them. */
 bool spsc_asym_register(void);
-/* Wake the side sleeping on @wq if its @armed flag says it may sleep (see
- * spsc_wait.c); counts a real wake in @wakes. */
-void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint32_t *armed,
-	       _Atomic uint64_t *wakes);
+/* The slow part of spsc_wake(). */
+void spsc_wake_slow(struct shmbus_waitq *wq, _Atomic uint32_t *armed,
+		    _Atomic uint64_t *wakes);
+
+/*
+ * spsc_wake - after a position store: wake the side sleeping on @wq if its
+ * @armed flag says it may sleep; count a real wake in @wakes.  Inline, so
+ * that the busy path (nobody armed) costs one load and no call.  The
+ * argument is in spsc_wait.c (W2, W3).
+ */
+static inline void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq,
+			     _Atomic uint32_t *armed, _Atomic uint64_t *wakes)
+{
+	if (__builtin_expect(q->asym, 1)) {
+		/* W2: compiler barrier only: the sleeper's membarrier orders
+		 * the CPU side. */
+		atomic_signal_fence(memory_order_seq_cst);
+		/* W3: relaxed, ordered against S1 by S2. */
+		if (__builtin_expect(atomic_load_explicit(armed, memory_order_relaxed) == 0, 1))
+			return;
+	}
+	spsc_wake_slow(wq, armed, wakes);
+}
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says
  * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.
@@ -202,8 +228,5 @@ void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint32_t 
 int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
 	       void *arg, int timeout_ms);
 
-/* spsc_produce.c / spsc_consume.c: reload the other side's position. */
-int spsc_refresh_tail(struct shmbus_spsc *q);
-int spsc_refresh_head(struct shmbus_spsc *q);
 
 #endif /* SHMBUS_SPSC_INTERNAL_H */

@@ -14,7 +14,7 @@
 
 #include "spsc_internal.h"
 
-int spsc_refresh_tail(struct shmbus_spsc *q)
+static int spsc_refresh_tail(struct shmbus_spsc *q)
 {
 	/* A1: acquire, pairs with R2 in release_to() (spsc_consume.c): the
 	 * consumer is done reading the bytes it freed before we reuse them. */
@@ -30,7 +30,7 @@ int spsc_refresh_tail(struct shmbus_spsc *q)
 
 /* Store head (publishing every record before it) and wake a sleeping
  * consumer; count @msgs messages of @bytes payload. */
-static void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint64_t bytes)
+SPSC_HOT void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint64_t bytes)
 {
 	struct spsc_prod *p = &q->sh->prod;
 
@@ -39,8 +39,10 @@ static void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint64_
 	atomic_store_explicit(&p->head, head, memory_order_release);
 	q->pos = head;
 	if (msgs) {
-		spsc_count(&p->msgs_in, msgs);
-		spsc_count(&p->bytes_in, bytes);
+		/* Relaxed: statistics; we are their only writer, so our
+		 * private totals are their values (no shared load). */
+		atomic_store_explicit(&p->msgs_in, q->msgs += msgs, memory_order_relaxed);
+		atomic_store_explicit(&p->bytes_in, q->bytes += bytes, memory_order_relaxed);
 	}
 	spsc_wake(q, &q->sh->data_wq, &q->sh->data_armed, &p->wakes);
 }
@@ -102,9 +104,14 @@ int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
 		return -EMSGSIZE;
 	need = spsc_rec_size(len);
 	q->res_n = 0;
-	rc = place(q, q->pos, need, true, &start);
-	if (rc)
-		return rc;
+	start = q->pos;
+	/* Fast path: it fits before the end, in the room we know of. */
+	if (__builtin_expect(need > q->cap - (start & q->mask) || start + need - q->other > q->cap,
+			     0)) {
+		rc = place(q, start, need, true, &start);
+		if (rc)
+			return rc;
+	}
 	q->res_n = 1;
 	q->res_len = (uint32_t)len;
 	q->res_pos = start;

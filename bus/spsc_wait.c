@@ -16,7 +16,7 @@
  * fence, as liburcu's urcu-memb flavour does for its readers and folly's
  * asymmetric_thread_fence does for hazard pointers (see membarrier(2)):
  *
- *   waker  (every commit/release):
+ *   waker  (every commit/release; spsc_wake() in spsc_internal.h):
  *     W1  store position (release)
  *     W2  compiler barrier (atomic_signal_fence): W3 stays after W1 in
  *         program order
@@ -52,13 +52,14 @@
  * its next ready() call before sleeping again, so every sleep is covered.
  *
  * Fallbacks: a waker in a process that could not register (old kernel,
- * seccomp) uses a real seq_cst fence at W2; with S1 and S3 seq_cst that is
- * the textbook C11 Dekker (W3 misses S1 only if S1 follows the fence in the
- * single total order, and then S3 sees W1).  A sleeper whose membarrier
+ * seccomp) skips W2 and W3 and always does W4, a read-modify-write on the
+ * flag (see spsc_wake_slow()): the fence-less Dekker, one locked
+ * instruction per commit or release, as the textbook protocol costs.  A
+ * sleeper whose membarrier
  * call fails cannot rely on S2 against a fence-skipping waker, so it sleeps
  * in slices of SLICE_MS and re-checks: such a lost wake-up costs at most one
- * slice of latency, never a hang.  (No fence on the sleeper's side: S1 and
- * S3 are seq_cst operations instead, which ThreadSanitizer understands.)
+ * slice of latency, never a hang.  (No fences at all: ThreadSanitizer
+ * understands read-modify-writes and seq_cst operations, not fences.)
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -97,19 +98,17 @@ bool spsc_asym_register(void)
 	return true;
 }
 
-void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq, _Atomic uint32_t *armed,
-	       _Atomic uint64_t *wakes)
+void spsc_wake_slow(struct shmbus_waitq *wq, _Atomic uint32_t *armed,
+		    _Atomic uint64_t *wakes)
 {
-	/* W2: a compiler barrier when the sleeper's membarrier covers us,
-	 * else the full fence of the textbook protocol. */
-	if (__builtin_expect(q->asym, 1))
-		atomic_signal_fence(memory_order_seq_cst);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
-	/* W3: relaxed, ordered against S1 by S2 (or by the fence above). */
-	if (__builtin_expect(atomic_load_explicit(armed, memory_order_relaxed) == 0, 1))
-		return;
-	/* W4: acq_rel; acquire pairs with F1 via S1 (see above). */
+	/*
+	 * W4: take the flag.  acq_rel: the acquire pairs with S1 (a release
+	 * that S0 precedes).  Without membarrier (!q->asym) this exchange is
+	 * also W3: a read-modify-write reads the latest value in the flag's
+	 * modification order, so either it sees S1, or S1 comes after it and
+	 * then S1 synchronises with it, W1 happens before S3 and the sleeper
+	 * sees the position: the fence-less form of the textbook Dekker.
+	 */
 	if (atomic_exchange_explicit(armed, 0, memory_order_acq_rel) == 0)
 		return;
 	if (shmbus_waitq_wake(wq))

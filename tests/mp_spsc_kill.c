@@ -69,9 +69,11 @@ static int producer(void *arg)
 	shmbus_spsc_set_spin(q, 50);
 	while (n < a->stop) {
 		if (n % 5 == 4) {
-			for (i = 0; i < 4; i++)
+			unsigned want = a->stop - n < 4 ? (unsigned)(a->stop - n) : 4;
+
+			for (i = 0; i < want; i++)
 				bufs[i].len = klen(n + i);
-			rc = shmbus_spsc_reserve_burst(q, bufs, 4, 30000);
+			rc = shmbus_spsc_reserve_burst(q, bufs, want, 30000);
 			if (rc < 0)
 				return tsp_fail("producer", "reserve_burst", n, rc);
 			for (i = 0; i < (uint64_t)rc; i++)

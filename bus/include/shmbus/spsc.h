@@ -114,8 +114,9 @@ struct shmbus_spsc_stats {
 	uint64_t full_waits;    /* blocking producer calls that found the ring full */
 	uint64_t empty_waits;   /* blocking consumer calls that found it empty */
 	uint64_t wakes;         /* futex wakes issued (both sides) */
-	shmbus_ident_t producer; /* current or last producer, 0 if none */
-	shmbus_ident_t consumer; /* current or last consumer, 0 if none */
+	shmbus_ident_t producer; /* holder of the role (maybe dead, until taken
+				  * over), 0 if free */
+	shmbus_ident_t consumer; /* the same for the consumer role */
 	bool producer_alive;
 	bool consumer_alive;
 	bool corrupt;           /* the ring has been found corrupt */
@@ -136,8 +137,13 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_create(const char *name, size_t cap
  * Returns 0 and fills @out, or -EINVAL (bad role or name), -ENOENT,
  * -EBUSY (a live process holds the role; this includes the calling process),
  * -SHMBUS_EKIND (not an spsc ring), -SHMBUS_EVERSION, -SHMBUS_ENOTREADY,
- * -SHMBUS_ECORRUPT, -ENOMEM, -EACCES.  If the role's previous owner is dead,
- * it is taken over: the ring continues from the positions in the block.
+ * -SHMBUS_ECORRUPT, -ENOMEM, -EACCES, -ESRCH (no /proc to name this
+ * process).  If the role's previous owner is dead, it is taken over: the ring
+ * continues from the positions in the block.
+ * Side effect: the calling process registers for
+ * membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) (once), which lets
+ * commit and release skip a memory fence; without kernel support the ring
+ * still works, with that fence.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_open(struct shmbus_spsc **out, const char *name,
 						   enum shmbus_spsc_role role);
@@ -159,8 +165,9 @@ SHMBUS_API void shmbus_spsc_set_spin(struct shmbus_spsc *q, unsigned spins);
 /*
  * shmbus_spsc_stats - a snapshot of the ring's positions and counters.
  * Counters are read one by one without a lock, so they may be a few messages
- * apart from each other.  Works on a handle of either role.
- * Returns 0, or -EINVAL.
+ * apart from each other; a side killed in the middle of a commit or release
+ * may leave its counters one call behind its position.  Works on a handle of
+ * either role.  Returns 0, or -EINVAL.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_stats(const struct shmbus_spsc *q,
 						    struct shmbus_spsc_stats *out);
