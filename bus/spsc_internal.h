@@ -38,6 +38,7 @@
 #define SHMBUS_SPSC_INTERNAL_H
 
 #include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,22 +1,36 @@
 /*
  * test_spsc_threads.c - a producer thread and a consumer thread sharing one
  * ring in one process: every message verified, with _try calls and spinning,
- * and with blocking calls that sleep often.  Meant to run under TSan: the
- * ring's memory ordering (release/acquire on the positions, the payload
- * handed over through them) must be race-free.
+ * and with blocking calls that sleep often; also with the wake-up protocol
+ * forced onto its fallback (no membarrier: the waker's read-modify-write
+ * Dekker; and sleeping in slices).  Meant to run under TSan: the ring's
+ * memory ordering (release/acquire on the positions, the payload handed over
+ * through them) must be race-free.  A lost wake-up shows as a timeout.
  */
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
+
+enum mode { NORMAL, NO_MEMBARRIER, SLICED };
 
 struct side {
 	const char *name;
 	const struct tsp_stream *s;
 	unsigned spin;
+	enum mode mode;
 	int rc;
 };
+
+static void force(struct shmbus_spsc *q, enum mode mode)
+{
+	if (mode == NO_MEMBARRIER)
+		q->asym = false; /* wakers always take the flag with an RMW */
+	else if (mode == SLICED)
+		q->sliced = true; /* sleepers never issue membarrier */
+}
 
 static void *producer(void *arg)
 {
@@ -26,6 +40,7 @@ static void *producer(void *arg)
 	x->rc = shmbus_spsc_open(&q, x->name, SHMBUS_SPSC_PRODUCER);
 	if (x->rc)
 		return NULL;
+	force(q, x->mode);
 	shmbus_spsc_set_spin(q, x->spin);
 	x->rc = tsp_produce(x->s, q);
 	shmbus_spsc_close(q);
@@ -40,13 +55,14 @@ static void *consumer(void *arg)
 	x->rc = shmbus_spsc_open(&q, x->name, SHMBUS_SPSC_CONSUMER);
 	if (x->rc)
 		return NULL;
+	force(q, x->mode);
 	shmbus_spsc_set_spin(q, x->spin);
 	x->rc = tsp_consume(x->s, q);
 	shmbus_spsc_close(q);
 	return NULL;
 }
 
-static void run(const char *what, bool blocking, unsigned spin, size_t cap)
+static void run(const char *what, bool blocking, unsigned spin, size_t cap, enum mode mode)
 {
 	const char *env = getenv("SHMBUS_SPSC_THREADS_COUNT");
 	struct tsp_stream s = {
@@ -55,7 +71,8 @@ static void run(const char *what, bool blocking, unsigned spin, size_t cap)
 		.blocking = blocking,
 		.timeout_ms = 30000,
 	};
-	struct side p = { .s = &s, .spin = spin }, c = { .s = &s, .spin = spin };
+	struct side p = { .s = &s, .spin = spin, .mode = mode };
+	struct side c = { .s = &s, .spin = spin, .mode = mode };
 	pthread_t tp, tc;
 
 	p.name = c.name = tu_name(what);
@@ -72,20 +89,32 @@ static void run(const char *what, bool blocking, unsigned spin, size_t cap)
 static void test_threads_spin(void **state)
 {
 	(void)state;
-	run("spin", false, 0, 4096);
+	run("spin", false, 0, 4096, NORMAL);
 }
 
 static void test_threads_blocking(void **state)
 {
 	(void)state;
-	run("block", true, SHMBUS_SPSC_SPIN_DEFAULT, 4096);
+	run("block", true, SHMBUS_SPSC_SPIN_DEFAULT, 4096, NORMAL);
 }
 
 /* No spinning at all: every empty or full ring is a futex sleep. */
 static void test_threads_sleepy(void **state)
 {
 	(void)state;
-	run("sleepy", true, 0, 1024);
+	run("sleepy", true, 0, 1024, NORMAL);
+}
+
+static void test_threads_no_membarrier(void **state)
+{
+	(void)state;
+	run("nomb", true, 0, 1024, NO_MEMBARRIER);
+}
+
+static void test_threads_sliced(void **state)
+{
+	(void)state;
+	run("sliced", true, 0, 1024, SLICED);
 }
 
 int main(void)
@@ -94,6 +123,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_threads_spin, tu_teardown),
 		cmocka_unit_test_teardown(test_threads_blocking, tu_teardown),
 		cmocka_unit_test_teardown(test_threads_sleepy, tu_teardown),
+		cmocka_unit_test_teardown(test_threads_no_membarrier, tu_teardown),
+		cmocka_unit_test_teardown(test_threads_sliced, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("spsc_threads", tests, NULL, NULL);
