@@ -76,7 +76,8 @@ static int place(struct shmbus_spsc *q, uint64_t pos, uint64_t need, bool first,
 			}
 			/* The padding fits now, the record later: publish the
 			 * padding so the consumer frees it, and retry at the
-			 * start of the ring (once: there s == pos). */
+			 * start of the ring (once: there s == pos).  Relaxed:
+			 * published by R1 in publish() just below. */
 			atomic_store_explicit(spsc_rec(q, pos), spsc_rec_word(SPSC_PAD, s - pos),
 					      memory_order_relaxed);
 			publish(q, s, 0, 0);

@@ -41,8 +41,10 @@
  *    the new position and the sleeper does not sleep.
  *  - W1 after P: W3 is after P too (W2 keeps the compiler from hoisting it,
  *    B the CPU), and S1 was visible before S2 began (the syscall starts with
- *    a full barrier on the caller), so W3 reads 1.  Only this waker clears
- *    the flag, so W4 returns 1.  W4 read S1, a release that S0 precedes:
+ *    a full barrier on the caller), so W3 reads 1.  Only this waker and
+ *    the sleeper once awake (spsc_block() disarms on its way out) clear the
+ *    flag, so W4 returns 1 while the sleeper may still sleep.  W4 read S1,
+ *    a release that S0 precedes:
  *    S1 synchronises with W4, so S0's waiters++ happens before
  *    shmbus_waitq_wake() loads waiters; it sees the sleeper (or the sleeper
  *    has already left) and bumps seq, and futex_wait on the seq value read
@@ -55,11 +57,11 @@
  * seccomp) skips W2 and W3 and always does W4, a read-modify-write on the
  * flag (see spsc_wake_slow()): the fence-less Dekker, one locked
  * instruction per commit or release, as the textbook protocol costs.  A
- * sleeper whose membarrier
- * call fails cannot rely on S2 against a fence-skipping waker, so it sleeps
- * in slices of SLICE_MS and re-checks: such a lost wake-up costs at most one
- * slice of latency, never a hang.  (No fences at all: ThreadSanitizer
- * understands read-modify-writes and seq_cst operations, not fences.)
+ * sleeper whose membarrier call fails cannot rely on S2 against a
+ * fence-skipping waker, so it sleeps in slices of SLICE_MS and re-checks:
+ * such a lost wake-up costs at most one slice of latency, never a hang.
+ * (No fences in this file: ThreadSanitizer understands read-modify-writes
+ * and seq_cst operations, not fences, and GCC refuses them under it.)
  */
 #include <errno.h>
 #include <linux/membarrier.h>
