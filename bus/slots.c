@@ -45,6 +45,7 @@ static void slots_free(struct shmbus_slots *sl)
 		return;
 	shmbus_block_close(sl->block);
 	free(sl->off);
+	free(sl->sfmt);
 	free(sl);
 }
 
@@ -121,6 +122,9 @@ int shmbus_slots_create(struct shmbus_slots **out, const char *name,
 		rc = -EOVERFLOW;
 		goto fail;
 	}
+	rc = shmbus_slots_fill_sfmt(sl);
+	if (rc)
+		goto fail;
 	rc = shmbus_block_create(&sl->block, name, (size_t)sl->lay.trailer_end, mode);
 	if (rc)
 		goto fail;
@@ -243,7 +247,9 @@ static int parse(struct shmbus_slots *sl)
 	}
 	for (i = 0; i <= (uint64_t)n; i++)
 		sl->off[i] = (uint64_t)off[i];
-	rc = check_slots(sl);
+	rc = shmbus_slots_fill_sfmt(sl);
+	if (rc == 0)
+		rc = check_slots(sl);
 out:
 	free(off);
 	return rc;
@@ -286,7 +292,9 @@ int shmbus_slots_attach(struct shmbus_slots **out, const char *name, unsigned fl
 		if (rc != -EAGAIN && rc != -SHMBUS_ENOTREADY)
 			break;
 		free(sl->off);
+		free(sl->sfmt);
 		sl->off = NULL;
+		sl->sfmt = NULL;
 		if (waited >= ATTACH_WAIT_MS) {
 			/* N == 0 never became a list: not one. */
 			if (rc == -EAGAIN)

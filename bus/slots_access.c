@@ -4,9 +4,10 @@
  *
  * Protocol (guarded lists; Boehm, MSPC 2012, fence-based seqlock):
  *   writer: claim guard.writer by CAS 0 -> me (C1), or from a dead owner
- *           (C2); seq |= 1 (R2, an RMW so it continues the latest value even
- *           after a dead writer); release fence F1; relaxed stores of
- *           format, code and data; seq = odd + 1 (R1); writer = 0 (R3).
+ *           (C2); seq = seq + 1, odd (R2; after a dead writer an RMW, R2',
+ *           that continues the latest value); release fence F1; relaxed
+ *           stores of format, code and data; seq = odd + 1 (R1); writer = 0
+ *           (R3).
  *   reader: s0 = seq (A1), wait while odd; relaxed loads of format, code,
  *           data; acquire fence F2; s1 = seq; retry unless s1 == s0.
  * If a reader's relaxed load saw any store made after F1, then F1
@@ -21,6 +22,7 @@
  * checked private copy of the offset table, never from the live block.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,46 @@
 #define CHECK_EVERY 256u
 /* Busy spins before yielding the CPU. */
 #define SPINS 16u
+
+/*
+ * The caller's ident, for writer claims, without the getpid() system call
+ * that shmbus_proc_self() makes on every call to notice a fork (it would be
+ * most of the cost of a set).  Cached here instead and forgotten in the
+ * child by a pthread_atfork() handler, which fork(3) runs.  A process made
+ * by a raw clone() that bypasses fork(3) must not share a handle's writes
+ * with its parent (it would claim slots under the parent's ident).
+ */
+static _Atomic shmbus_ident_t self_cache;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_forget(void)
+{
+	/* Relaxed: the child has one thread. */
+	atomic_store_explicit(&self_cache, SHMBUS_IDENT_NONE, memory_order_relaxed);
+}
+
+/* Written once under self_once; pthread_once() orders it for readers. */
+static bool self_cacheable;
+
+static void self_register(void)
+{
+	/* Without the handler (ENOMEM) the ident is never cached. */
+	self_cacheable = pthread_atfork(NULL, NULL, self_forget) == 0;
+}
+
+static shmbus_ident_t self_ident(void)
+{
+	/* Relaxed: any thread may compute and store the same value. */
+	shmbus_ident_t id = atomic_load_explicit(&self_cache, memory_order_relaxed);
+
+	if (id != SHMBUS_IDENT_NONE)
+		return id;
+	pthread_once(&self_once, self_register);
+	id = shmbus_proc_self();
+	if (self_cacheable)
+		atomic_store_explicit(&self_cache, id, memory_order_relaxed);
+	return id;
+}
 
 static void backoff(unsigned spins)
 {
@@ -105,21 +147,76 @@ static size_t slot_stripped_len(const struct shmbus_slots *sl, uint64_t slot, ui
 						  DATA_LOAD);
 
 		if (v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* The last non-zero byte is the highest non-zero one. */
+			return (size_t)(8 * (w - 1)) + (size_t)((63 - __builtin_clzll(v)) / 8 + 1);
+#else
 			unsigned char b[8];
 
 			memcpy(b, &v, sizeof(b));
 			return (size_t)(8 * (w - 1)) + shmbus_slot_stripped_len(b, sizeof(b));
+#endif
 		}
 	}
 	return 0;
 }
 
-/* The copy itself: relaxed loads only (checked by the caller's seqlock). */
-static void copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c,
-		      void *buf, size_t bufsize, bool data)
+int shmbus_slots_fill_sfmt(struct shmbus_slots *sl)
+{
+	uint64_t i;
+	int8_t code;
+	char fmt[8];
+
+	sl->sfmt = malloc((sl->lay.n ? sl->lay.n : 1) * sizeof(*sl->sfmt));
+	if (!sl->sfmt)
+		return -ENOMEM;
+	for (i = 0; i < sl->lay.n; i++) {
+		shmbus_slot_encode(SHMBUS_SLOT_STR, shmbus_slots_cap(sl, i), fmt, &code);
+		sl->sfmt[i] = shmbus_slot_fmt_word(fmt);
+	}
+	return 0;
+}
+
+/* shmbus_slot_decode() with the format as a word and the str format of
+ * the slot precomputed: the same rules, without formatting "%ds". */
+static int decode_word(const struct shmbus_slots *sl, uint64_t i, uint64_t fw, int8_t code,
+		       enum shmbus_slot_type *type)
+{
+	switch (code) {
+	case SHMBUS_SLOT_CODE_PLAIN:
+		if (fw == shmbus_slot_fmt_word("q\0\0\0\0\0\0\0"))
+			*type = SHMBUS_SLOT_INT;
+		else if (fw == shmbus_slot_fmt_word("d\0\0\0\0\0\0\0"))
+			*type = SHMBUS_SLOT_FLOAT;
+		else if (fw == shmbus_slot_fmt_word("xxxxxxx?"))
+			*type = SHMBUS_SLOT_BOOL;
+		else
+			return -SHMBUS_ECORRUPT;
+		return 0;
+	case SHMBUS_SLOT_CODE_STR:
+	case SHMBUS_SLOT_CODE_BYTES:
+		if (fw != sl->sfmt[i])
+			return -SHMBUS_ECORRUPT;
+		*type = code == SHMBUS_SLOT_CODE_STR ? SHMBUS_SLOT_STR : SHMBUS_SLOT_BYTES;
+		return 0;
+	case SHMBUS_SLOT_CODE_NONE:
+		if (fw != shmbus_slot_fmt_word("xxxxxx?x"))
+			return -SHMBUS_ECORRUPT;
+		*type = SHMBUS_SLOT_NONE;
+		return 0;
+	default:
+		return -SHMBUS_ECORRUPT;
+	}
+}
+
+/* The copy itself: relaxed loads only (checked by the caller's seqlock).
+ * Inlined: it is most of a get. */
+static inline __attribute__((always_inline)) void
+copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c, void *buf,
+	  size_t bufsize, bool data)
 {
 	uint64_t slot = sl->lay.data_off + sl->off[i], cap = shmbus_slots_cap(sl, i);
-	uint64_t fw, w, ncopy;
+	uint64_t fw, w, ncopy, high = 0;
 	unsigned char *dst = buf;
 
 	/* DATA_LOAD (all three): validated by the seqlock, or, in Python's
@@ -129,7 +226,8 @@ static void copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 	c->code = atomic_load_explicit(code_at(sl, i), DATA_LOAD);
 	c->word = atomic_load_explicit(word_at(sl, slot), DATA_LOAD);
 	c->len = 0;
-	c->decode_rc = shmbus_slot_decode(c->fmt, c->code, cap, &c->type);
+	c->ascii = false;
+	c->decode_rc = decode_word(sl, i, fw, c->code, &c->type);
 	if (!data || c->decode_rc || (c->type != SHMBUS_SLOT_STR && c->type != SHMBUS_SLOT_BYTES))
 		return;
 	c->len = slot_stripped_len(sl, slot, cap);
@@ -140,7 +238,11 @@ static void copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 		uint64_t part = ncopy - 8 * w < 8 ? ncopy - 8 * w : 8;
 
 		memcpy(dst + 8 * w, &v, part);
+		high |= v;
 	}
+	/* Bytes past the value in the last word are NULs: no high bit set
+	 * anywhere means ASCII, which is valid UTF-8 without a closer look. */
+	c->ascii = !(high & UINT64_C(0x8080808080808080));
 }
 
 /*
@@ -189,8 +291,10 @@ static int guard_begin(const struct shmbus_slot_guard *g, uint64_t *seq)
 	}
 }
 
-int shmbus_slots_read(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c,
-		      void *buf, size_t bufsize, bool data)
+/* shmbus_slots_read(), inlined into get (the hot path). */
+static inline __attribute__((always_inline)) int
+slot_read(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c, void *buf,
+	  size_t bufsize, bool data)
 {
 	const struct shmbus_slot_guard *g;
 	uint64_t s0, s1;
@@ -217,10 +321,17 @@ int shmbus_slots_read(const struct shmbus_slots *sl, uint64_t i, struct shmbus_s
 	}
 }
 
+int shmbus_slots_read(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c,
+		      void *buf, size_t bufsize, bool data)
+{
+	return slot_read(sl, i, c, buf, bufsize, data);
+}
+
 /* Claim slot guard @g for writing; returns the odd sequence of this write. */
 static uint64_t guard_lock(struct shmbus_slot_guard *g, shmbus_ident_t me)
 {
-	uint64_t cur, odd;
+	bool took_over = false;
+	uint64_t cur, s;
 	unsigned spins;
 
 	for (spins = 0;; spins++) {
@@ -239,20 +350,31 @@ static uint64_t guard_lock(struct shmbus_slot_guard *g, shmbus_ident_t me)
 			/* C2: acquire, as C1. */
 			if (atomic_compare_exchange_strong_explicit(&g->writer, &cur, me,
 								    memory_order_acquire,
-								    memory_order_relaxed))
+								    memory_order_relaxed)) {
+				took_over = true;
 				break;
+			}
 		}
 		backoff(spins);
 	}
-	/* R2: an RMW reads the latest seq even after a dead writer whose
-	 * stores nothing else orders for us; it stays odd if that writer died
-	 * mid-write.  Release, pairs with A1/A3: a reader that sees it odd
-	 * also sees our claim. */
-	odd = atomic_fetch_or_explicit(&g->seq, 1, memory_order_release) | 1;
+	/* Relaxed: after C1 the previous writer's R1 happens before this
+	 * load, and nobody else stores seq while we hold the claim. */
+	s = atomic_load_explicit(&g->seq, memory_order_relaxed);
+	if (!took_over && !(s & 1)) {
+		/* R2: release, pairs with A1/A3: a reader that sees it odd
+		 * also sees our claim (guard_stuck() relies on it). */
+		atomic_store_explicit(&g->seq, s + 1, memory_order_release);
+		s++;
+	} else {
+		/* R2': after a dead writer, whose stores nothing orders for
+		 * us, an RMW reads the latest seq; it stays odd if that
+		 * writer died mid-write.  Release, as R2. */
+		s = atomic_fetch_or_explicit(&g->seq, 1, memory_order_release) | 1;
+	}
 	/* F1: release fence, pairs with F2 in shmbus_slots_read(): the odd
 	 * seq is ordered before every data store that follows. */
 	SEQLOCK_FENCE(memory_order_release);
-	return odd;
+	return s;
 }
 
 static void guard_unlock(struct shmbus_slot_guard *g, uint64_t odd)
@@ -269,12 +391,30 @@ void shmbus_slots_write_body(struct shmbus_slots *sl, uint64_t i,
 {
 	uint64_t slot = sl->lay.data_off + sl->off[i], cap = shmbus_slots_cap(sl, i);
 	unsigned char b[8];
-	char fmt[8];
-	int8_t code;
+	int8_t code = SHMBUS_SLOT_CODE_PLAIN;
 	uint64_t w, fw, word = 0;
 
-	shmbus_slot_encode(v->type, cap, fmt, &code);
-	memcpy(&fw, fmt, sizeof(fw));
+	/* shmbus_slot_encode()'s formats, as words (this is a hot path). */
+	switch (v->type) {
+	case SHMBUS_SLOT_INT:
+		fw = shmbus_slot_fmt_word("q\0\0\0\0\0\0\0");
+		break;
+	case SHMBUS_SLOT_FLOAT:
+		fw = shmbus_slot_fmt_word("d\0\0\0\0\0\0\0");
+		break;
+	case SHMBUS_SLOT_BOOL:
+		fw = shmbus_slot_fmt_word("xxxxxxx?");
+		break;
+	case SHMBUS_SLOT_STR:
+	case SHMBUS_SLOT_BYTES:
+		fw = sl->sfmt[i];
+		code = v->type == SHMBUS_SLOT_STR ? SHMBUS_SLOT_CODE_STR : SHMBUS_SLOT_CODE_BYTES;
+		break;
+	default:
+		fw = shmbus_slot_fmt_word("xxxxxx?x");
+		code = SHMBUS_SLOT_CODE_NONE;
+		break;
+	}
 	/* DATA_STORE throughout: ordered by F1/R1 in a guarded list;
 	 * Python's lists have no ordering to offer.  Format and code first,
 	 * then the bytes, in the order Python's __setitem__ writes them. */
@@ -335,7 +475,7 @@ int shmbus_slots_set(struct shmbus_slots *sl, int64_t index, const struct shmbus
 		shmbus_slots_write_body(sl, i, value);
 		return 0;
 	}
-	me = shmbus_proc_self();
+	me = self_ident();
 	if (me == SHMBUS_IDENT_NONE)
 		return -ENOSYS; /* no /proc: we could not name ourselves as writer */
 	odd = guard_lock(&sl->guards[i], me);
@@ -356,7 +496,7 @@ int shmbus_slots_get(const struct shmbus_slots *sl, int64_t index, struct shmbus
 	rc = shmbus_slots_norm_index(sl, index, &i);
 	if (rc)
 		return rc;
-	rc = shmbus_slots_read(sl, i, &c, buf, bufsize, true);
+	rc = slot_read(sl, i, &c, buf, bufsize, true);
 	if (rc)
 		return rc;
 	if (c.decode_rc)
@@ -373,7 +513,7 @@ int shmbus_slots_get(const struct shmbus_slots *sl, int64_t index, struct shmbus
 		return -ENOBUFS;
 	out->u.s.data = buf ? buf : (const void *)"";
 	if (c.type == SHMBUS_SLOT_STR) {
-		if (!shmbus_utf8_valid(buf, c.len))
+		if (!c.ascii && !shmbus_utf8_valid(buf, c.len))
 			return -EILSEQ;
 		if (bufsize > c.len)
 			((char *)buf)[c.len] = '\0';

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -104,6 +105,7 @@ struct shmbus_slots {
 	unsigned char *base;              /* the mapping; written only if !rdonly */
 	struct shmbus_slots_layout lay;
 	uint64_t *off;                    /* checked copy of off[0..N] */
+	uint64_t *sfmt;                   /* slot i's "<cap>s" format as a word */
 	struct shmbus_slot_guard *guards; /* in the trailer; NULL: Python's list */
 	bool rdonly;
 };
@@ -116,7 +118,24 @@ struct shmbus_slot_copy {
 	int decode_rc;              /* shmbus_slot_decode() of fmt and code */
 	enum shmbus_slot_type type; /* valid if decode_rc == 0 */
 	size_t len;                 /* str/bytes, if @data: length without trailing NULs */
+	bool ascii;                 /* the bytes copied are all ASCII */
 };
+
+/* An 8-byte NUL-padded format as the word it is stored as. */
+static inline uint64_t shmbus_slot_fmt_word(const char fmt[8])
+{
+	uint64_t w;
+
+	memcpy(&w, fmt, sizeof(w));
+	return w;
+}
+
+/*
+ * shmbus_slots_fill_sfmt - compute sl->sfmt from sl->off (allocating it):
+ * get and set compare and store whole format words instead of formatting
+ * "%ds" each time.  Returns 0 or -ENOMEM.
+ */
+int shmbus_slots_fill_sfmt(struct shmbus_slots *sl);
 
 /* Slot i's capacity (private offsets). */
 static inline uint64_t shmbus_slots_cap(const struct shmbus_slots *sl, uint64_t i)

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "slots_internal.h"
@@ -104,7 +103,8 @@ int shmbus_slots_check_trailer(const struct shmbus_slots_trailer *t, size_t avai
 
 void shmbus_slot_encode(enum shmbus_slot_type type, uint64_t cap, char fmt[8], int8_t *code)
 {
-	char buf[24];
+	char buf[8];
+	unsigned n, i;
 
 	memset(fmt, 0, 8);
 	switch (type) {
@@ -122,9 +122,17 @@ void shmbus_slot_encode(enum shmbus_slot_type type, uint64_t cap, char fmt[8], i
 		break;
 	case SHMBUS_SLOT_STR:
 	case SHMBUS_SLOT_BYTES:
-		/* cap <= SHMBUS_SLOTS_CAPACITY_MAX: at most 7 digits + 's'. */
-		snprintf(buf, sizeof(buf), "%llus", (unsigned long long)cap);
-		memcpy(fmt, buf, strnlen(buf, 8));
+		/* "%ds" % cap, by hand: this runs on every get and set, where
+		 * snprintf would cost more than the rest of the call.  cap <=
+		 * SHMBUS_SLOTS_CAPACITY_MAX: at most 7 digits + 's'. */
+		n = 0;
+		do {
+			buf[n++] = (char)('0' + cap % 10);
+			cap /= 10;
+		} while (cap && n < 7);
+		for (i = 0; i < n; i++)
+			fmt[i] = buf[n - 1 - i];
+		fmt[n] = 's';
 		*code = type == SHMBUS_SLOT_STR ? SHMBUS_SLOT_CODE_STR : SHMBUS_SLOT_CODE_BYTES;
 		break;
 	case SHMBUS_SLOT_NONE:
@@ -226,7 +234,16 @@ bool shmbus_utf8_valid(const void *p, size_t len)
 		unsigned char c = s[i];
 		unsigned char lo = 0x80, hi = 0xBF;
 		size_t k, need;
+		uint64_t w;
 
+		/* ASCII fast path, 8 bytes at a time. */
+		if (len - i >= 8) {
+			memcpy(&w, s + i, sizeof(w));
+			if (!(w & UINT64_C(0x8080808080808080))) {
+				i += 8;
+				continue;
+			}
+		}
 		if (c < 0x80) {
 			i++;
 			continue;

@@ -85,6 +85,8 @@
  *   set                           get/set/... on any handle, in      blocking: waits while
  *                                 any process (one writer per slot   another live C writer
  *                                 at a time; others wait)            writes the same slot
+ * A handle stays usable in a child made by fork(3) (writers are named by
+ * process; the library notices the fork through pthread_atfork).
  * A C writer that dies in the middle of a write leaves its slot claimed: the
  * next C writer of that slot takes it over (the dead process is recognised
  * by pid and start time) and completes a full write; until then C readers of
