@@ -249,6 +249,52 @@ static void test_slot_corrupted_after_attach(void **state)
 
 static uint64_t rnd_state = 88172645463325252u;
 
+static uint64_t rnd(void);
+
+/* get/set decode formats from precomputed words; attach and inspect use
+ * the plain rules: both must say the same for any format and code. */
+static void test_fast_and_plain_decode_agree(void **state)
+{
+	static const char *const fmts[] = {
+		"q", "d", "xxxxxxx?", "xxxxxx?x", "8s", "16s", "24s", "9999992s", "s", "08s",
+		"", "Q", "xxxxxxxx", "8s\0\0\0\0\0x",
+	};
+	static const int8_t codes[] = { 0, 1, 2, 3, 4, -1, 127 };
+	struct shmbus_slot_value vals[3] = { shmbus_slot_int(0), shmbus_slot_str("0123456789"),
+					     shmbus_slot_str("x") };
+	struct shmbus_slot_copy c;
+	struct shmbus_slots *sl;
+	enum shmbus_slot_type t = SHMBUS_SLOT_NONE;
+	char fmt[8];
+	size_t f, k, i, r;
+	int rc;
+
+	(void)state;
+	vals[2].capacity = SHMBUS_SLOTS_CAPACITY_MAX;
+	assert_int_equal(shmbus_slots_create(&sl, tu_name("dec"), vals, 3, 0), 0);
+	for (i = 0; i < 3; i++) {
+		for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]) + 50; f++) {
+			memset(fmt, 0, sizeof(fmt));
+			if (f < sizeof(fmts) / sizeof(fmts[0])) {
+				memcpy(fmt, fmts[f], f == 13 ? 8 : strlen(fmts[f]));
+			} else {
+				for (r = 0; r < 8; r++)
+					fmt[r] = (char)rnd();
+			}
+			for (k = 0; k < sizeof(codes); k++) {
+				memcpy(sl->base + sl->lay.fmt_off + 8 * i, fmt, 8);
+				sl->base[sl->lay.code_off + i] = (unsigned char)codes[k];
+				rc = shmbus_slot_decode(fmt, codes[k], shmbus_slots_cap(sl, i), &t);
+				assert_int_equal(shmbus_slots_read(sl, i, &c, NULL, 0, false), 0);
+				assert_int_equal(c.decode_rc, rc);
+				if (rc == 0)
+					assert_int_equal(c.type, t);
+			}
+		}
+	}
+	shmbus_slots_close(sl);
+}
+
 static uint64_t rnd(void)
 {
 	/* xorshift64 (Marsaglia 2003): deterministic, so failures replay. */
@@ -326,6 +372,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_trailer, tu_teardown),
 		cmocka_unit_test_teardown(test_zero_count_that_is_no_list, tu_teardown),
 		cmocka_unit_test_teardown(test_slot_corrupted_after_attach, tu_teardown),
+		cmocka_unit_test_teardown(test_fast_and_plain_decode_agree, tu_teardown),
 		cmocka_unit_test_teardown(test_random_blocks, tu_teardown),
 	};
 
