@@ -192,11 +192,15 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 	}
 	h->idx = (uint32_t)rc;
 	h->mine = &h->pstats[h->idx];
-	if (prev != SHMBUS_IDENT_NONE) /* Relaxed: statistics. */
-		atomic_fetch_add_explicit(&h->ctl->recovered, 1, memory_order_relaxed);
 	/* I4: claims still naming this entry belong to a previous owner that
-	 * is gone; clear them before we claim anything under its index. */
-	mpmc_recover_owner(h, h->idx);
+	 * is gone; recover them before we claim anything under its index. */
+	rc = mpmc_recover_entry(h, h->idx);
+	if (rc < 0) {
+		shmbus_part_leave(&h->parts[h->idx], h->me);
+		goto fail;
+	}
+	if (prev != SHMBUS_IDENT_NONE || rc > 0)
+		mpmc_count(&h->mine->reclaims, 1);
 	*out = h;
 	return 0;
 
@@ -275,13 +279,13 @@ int shmbus_mpmc_stats(const struct shmbus_mpmc *h, struct shmbus_mpmc_stats *out
 		out->bytes_out += atomic_load_explicit(&p->bytes_out, rlx);
 		out->empty_waits += atomic_load_explicit(&p->empty_waits, rlx);
 		out->wakes += atomic_load_explicit(&p->wakes, rlx);
+		out->lost += mpmc_entry_lost(h, i);
+		out->recovered += atomic_load_explicit(&p->reclaims, rlx);
 	}
 	out->head = atomic_load_explicit(&h->ctl->head.value, rlx);
 	out->tail = atomic_load_explicit(&h->ctl->tail.value, rlx);
 	occ = (int64_t)(out->tail - out->head);
 	out->occupancy = occ < 0 ? 0 : occ > (int64_t)h->nslots ? h->nslots : (uint64_t)occ;
-	out->lost = atomic_load_explicit(&h->ctl->lost, rlx);
-	out->recovered = atomic_load_explicit(&h->ctl->recovered, rlx);
 	return 0;
 }
 
@@ -325,10 +329,16 @@ int shmbus_mpmc_recover(struct shmbus_mpmc *h)
 			continue;
 		if (mpmc_word_owner(w) == h->idx)
 			continue; /* our own claim */
-		rc = mpmc_recover_slot(h, s, w);
+		rc = mpmc_recover_claim(h, w);
 		if (rc < 0)
 			return rc;
 		n += rc;
+	}
+	/* Recoveries whose agent died after its CAS: count them now. */
+	for (i = 0; i < h->nparts; i++) {
+		rc = mpmc_settle_entry(h, i);
+		if (rc < 0 && rc != -EBUSY)
+			return rc;
 	}
 	hint_settle(h, &h->ctl->tail.value, false);
 	hint_settle(h, &h->ctl->head.value, true);

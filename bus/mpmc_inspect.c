@@ -41,6 +41,22 @@ static const char *mpmc_role_name(uint32_t role)
 /* Relaxed loads of a private copy: nobody else sees it. */
 #define COPY_LOAD(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
+/* A recovery journalled but not yet counted: count it if its CAS happened. */
+static int add_pending(const struct shmbus_snap_src *src, struct mpmc_snap *s,
+		       struct mpmc_pstats *p)
+{
+	uint64_t slot = COPY_LOAD(p->jslot), word;
+	int rc;
+
+	if (slot >= s->geom.slots)
+		return 0; /* garbage journal: nothing to count */
+	rc = shmbus_snap_read(src, s->geom.slots_off + slot * s->geom.slot_stride, &word,
+			      sizeof(word));
+	if (rc == 0)
+		s->lost += word != COPY_LOAD(p->jword);
+	return rc;
+}
+
 static int take_counters(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 {
 	uint32_t n = s->geom.participants, i;
@@ -58,6 +74,10 @@ static int take_counters(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 		s->bytes_out += COPY_LOAD(p[i].bytes_out);
 		s->empty_waits += COPY_LOAD(p[i].empty_waits);
 		s->wakes += COPY_LOAD(p[i].wakes);
+		s->lost += mpmc_lost_count(COPY_LOAD(p[i].lost), 0, 0);
+		if (COPY_LOAD(p[i].lost) & MPMC_LOST_PENDING)
+			rc = add_pending(src, s, &p[i]);
+		s->recovered += COPY_LOAD(p[i].reclaims);
 	}
 	free(p);
 	return rc;
@@ -135,8 +155,6 @@ static int mpmc_take_snap(const struct shmbus_snap_src *src, const struct shmbus
 	s->geom = c->geom;
 	s->head = COPY_LOAD(c->head.value);
 	s->tail = COPY_LOAD(c->tail.value);
-	s->lost = COPY_LOAD(c->lost);
-	s->recovered = COPY_LOAD(c->recovered);
 	s->waiting_producers = COPY_LOAD(c->not_full.q.waiters);
 	s->waiting_consumers = COPY_LOAD(c->not_empty.q.waiters);
 	rc = take_counters(src, s);

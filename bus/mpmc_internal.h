@@ -9,9 +9,10 @@
  *
  *   0            struct shmbus_header (common header, kind mpmc)
  *   128          struct mpmc_ctl: geometry (immutable), tail (producers),
- *                head (consumers), two wait queues, lost/recovered
+ *                head (consumers), two wait queues
  *   ctl end      participant table (header's format, 16 bytes an entry)
- *   ...          per-participant counters, 64 bytes an entry, same index
+ *   ...          per-participant counters and recovery journal, 128 bytes
+ *                an entry, same index
  *   slots_off    slots[slots], slot_stride bytes each: state word, length,
  *                payload (slot_size bytes, 16-byte aligned)
  *
@@ -118,16 +119,19 @@ struct mpmc_ctl {
 	struct mpmc_pos head;       /* next position consumers claim; CAS by consumers */
 	struct mpmc_wq not_empty;   /* consumers sleep, producers wake */
 	struct mpmc_wq not_full;    /* producers sleep, consumers wake */
-	_Atomic uint64_t lost;      /* fetch_add by recoverers (rare) */
-	_Atomic uint64_t recovered;
-	uint8_t pad[MPMC_REGION - 16];
+	uint8_t reserved[MPMC_REGION];
 };
 
 /*
- * Counters of one participant entry.  Each field but `lost` is written only
- * by the entry's owner (relaxed load + store: a single writer needs no RMW);
- * they accumulate over successive owners of the entry.  `lost` counts this
- * entry's claims that others recovered (fetch_add by recoverers).
+ * Counters of one participant entry, and its recovery journal.  Every field
+ * is written only by whoever owns the entry (single writer: relaxed load +
+ * store, no RMW): the live participant, or - once it is dead - the process
+ * that took the entry over to recover its claims (mpmc_recover.c).  Counters
+ * accumulate over successive owners of the entry.
+ *
+ * `lost` is (claims of this entry recovered) << 1 | pending: pending means a
+ * recovery of slot `jslot`, whose claim word was `jword`, may have happened
+ * without being counted (its agent died); the next owner settles it.
  */
 struct mpmc_pstats {
 	_Atomic uint64_t msgs_in;
@@ -137,8 +141,25 @@ struct mpmc_pstats {
 	_Atomic uint64_t bytes_out;
 	_Atomic uint64_t empty_waits;
 	_Atomic uint64_t wakes;
-	_Atomic uint64_t lost;
+	_Atomic uint64_t lost;       /* see above */
+	_Atomic uint64_t reclaims;   /* times this entry was recovered from a dead owner */
+	_Atomic uint64_t jslot;
+	_Atomic uint64_t jword;
+	uint8_t pad[MPMC_REGION - 88];
 };
+
+#define MPMC_LOST_PENDING UINT64_C(1)
+
+/*
+ * Messages lost with an entry's claims, from its `lost` word and, if a
+ * recovery is pending, the current word of the journalled slot: the
+ * journalled CAS has happened iff that word moved.  Exact at any instant:
+ * the agent's CAS comes before the store that counts it and clears pending.
+ */
+static inline uint64_t mpmc_lost_count(uint64_t lost_word, uint64_t jword, uint64_t word_now)
+{
+	return (lost_word >> 1) + ((lost_word & MPMC_LOST_PENDING) && word_now != jword);
+}
 
 /* The head of each slot; the payload follows at MPMC_SLOT_HDR. */
 struct mpmc_slot {
@@ -158,8 +179,9 @@ static_assert(offsetof(struct mpmc_ctl, tail) == 1 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, head) == 2 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, not_empty) == 3 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, not_full) == 4 * MPMC_REGION, "ctl layout");
-static_assert(offsetof(struct mpmc_ctl, lost) == 5 * MPMC_REGION, "ctl layout");
-static_assert(sizeof(struct mpmc_pstats) == 64, "pstats layout");
+static_assert(sizeof(struct mpmc_pstats) == MPMC_REGION, "pstats layout");
+static_assert(offsetof(struct mpmc_pstats, lost) == 56, "pstats layout");
+static_assert(offsetof(struct mpmc_pstats, jword) == 80, "pstats layout");
 static_assert(sizeof(struct mpmc_slot) == MPMC_SLOT_HDR, "slot layout");
 static_assert(offsetof(struct mpmc_slot, len) == 8, "slot layout");
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -247,6 +269,17 @@ static inline void mpmc_count(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
+/* Whether a word read from the block is well-formed for this ring. */
+static inline bool mpmc_word_ok(const struct shmbus_mpmc *h, uint64_t w)
+{
+	unsigned st = mpmc_word_state(w);
+	uint32_t owner = mpmc_word_owner(w);
+
+	if (st >= MPMC_STATE_MAX || owner >= h->nparts)
+		return false;
+	return st != MPMC_EMPTY || owner == 0;
+}
+
 /* Why a try call could not proceed: the position and word it stopped at. */
 struct mpmc_block_on {
 	uint64_t pos;
@@ -284,11 +317,26 @@ static inline void *mpmc_payload(const struct mpmc_claim *cl)
 /* The newest / oldest claim of a handle that holds one. */
 struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h);
 struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h);
-/* Returns 1 if it recovered the slot, 0 if not (owner alive or the word
- * changed), -SHMBUS_ECORRUPT. */
-int mpmc_recover_slot(struct shmbus_mpmc *h, struct mpmc_slot *slot, uint64_t word);
-/* Recover every claim of participant @idx (open, after taking an entry). */
-int mpmc_recover_owner(struct shmbus_mpmc *h, uint32_t idx);
+/*
+ * mpmc_recover.c: recovery of a dead participant's claims.
+ * mpmc_recover_claim - the waiter's path: @word is a claim it is stuck on;
+ *   if the entry it names holds a dead process (or none), take the entry
+ *   over, recover all its claims, and give the entry back.  Returns how many
+ *   claims it recovered (0: owner alive, or someone else is at it), or
+ *   -SHMBUS_ECORRUPT.
+ * mpmc_recover_entry - recover every claim of entry @idx, which the caller
+ *   owns and whose earlier owners are all gone; first settles a recovery
+ *   its previous owner left pending.  Returns how many claims, or
+ *   -SHMBUS_ECORRUPT.
+ */
+int mpmc_recover_claim(struct shmbus_mpmc *h, uint64_t word);
+int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx);
+/* Count @n messages lost in our own entry (a dropped corrupt message). */
+void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n);
+/* Messages lost with the claims of entry @idx (see mpmc_lost_count()). */
+uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
+/* Settle the pending recovery of a dead entry, if any (the sweep). */
+int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx);
 /* Wake the sleepers of @wq, counting the wake-up. */
 void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq);
 
@@ -322,6 +370,7 @@ enum mpmc_hook_point {
 	MPMC_HOOK_WRITTEN,      /* producer: payload written, not published */
 	MPMC_HOOK_TAKEN,        /* consumer: message claimed, not read */
 	MPMC_HOOK_READ,         /* consumer: message read, not released */
+	MPMC_HOOK_RECOVERED,    /* recoverer: slot CAS done, loss not counted */
 };
 typedef void (*mpmc_hook_fn)(enum mpmc_hook_point point, struct shmbus_mpmc *h);
 extern _Atomic(mpmc_hook_fn) shmbus_mpmc_test_hook;

@@ -1,6 +1,7 @@
 /*
- * mpmc_ring.c - the lock-free core of the mpmc ring: claim, publish, peek,
- * release, cancel, and recovery of slots whose owner died.
+ * mpmc_ring.c - the lock-free core of the mpmc ring: the slot state machine,
+ * claim, publish, peek, release, cancel.  (Recovery of a dead owner's slots,
+ * the other transitions below, is in mpmc_recover.c.)
  *
  * Algorithm: Vyukov's bounded MPMC queue (per-slot sequence numbers, 1024cores
  * "Bounded MPMC queue", 2010), changed so that a claim is a CAS on the slot's
@@ -33,13 +34,14 @@
  *     slot at lap L is claimed by at most one producer and then by at most one
  *     consumer: no message is delivered twice.
  *  I2 Only the owner moves WRITING/READING forward (publish, release,
- *     cancel), except recovery, which first proves the owner dead: the
- *     participant entry named by `owner` holds an ident (pid + start time)
- *     that shmbus_proc_alive() says is gone, and dead stays dead.  The
- *     owner's own publish/release is a CAS expecting its exact claim word, so
- *     if a recovery won the race, the owner's CAS fails (-ECANCELED) and it
- *     can never publish into a skipped slot.  The lap in the word rules out
- *     ABA short of 2^49 laps.
+ *     cancel), except recovery, which first proves the owner dead: it takes
+ *     over the participant entry named by `owner` with a CAS on its ident,
+ *     which succeeds only from a process that shmbus_proc_alive() says is
+ *     gone (pid + start time; dead stays dead) or from no process.  The
+ *     owner's own publish/release is a CAS expecting its exact claim word,
+ *     so if a recovery won the race, the owner's CAS fails (-ECANCELED) and
+ *     it can never publish into a skipped slot.  The lap in the word rules
+ *     out ABA short of 2^49 laps.
  *  I3 tail moves past position p only once p is claimed at its lap (the word
  *     shows lap L and not EMPTY, or lap L+1); head moves past p only once p
  *     is claimed by a consumer or skipped (lap L READING, or lap L+1).  So
@@ -47,11 +49,11 @@
  *     occupy increasing positions and any one consumer takes increasing
  *     positions, hence per-producer order per consumer.
  *  I4 Owner names stay meaningful: the owner field is a participant index,
- *     and whoever takes over a participant entry (open) first recovers every
- *     claim still carrying that index (mpmc_recover_owner()), before it
- *     claims anything itself.  A recoverer reads the word, then the entry's
- *     ident: if that ident is a live process, either it made the claim or it
- *     is about to recover it; if dead, the claim is a dead process's.
+ *     and whoever takes over a participant entry (a new participant at open,
+ *     or a recoverer) first recovers every claim still carrying that index
+ *     (mpmc_recover_entry()), before the entry claims anything again.  So a
+ *     claim naming entry i was made by its current owner if that one is
+ *     alive, or by a dead one whose claims the next owner will recover.
  *
  * Kills at each instruction (P a producer, C a consumer):
  *  - P dies before its claim CAS: nothing happened.
@@ -64,9 +66,10 @@
  *  - C dies while reading or before the release CAS: producers reach the slot
  *    one lap later, wait the liveness timeout, find C dead, free it
  *    (lost + 1).  C dies after releasing: nothing is lost.
- *  - A recoverer dies anywhere: its CAS happened or did not; the counters
- *    after the CAS may miss one recovery (they are statistics, the word is
- *    the truth).
+ *  - A recoverer dies anywhere: it owned the dead entry, so the entry is
+ *    now dead again and the next waiter takes it over; a recovery it had
+ *    journalled but not counted is settled then (mpmc_recover.c), so `lost`
+ *    stays exact.
  *
  * Memory order, once for the whole file:
  *  - Slot claim CASes are acq_rel: acquire so the previous holder's use of
@@ -81,22 +84,10 @@
  *    "impossible" words below really impossible, and worth -SHMBUS_ECORRUPT.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "mpmc_internal.h"
 
 _Atomic(mpmc_hook_fn) shmbus_mpmc_test_hook;
-
-/* Validate a word read from the block before it indexes anything. */
-static bool word_ok(const struct shmbus_mpmc *h, uint64_t w)
-{
-	unsigned st = mpmc_word_state(w);
-	uint32_t owner = mpmc_word_owner(w);
-
-	if (st >= MPMC_STATE_MAX || owner >= h->nparts)
-		return false;
-	return st != MPMC_EMPTY || owner == 0;
-}
 
 /*
  * Move hint @hint from @pos to @pos + 1 if it is still @pos.  Returns the
@@ -165,7 +156,7 @@ int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why)
 		 * holder is done with the payload) - the claim CAS re-checks. */
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
 retry:
-		if (!word_ok(h, w))
+		if (!mpmc_word_ok(h, w))
 			goto anomaly;
 		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
 		if (d == 0 && mpmc_word_state(w) == MPMC_EMPTY) {
@@ -220,8 +211,7 @@ static void drop_newest(struct shmbus_mpmc *h)
 	if (atomic_compare_exchange_strong_explicit(
 		    &cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
 		    memory_order_release, memory_order_relaxed))
-		/* Relaxed: statistics. */
-		atomic_fetch_add_explicit(&h->ctl->lost, 1, memory_order_relaxed);
+		mpmc_count_lost(h, 1);
 	h->nclaims--;
 	mpmc_wake(h, &h->ctl->not_full);
 }
@@ -245,14 +235,16 @@ int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *w
 		 * visible once FULL is. */
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
 retry:
-		if (!word_ok(h, w))
+		if (!mpmc_word_ok(h, w))
 			goto anomaly;
 		st = mpmc_word_state(w);
 		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
 		if (d == 0 && st == MPMC_FULL) {
 			uint64_t claim = mpmc_word(lap, h->idx, MPMC_READING);
-			/* Relaxed: ordered after A4 / C3's acquire of FULL. */
-			uint32_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
+			/* A7: acquire, pairs with R4 in publish: if this is a
+			 * later lap's length, that producer's claim happens
+			 * before the re-load below, which then differs. */
+			uint32_t len = atomic_load_explicit(&s->len, memory_order_acquire);
 
 			if (len <= h->slot_size && len > max_len) {
 				/* Too long for the caller: leave it, but only if
@@ -260,9 +252,7 @@ retry:
 				 * has not moved since (seqlock-style re-check). */
 				uint64_t again;
 
-				/* F1: acquire fence, orders the len load before
-				 * the re-load of the word. */
-				atomic_thread_fence(memory_order_acquire);
+				/* Relaxed: ordered after A7. */
 				again = atomic_load_explicit(&s->word, memory_order_relaxed);
 				if (again == w)
 					return -EMSGSIZE;
@@ -322,8 +312,10 @@ int mpmc_publish_one(struct shmbus_mpmc *h, size_t len)
 		return -EINVAL;
 	cl = mpmc_claim_oldest(h);
 	mpmc_hook(MPMC_HOOK_WRITTEN, h);
-	/* Relaxed: ordered by R1 below. */
-	atomic_store_explicit(&cl->slot->len, (uint32_t)len, memory_order_relaxed);
+	/* R4: release, pairs with A7 in mpmc_peek_one(): a consumer that
+	 * reads this length also sees our claim.  (The consumer that takes
+	 * the message gets it ordered by R1 anyway.) */
+	atomic_store_explicit(&cl->slot->len, (uint32_t)len, memory_order_release);
 	want = cl->word;
 	/* R1: release, pairs with A4/C3: payload and len are visible to the
 	 * consumer that sees FULL.  A CAS, not a store: if our claim was
@@ -376,72 +368,4 @@ void mpmc_cancel_one(struct shmbus_mpmc *h)
 		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
 		memory_order_release, memory_order_relaxed);
 	claims_pop(h);
-}
-
-/* Count one recovered claim of participant @owner. */
-static void count_recovery(struct shmbus_mpmc *h, uint32_t owner)
-{
-	/* Relaxed: statistics; the slot CAS is what decided. */
-	atomic_fetch_add_explicit(&h->ctl->lost, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&h->ctl->recovered, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&h->pstats[owner].lost, 1, memory_order_relaxed);
-}
-
-/* CAS a claimed @word to (lap + 1, EMPTY).  True if ours was the CAS. */
-static bool skip_or_free(struct mpmc_slot *s, uint64_t word)
-{
-	/* C4: acq_rel.  Acquire: whatever the dead owner wrote is ordered
-	 * before the next holder; release: pairs with the next claim (C2). */
-	return atomic_compare_exchange_strong_explicit(
-		&s->word, &word, mpmc_word(mpmc_word_lap(word) + 1, 0, MPMC_EMPTY),
-		memory_order_acq_rel, memory_order_relaxed);
-}
-
-int mpmc_recover_slot(struct shmbus_mpmc *h, struct mpmc_slot *s, uint64_t word)
-{
-	unsigned st = mpmc_word_state(word);
-	uint32_t owner = mpmc_word_owner(word);
-	shmbus_ident_t id;
-
-	if (!word_ok(h, word))
-		return -SHMBUS_ECORRUPT;
-	if (st != MPMC_WRITING && st != MPMC_READING)
-		return 0;
-	/* A5: acquire, pairs with the join CAS of the entry (C1/C2 in
-	 * header.c): read after the word, so by I4 a live ident here means
-	 * the claim is, or is about to be, taken care of by that process. */
-	id = atomic_load_explicit(&h->parts[owner].ident, memory_order_acquire);
-	if (shmbus_proc_alive(id))
-		return 0;
-	if (!skip_or_free(s, word))
-		return 0;
-	count_recovery(h, owner);
-	mpmc_wake(h, &h->ctl->not_empty);
-	mpmc_wake(h, &h->ctl->not_full);
-	return 1;
-}
-
-int mpmc_recover_owner(struct shmbus_mpmc *h, uint32_t idx)
-{
-	uint32_t i;
-	int n = 0;
-
-	for (i = 0; i < h->nslots; i++) {
-		struct mpmc_slot *s = mpmc_slot_at(h, i);
-		/* A6: acquire, as A2. */
-		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
-		unsigned st = mpmc_word_state(w);
-
-		if (!word_ok(h, w) || mpmc_word_owner(w) != idx)
-			continue;
-		if ((st == MPMC_WRITING || st == MPMC_READING) && skip_or_free(s, w)) {
-			count_recovery(h, idx);
-			n++;
-		}
-	}
-	if (n) {
-		mpmc_wake(h, &h->ctl->not_empty);
-		mpmc_wake(h, &h->ctl->not_full);
-	}
-	return n;
 }

@@ -57,7 +57,7 @@ int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
 	}
 	if (now - h->stuck_since_ns < h->liveness_ns)
 		return 0;
-	rc = mpmc_recover_slot(h, mpmc_slot_at(h, why->pos), why->word);
+	rc = mpmc_recover_claim(h, why->word);
 	/* Owner alive (or someone else recovered it): pay for the next /proc
 	 * check only after another full timeout. */
 	h->stuck_since_ns = now;

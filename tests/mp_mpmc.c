@@ -10,11 +10,13 @@
  * 5000 under sanitizers).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "shmbus/mpmc.h"
@@ -47,6 +49,8 @@ static int produce(void *arg)
 	uint64_t seq = 0;
 	int rc = 0;
 
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		return 11;
 	if (shmbus_mpmc_open(&h, w->name, SHMBUS_MPMC_PRODUCER))
 		return 10;
 	while (seq < w->msgs && rc >= 0) {
@@ -121,6 +125,8 @@ static int consume(void *arg)
 
 	for (i = 0; i < 8; i++)
 		outs[i] = bufs[i];
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		return 11;
 	if (shmbus_mpmc_open(&h, w->name, SHMBUS_MPMC_CONSUMER))
 		return 10;
 	while (atomic_load_explicit(&w->sh->delivered, memory_order_relaxed) < total) {
