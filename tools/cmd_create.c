@@ -54,6 +54,7 @@ static const struct {
 	{ "block", create_block },
 	{ "slots", tool_create_slots },
 	{ "spsc", tool_create_spsc },
+	{ "mpmc", tool_create_mpmc },
 };
 
 static int run(int argc, char **argv)
@@ -77,6 +78,8 @@ const struct tool_cmd cmd_create = {
 	.usage = "usage: shmbus create KIND NAME [options]\n\n"
 		 "  shmbus create spsc NAME --capacity BYTES [--mode 0600]\n"
 		 "      a single-producer single-consumer ring (shmbus create spsc --help)\n"
+		 "  shmbus create mpmc NAME --slots N --slot-size BYTES [--liveness-ms MS]\n"
+		 "      a many-producer many-consumer ring (shmbus create mpmc --help)\n"
 		 "  shmbus create slots NAME --values JSON [--mode 0600]\n"
 		 "      a slot table Python reads as ShareableList (shmbus create slots --help)\n"
 		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"

@@ -41,6 +41,8 @@ static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	switch (kind) {
 	case SHMBUS_KIND_SPSC:
 		return spsc_pub(o);
+	case SHMBUS_KIND_MPMC:
+		return mpmc_pub(o);
 	default:
 		return tool_fail(o->name, "cannot publish", -SHMBUS_EKIND);
 	}
@@ -51,6 +53,8 @@ static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	switch (kind) {
 	case SHMBUS_KIND_SPSC:
 		return spsc_sub(o);
+	case SHMBUS_KIND_MPMC:
+		return mpmc_sub(o);
 	default:
 		return tool_fail(o->name, "cannot subscribe", -SHMBUS_EKIND);
 	}

@@ -36,5 +36,7 @@ struct pubsub_opts {
  */
 int spsc_pub(const struct pubsub_opts *o);
 int spsc_sub(const struct pubsub_opts *o);
+int mpmc_pub(const struct pubsub_opts *o);
+int mpmc_sub(const struct pubsub_opts *o);
 
 #endif

@@ -31,6 +31,8 @@ int tool_create_slots(int argc, char **argv);
 /* `shmbus pub`, `shmbus sub` (cmd_pubsub.c); `shmbus create spsc` (cmd_spsc.c). */
 extern const struct tool_cmd cmd_pub, cmd_sub;
 int tool_create_spsc(int argc, char **argv);
+/* `shmbus create mpmc` (cmd_mpmc.c). */
+int tool_create_mpmc(int argc, char **argv);
 
 /* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);

@@ -19,6 +19,7 @@
 #include "shmbus/inspect.h"
 #include "shmbus/manager.h"
 #include "shmbus/spsc.h"
+#include "shmbus/mpmc.h"
 #include "shmbus/slots.h"
 
 #define SHMBUS_VERSION_STRING "0.1.0"
