@@ -1,0 +1,170 @@
+/*
+ * test_watch.c - `shmbus watch`: under a pseudo-terminal it refreshes in
+ * place (clear + redraw per frame) for the requested number of frames; in
+ * --json mode it prints one document per refresh, with per-second rates
+ * from the second line on, and rates that reflect real traffic on a ring.
+ */
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+
+#include "shmbus/spsc.h"
+#include "testutil.h"
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+static void test_watch_pty(void **state)
+{
+	const char *name = tu_name("wpty");
+	struct shmbus_block *b;
+	char buf[65536];
+	size_t len = 0;
+	pid_t pid;
+	int master;
+
+	(void)state;
+	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
+	shmbus_block_close(b);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(tu_tool(), "shmbus", "watch", name, "--interval-ms", "20", "--count", "3",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		ssize_t n = read(master, buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			break; /* EIO once the child has exited and the pty closed */
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	assert_int_equal(tu_wait(pid), 0);
+	close(master);
+	/* three frames, each drawn from the top of a cleared screen */
+	assert_int_equal(count_of(buf, "\033[H\033[J"), 3);
+	assert_int_equal(count_of(buf, "shmbus watch "), 3);
+	assert_non_null(strstr(buf, name));
+}
+
+static void test_watch_json_lines(void **state)
+{
+	const char *name = tu_name("wjson");
+	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "10", "--count", "3",
+			       "--json", NULL };
+	struct shmbus_block *b;
+	char *out, *err, *line, *save = NULL;
+	int lines = 0;
+
+	(void)state;
+	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
+	shmbus_block_close(b);
+	assert_int_equal(tu_run(argv, NULL, &out, &err), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *doc = json_loads(line, 0, NULL);
+
+		assert_non_null(doc);
+		assert_string_equal(json_string_value(json_object_get(doc, "name")), name);
+		assert_int_equal(json_integer_value(json_object_get(doc, "interval_ms")), 10);
+		assert_true(json_is_null(json_object_get(doc, "rates"))); /* no ring */
+		json_decref(doc);
+		lines++;
+	}
+	assert_int_equal(lines, 3);
+	free(out);
+	free(err);
+	/* the block vanishing is an error, not a crash */
+	assert_int_equal(shmbus_block_unlink(name), 0);
+	assert_int_equal(tu_run(argv, NULL, &out, &err), 1);
+	assert_non_null(strstr(err, name));
+	free(out);
+	free(err);
+}
+
+/* Child: keep the ring busy until killed. */
+static int produce(void *arg)
+{
+	const char *name = arg;
+	struct shmbus_spsc *p, *c;
+	char msg[100] = { 0 };
+
+	if (shmbus_spsc_open(&p, name, SHMBUS_SPSC_PRODUCER) ||
+	    shmbus_spsc_open(&c, name, SHMBUS_SPSC_CONSUMER))
+		return 1;
+	for (;;) {
+		const void *d;
+		size_t n;
+
+		if (shmbus_spsc_push(p, msg, sizeof(msg), 100) == 0 &&
+		    shmbus_spsc_peek(c, &d, &n, 0) == 0 && shmbus_spsc_release(c) != 0)
+			return 2;
+	}
+}
+
+static void test_watch_rates_follow_traffic(void **state)
+{
+	const char *name = tu_name("wrate");
+	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "50", "--count", "3",
+			       "--json", NULL };
+	char *out, *err, *line, *save = NULL;
+	int lines = 0, with_rates = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shmbus_spsc_create(name, 1 << 16, 0), 0);
+	pid = tu_spawn(produce, (void *)name);
+	assert_int_equal(tu_run(argv, NULL, &out, &err), 0);
+	kill(pid, SIGKILL);
+	tu_wait(pid);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *doc = json_loads(line, 0, NULL), *r;
+
+		assert_non_null(doc);
+		assert_string_equal(json_string_value(json_object_get(doc, "kind")), "spsc");
+		r = json_object_get(doc, "rates");
+		if (lines++ == 0) {
+			assert_true(json_is_null(r));
+		} else {
+			assert_true(json_is_object(r));
+			assert_true(json_real_value(json_object_get(r, "msgs_in_per_s")) > 0);
+			assert_true(json_real_value(json_object_get(r, "bytes_in_per_s")) >=
+				    100 * json_real_value(json_object_get(r, "msgs_in_per_s")) - 1);
+			with_rates++;
+		}
+		json_decref(doc);
+	}
+	assert_int_equal(lines, 3);
+	assert_int_equal(with_rates, 2);
+	free(out);
+	free(err);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_watch_pty, teardown),
+		cmocka_unit_test_teardown(test_watch_json_lines, teardown),
+		cmocka_unit_test_teardown(test_watch_rates_follow_traffic, teardown),
+	};
+
+	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
+}
