@@ -124,6 +124,7 @@ static int start_guardian(struct shmbus_manager *m)
 		return rc;
 	}
 	ga.devnull = open("/dev/null", O_RDWR | O_CLOEXEC); /* -1: guardian closes 0-2 */
+	ga.map = m->map;
 	ga.entries = shmbus_mgr_entries(m->map);
 	ga.capacity = m->capacity;
 	memcpy(ga.name, m->name, sizeof(ga.name));

@@ -26,6 +26,7 @@
 
 struct gc_ctx {
 	int dirfd;
+	const char *prefix; /* "" for all */
 	unsigned flags;
 	shmbus_gc_fn fn;
 	void *arg;
@@ -112,7 +113,8 @@ static shmbus_ident_t unready_creator(int fd)
 /*
  * Open @name without following links and snapshot that very descriptor.
  * Returns 0, or a negative code for a name to leave alone (gone, not a
- * regular file, empty, unreadable).
+ * regular file, empty, unreadable).  l->st is filled whenever the object
+ * could be opened, even when the snapshot then fails (e.g. empty).
  */
 static int look(struct gc_ctx *c, const char *name, struct gc_look *l)
 {
@@ -201,8 +203,11 @@ static bool first_time(struct gc_ctx *c, uint64_t dev, uint64_t ino)
 	return true;
 }
 
-/* Unlink (unless dry run) and report. */
-static void gc_remove(struct gc_ctx *c, const char *name, enum shmbus_kind kind,
+/*
+ * Unlink (unless dry run) and report.  Returns true if the object is gone
+ * (or, in a dry run, would be), false if it is still there.
+ */
+static bool gc_remove(struct gc_ctx *c, const char *name, enum shmbus_kind kind,
 		      const char *manager, const char *reason, uint64_t dev, uint64_t ino)
 {
 	struct shmbus_gc_item item = {
@@ -210,39 +215,46 @@ static void gc_remove(struct gc_ctx *c, const char *name, enum shmbus_kind kind,
 	};
 
 	if (!first_time(c, dev, ino))
-		return;
+		return true; /* handled (and reported) earlier in this run */
 	if (!(c->flags & SHMBUS_GC_DRY_RUN)) {
 		item.error = shmbus_mgr_unlink_same(c->dirfd, name, dev, ino);
 		if (item.error == -ESTALE)
-			return; /* gone or replaced meanwhile: nothing of ours to report */
+			return true; /* gone or replaced meanwhile: not ours to report */
 	}
 	if (item.error == 0)
 		c->count++;
 	if (c->fn)
 		c->fn(&item, c->arg);
+	return item.error == 0;
 }
 
 /*
  * A block listed by a dead manager: remove it if the name still holds the
  * listed object, owned by the manager block's owner, and (if it has a
- * header) nobody recorded in it lives.
+ * header) nobody recorded in it lives.  Returns true if the listed object
+ * is gone (or would be), false if it stays: then the manager block must
+ * stay too, or a raw block would become unreachable for good.
  */
-static void gc_listed(struct gc_ctx *c, const char *manager, uid_t owner,
+static bool gc_listed(struct gc_ctx *c, const char *manager, uid_t owner,
 		      const struct shmbus_mgr_item *it)
 {
 	enum shmbus_kind kind = SHMBUS_KIND_UNKNOWN;
+	size_t plen = strlen(c->prefix);
+	bool gone = false;
 	struct gc_look l;
 	int rc;
 
 	rc = look(c, it->name, &l);
-	if (rc == -SHMBUS_EEMPTY) {
-		/* Zero length: nothing to snapshot, identity from a plain stat. */
-		if (fstatat(c->dirfd, it->name, &l.st, AT_SYMLINK_NOFOLLOW) < 0)
-			return;
-	} else if (rc) {
-		return;
+	/* Zero length: no snapshot, but look() has its identity all the same. */
+	if (rc && rc != -SHMBUS_EEMPTY)
+		return rc == -ENOENT;
+	if (!same_object(&l.st, it->dev, it->ino)) {
+		gone = true; /* the listed object is gone; someone else's now */
+		goto out;
 	}
-	if (!same_object(&l.st, it->dev, it->ino) || l.st.st_uid != owner || !may_remove(&l.st))
+	/* --prefix restricts everything gc touches, listed blocks included. */
+	if (strncmp(it->name, c->prefix, plen) != 0 || l.st.st_uid != owner ||
+	    !may_remove(&l.st))
 		goto out;
 	if (l.snap) {
 		kind = l.snap->kind;
@@ -251,9 +263,11 @@ static void gc_listed(struct gc_ctx *c, const char *manager, uid_t owner,
 		     shmbus_proc_alive(l.unready_creator)))
 			goto out;
 	}
-	gc_remove(c, it->name, kind, manager, "listed by a dead manager", it->dev, it->ino);
+	gone = gc_remove(c, it->name, kind, manager, "listed by a dead manager", it->dev,
+			 it->ino);
 out:
 	unlook(&l);
+	return gone;
 }
 
 static void gc_one(struct gc_ctx *c, const char *name)
@@ -281,9 +295,12 @@ static void gc_one(struct gc_ctx *c, const char *name)
 	}
 	if (l.snap->kind == SHMBUS_KIND_MANAGER && l.snap->kind_state && !l.snap->kind_error) {
 		const struct shmbus_mgr_snap *ms = l.snap->kind_state;
+		bool all_gone = true;
 
 		for (i = 0; i < ms->n; i++)
-			gc_listed(c, name, l.st.st_uid, &ms->entries[i].item);
+			all_gone &= gc_listed(c, name, l.st.st_uid, &ms->entries[i].item);
+		if (!all_gone)
+			goto out; /* kept, so that a later run can finish the job */
 	}
 	gc_remove(c, name, l.snap->kind, NULL, why, (uint64_t)l.st.st_dev, (uint64_t)l.st.st_ino);
 out:
@@ -302,7 +319,8 @@ int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg
 	c.dirfd = open(SHMBUS_MGR_SHM_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (c.dirfd < 0)
 		return -errno;
-	rc = list_names(c.dirfd, prefix ? prefix : "", &names, &n);
+	c.prefix = prefix ? prefix : "";
+	rc = list_names(c.dirfd, c.prefix, &names, &n);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -10,10 +10,11 @@
  *    in the child, and any lock another thread held (malloc, stdio, the
  *    dynamic loader, our registry's RCU) stays locked forever.  So from fork
  *    to _exit the child calls only async-signal-safe functions (POSIX
- *    2.4.3): setsid, sigaction, sigprocmask, dup2, fcntl, close, poll, recv,
- *    send, fstatat, unlinkat, chdir, memcpy, _exit, plus raw syscall() for
- *    pidfd-era calls (close_range, prctl).  No malloc, no stdio, no locks,
- *    no atexit handlers (_exit).  Everything it needs was prepared by the
+ *    2.4.3): setsid, sigaction, sigprocmask, dup2, fcntl, open, read, close,
+ *    poll, recv, send, fstatat, unlinkat, chdir, memcpy, _exit, plus munmap
+ *    (a bare system call in glibc, though POSIX does not list it) and raw
+ *    syscall() for pidfd-era calls (close_range, prctl).  No malloc, no
+ *    stdio, no locks, no atexit handlers (_exit).  All it needs was made by the
  *    parent before fork: the pidfd, the socket, the /dev/shm directory fd,
  *    /dev/null, the block's own name and identity (in @args, copied into the
  *    child by fork), and the list itself (the shared mapping, inherited).
@@ -25,6 +26,12 @@
  * guardian and exits at once; the parent reaps the intermediate by its pid.
  * The guardian is re-parented to init, so it never lingers as the owner's
  * zombie and never confuses the owner's waitpid(-1) or SIGCHLD bookkeeping.
+ *
+ * What the guardian costs the owner: fork copies the owner's page tables
+ * and makes its private pages copy-on-write until the guardian exits (start
+ * a manager early); the guardian drops every inherited *shared* mapping but
+ * the manager block at once (guard_unmap_shared()), so it never keeps the
+ * memory of another block alive.
  *
  * What wakes the guardian (poll):
  *  - the pidfd becomes readable: the owner (its whole thread group) has
@@ -43,6 +50,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -160,6 +168,88 @@ static void guard_fds(struct shmbus_mgr_guard_args *a)
 	guard_close_except(keep, n);
 }
 
+/* Parse a hex number up to @stop; false if anything else comes first. */
+static bool parse_hex(const char **p, const char *end, char stop, uintptr_t *out)
+{
+	uintptr_t v = 0;
+	const char *s = *p;
+
+	for (; s < end && *s != stop; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' :
+			*s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uintptr_t)d;
+	}
+	if (s == end || s == *p)
+		return false;
+	*p = s + 1;
+	*out = v;
+	return true;
+}
+
+/* From the start of one /proc/self/maps line: a shared mapping to drop? */
+static bool shared_range(const char *line, size_t len, uintptr_t keep, uintptr_t r[2])
+{
+	const char *p = line, *end = line + len;
+
+	if (!parse_hex(&p, end, '-', &r[0]) || !parse_hex(&p, end, ' ', &r[1]))
+		return false;
+	return end - p >= 4 && p[3] == 's' && r[0] != keep && r[1] > r[0];
+}
+
+/* Up to @max shared mappings other than @keep, read from /proc/self/maps. */
+static int guard_shared_ranges(uintptr_t keep, uintptr_t (*r)[2], int max)
+{
+	char buf[4096], line[64];
+	size_t llen = 0;
+	ssize_t got;
+	int fd, n = 0;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (n < max && (got = read(fd, buf, sizeof(buf))) > 0) {
+		ssize_t i;
+
+		for (i = 0; i < got && n < max; i++) {
+			if (buf[i] != '\n') {
+				if (llen < sizeof(line))
+					line[llen++] = buf[i]; /* only the start matters */
+				continue;
+			}
+			if (shared_range(line, llen, keep, r[n]))
+				n++;
+			llen = 0;
+		}
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * Drop every shared mapping inherited from the owner but the manager
+ * block: otherwise the guardian would keep alive the memory of any block the
+ * owner had mapped when it started us, long after everyone else unlinked and
+ * closed it.  (Private mappings only cost the owner copy-on-write faults;
+ * they cannot be dropped safely, the guardian runs on them.)  Reading the
+ * map while unmapping may skip lines, so it is read again until clean.
+ */
+static void guard_unmap_shared(const struct shmbus_mgr_guard_args *a)
+{
+	uintptr_t r[64][2];
+	int pass, n, i;
+
+	for (pass = 0; pass < 64; pass++) {
+		n = guard_shared_ranges((uintptr_t)a->map, r, 64);
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++)
+			munmap((void *)r[i][0], r[i][1] - r[i][0]);
+	}
+}
+
 static void guard_send(int sock, char tag, pid_t pid)
 {
 	struct shmbus_mgr_msg msg;
@@ -231,6 +321,7 @@ static __attribute__((noreturn)) void guard_main(struct shmbus_mgr_guard_args *a
 	if (setsid() < 0) { /* already a group leader: cannot happen after fork */ }
 	guard_signals();
 	guard_fds(a);
+	guard_unmap_shared(a);
 	if (chdir("/")) { /* keep going: the cwd only pins a directory */ }
 	/* Visible as "shmbus-guardian" in ps/top. */
 	if (syscall(SYS_prctl, PR_SET_NAME, (unsigned long)"shmbus-guardian", 0, 0, 0)) { }

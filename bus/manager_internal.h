@@ -150,7 +150,8 @@ struct shmbus_mgr_guard_args {
 	int sock;                    /* guardian end of the socket pair */
 	int dirfd;                   /* /dev/shm */
 	int devnull;                 /* for stdin, stdout, stderr */
-	const struct shmbus_mgr_entry *entries; /* in the inherited shared mapping */
+	const void *map;             /* the manager block, inherited shared mapping */
+	const struct shmbus_mgr_entry *entries; /* in it */
 	uint32_t capacity;
 	char name[SHMBUS_NAME_MAX + 1]; /* the manager block's own name */
 	uint64_t dev, ino;           /* and identity */

@@ -231,6 +231,7 @@ static void test_inspect_lists_blocks(void **state)
 	TM_NAME(a, "a");
 	TM_NAME(lay, "lay");
 	const char *argv[] = { tu_tool(), "inspect", mname, NULL };
+	const char *argv_json[] = { tu_tool(), "inspect", mname, "--json", NULL };
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 8), 0);
@@ -262,10 +263,13 @@ static void test_inspect_lists_blocks(void **state)
 	blocks = json_object_get(json_object_get(doc, "registry"), "blocks");
 	assert_true(json_is_false(json_object_get(json_array_get(blocks, 0), "present")));
 	json_decref(doc);
-	/* The tool shows the names too. */
+	/* The tool shows the names too, and its JSON follows the schema. */
 	assert_int_equal(tu_run(argv, NULL, &out, NULL), 0);
 	assert_non_null(strstr(out, lay));
 	assert_non_null(strstr(out, "registry"));
+	free(out);
+	assert_int_equal(tu_run(argv_json, NULL, &out, NULL), 0);
+	tm_validate("inspect.schema.json", out);
 	free(out);
 	shmbus_manager_free(m);
 	shmbus_block_close(b);

@@ -199,11 +199,16 @@ typedef void (*shmbus_gc_fn)(const struct shmbus_gc_item *item, void *arg);
  *  - the blocks listed by a dead manager (its process and its guardian both
  *    dead), if the name still holds the listed object, that object has the
  *    same owner as the manager's block, and (when it has a header) none of
- *    its participants lives.
+ *    its participants lives.  The manager's own block goes last, and only
+ *    if every block it lists is gone: otherwise it stays, so that a later
+ *    run can still find them (a corrupt list is not trusted: that manager
+ *    block goes, its raw blocks are then left to `shmbus rm`).
  * Never touches anything else: foreign or Python blocks, zero-length
- * objects, blocks of live processes.  Just before unlinking, the block is
- * examined again and its identity (device, inode) compared.
- * @prefix: only names starting with it (NULL or "" for all).
+ * objects, blocks of live processes, objects owned by another user (unless
+ * the caller is root).  Just before unlinking, the block is examined again
+ * and its identity (device, inode) compared.
+ * @prefix: only names starting with it (NULL or "" for all), listed blocks
+ *          included: a test or an application confines gc to its own.
  * @flags:  SHMBUS_GC_DRY_RUN.
  * @fn:     called for each block removed, that would be removed, or that
  *          could not be removed (item->error); may be NULL.
