@@ -10,7 +10,7 @@
 #include "tool.h"
 
 static const struct tool_cmd *const commands[] = {
-	&cmd_ls, &cmd_inspect, &cmd_watch, &cmd_create, &cmd_rm,
+	&cmd_ls, &cmd_inspect, &cmd_watch, &cmd_create, &cmd_rm, &cmd_gc,
 	&cmd_get, &cmd_set,
 	&cmd_pub, &cmd_sub,
 };

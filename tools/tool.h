@@ -23,7 +23,7 @@ struct tool_cmd {
 };
 
 /* Every command, in the order `shmbus --help` lists them. */
-extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_watch, cmd_create, cmd_rm;
+extern const struct tool_cmd cmd_ls, cmd_inspect, cmd_watch, cmd_create, cmd_rm, cmd_gc;
 extern const struct tool_cmd cmd_get, cmd_set; /* cmd_slots.c */
 /* `shmbus create slots ...` (cmd_slots.c), dispatched from cmd_create.c. */
 int tool_create_slots(int argc, char **argv);

@@ -1,0 +1,127 @@
+/*
+ * cmd_gc.c - `shmbus gc [--dry-run] [--json] [--prefix P]`: unlink shmbus
+ * blocks that nobody lives for (shmbus_gc_run() decides; this prints).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "tool.h"
+
+struct gc_out {
+	bool json;
+	bool dry_run;
+	json_t *removed;   /* --json: removed (or would be) */
+	json_t *errors;    /* --json: could not remove */
+	int failures;
+	int nomem;
+};
+
+static void on_item(const struct shmbus_gc_item *it, void *arg)
+{
+	struct gc_out *o = arg;
+
+	if (o->json) {
+		json_t *e;
+
+		if (it->error)
+			e = json_pack("{s:s, s:s}", "name", it->name, "error",
+				      shmbus_strerror(it->error));
+		else
+			e = json_pack("{s:s, s:s, s:s, s:o}", "name", it->name, "kind",
+				      shmbus_kind_name(it->kind), "reason", it->reason, "manager",
+				      it->manager ? json_string(it->manager) : json_null());
+		if (!e || json_array_append_new(it->error ? o->errors : o->removed, e))
+			o->nomem = 1;
+	} else if (!it->error) {
+		printf("%s %s (%s: %s%s%s)\n", o->dry_run ? "would remove" : "removed", it->name,
+		       shmbus_kind_name(it->kind), it->reason, it->manager ? " " : "",
+		       it->manager ? it->manager : "");
+	}
+	if (it->error) {
+		tool_fail(it->name, "cannot remove", it->error);
+		o->failures++;
+	}
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct gc_out o = { 0 };
+	const char *prefix = NULL;
+	json_t *doc = NULL;
+	int c, rc, status = TOOL_OK;
+
+	while ((c = getopt_long(argc, argv, "njp:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o.dry_run = true; break;
+		case 'j': o.json = true; break;
+		case 'p': prefix = optarg; break;
+		case 'h': return tool_help(&cmd_gc);
+		default: return tool_usage_error(&cmd_gc, "bad option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage_error(&cmd_gc, "takes no arguments");
+	if (o.json) {
+		o.removed = json_array();
+		o.errors = json_array();
+		if (!o.removed || !o.errors) {
+			status = tool_fail(NULL, "gc", -ENOMEM);
+			goto out;
+		}
+	}
+	rc = shmbus_gc_run(prefix, o.dry_run ? SHMBUS_GC_DRY_RUN : 0, on_item, &o);
+	if (rc < 0) {
+		status = tool_fail("/dev/shm", "cannot collect", rc);
+		goto out;
+	}
+	if (o.json) {
+		doc = json_pack("{s:i, s:b, s:O, s:O}", "schema_version", SHMBUS_SCHEMA_VERSION,
+				"dry_run", o.dry_run, "removed", o.removed, "errors", o.errors);
+		if (!doc || o.nomem) {
+			status = tool_fail(NULL, "gc", -ENOMEM);
+			goto out;
+		}
+		json_dumpf(doc, stdout, JSON_SORT_KEYS | JSON_INDENT(2));
+		putchar('\n');
+	}
+	if (o.failures)
+		status = TOOL_ERR;
+out:
+	json_decref(doc);
+	json_decref(o.removed);
+	json_decref(o.errors);
+	return status;
+}
+
+const struct tool_cmd cmd_gc = {
+	.name = "gc",
+	.summary = "unlink shmbus blocks whose every recorded process is dead",
+	.usage = "usage: shmbus gc [--dry-run] [--json] [--prefix PREFIX]\n\n"
+		 "Unlinks the shmbus blocks in /dev/shm that nobody lives for: blocks whose\n"
+		 "header records a creator, manager guardian and participants that are all\n"
+		 "dead (a block still being built only if its creator is dead), and the\n"
+		 "blocks listed by a dead manager (its process and guardian both dead);\n"
+		 "the manager's own block goes once everything it lists is gone.\n"
+		 "Never touches anything else: other programs' and Python's blocks, empty\n"
+		 "objects, blocks of live processes, blocks owned by another user (unless\n"
+		 "run as root).  Each block is examined again just before it is unlinked,\n"
+		 "and only the very object examined is unlinked.  Prints what it removed.\n"
+		 "  --dry-run        print what would be removed; remove nothing\n"
+		 "  --json           {\"schema_version\", \"dry_run\", \"removed\": [{\"name\",\n"
+		 "                   \"kind\", \"reason\", \"manager\"}], \"errors\": [...]}\n"
+		 "  --prefix PREFIX  only consider (and remove) names starting with PREFIX,\n"
+		 "                   e.g. one application's blocks, or one test run's\n"
+		 "Exit status 1 if any block could not be removed.\n",
+	.run = run,
+};
