@@ -6,6 +6,7 @@
  * never how fast).  Also: a process that only attaches never unlinks, and
  * the guardian holds none of the owner's descriptors or other blocks.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -355,6 +356,87 @@ static void test_guardian_spares_recreated_name(void **state)
 	shmbus_block_close(b);
 }
 
+/* Names in /dev/shm starting with @prefix. */
+static int count_prefixed(const char *prefix)
+{
+	size_t len = strlen(prefix);
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/dev/shm");
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, prefix, len) == 0;
+	closedir(d);
+	return n;
+}
+
+struct churn {
+	char prefix[SHMBUS_NAME_MAX + 1];
+	int ready[2];
+};
+
+/* Create blocks (and drop some) as fast as possible until killed. */
+static int churn_main(void *arg)
+{
+	struct churn *c = arg;
+	struct shmbus_manager *m;
+	struct shmbus_block *b;
+	char name[2 * SHMBUS_NAME_MAX], mname[2 * SHMBUS_NAME_MAX]; /* prefixes are short */
+	int i;
+
+	close(c->ready[0]);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
+		return 9;
+	snprintf(mname, sizeof(mname), "%smgr", c->prefix);
+	if (shmbus_manager_start(&m, mname, 4096))
+		return 10;
+	if (write(c->ready[1], "R", 1) != 1)
+		return 11;
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "%s%d", c->prefix, i);
+		if (shmbus_manager_create_block(m, name, 4096, 0, &b))
+			return 12;
+		shmbus_block_close(b);
+		if (i % 3 == 0 && shmbus_manager_unlink(m, name))
+			return 13;
+		if (shmbus_manager_count(m) > 4000) {
+			shmbus_manager_shutdown(m); /* keep within capacity... */
+			return 14;                  /* ...not expected this soon */
+		}
+	}
+}
+
+/* SIGKILL lands anywhere inside create/unlink: whatever the instruction,
+ * nothing of the owner's may survive (a block is unnamed until listed). */
+static void test_kill_during_creates(void **state)
+{
+	int rounds = tu_sanitized() ? 3 : 8, r;
+	struct churn c;
+	char byte;
+	pid_t pid;
+
+	(void)state;
+	for (r = 0; r < rounds; r++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "k%d_", r);
+		snprintf(c.prefix, sizeof(c.prefix), "%s", tu_name(key));
+		assert_int_equal(pipe(c.ready), 0);
+		pid = tu_spawn(churn_main, &c);
+		close(c.ready[1]);
+		assert_int_equal(read(c.ready[0], &byte, 1), 1);
+		close(c.ready[0]);
+		tm_nap_ms(5 + r * 7);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
+		for (int waited = 0; count_prefixed(c.prefix) && waited < TM_EVENTUALLY_MS;
+		     waited += 10)
+			tm_nap_ms(10);
+		assert_int_equal(count_prefixed(c.prefix), 0);
+	}
+}
+
 /* Several owners killed at once: each guardian cleans its own. */
 static void test_many_owners_killed(void **state)
 {
@@ -401,6 +483,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_attach_only_never_unlinks, tu_teardown),
 		cmocka_unit_test_teardown(test_guardian_spares_recreated_name, tu_teardown),
 		cmocka_unit_test_teardown(test_many_owners_killed, tu_teardown),
+		cmocka_unit_test_teardown(test_kill_during_creates, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("mp_manager", tests, NULL, NULL);

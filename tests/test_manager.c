@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -151,6 +153,7 @@ static void test_track_untrack_unlink(void **state)
 	TM_NAME(raw, "raw");
 	TM_NAME(lay, "lay");
 	TM_NAME(gone, "gone");
+	TM_NAME(empty, "empty");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
@@ -175,6 +178,17 @@ static void test_track_untrack_unlink(void **state)
 	assert_true(tm_exists(lay));
 	assert_int_equal(shmbus_manager_track(m2, lay), 0); /* now free to take */
 	assert_int_equal(tm_header_manager(lay), shmbus_manager_guardian(m2));
+	/* A zero-length object has nothing to map, but its name is managed. */
+	{
+		char path[SHMBUS_NAME_MAX + 2];
+		int fd;
+
+		snprintf(path, sizeof(path), "/%s", empty);
+		fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(shmbus_manager_track(m, empty), 0);
+	}
 	/* Unlink one now. */
 	assert_int_equal(shmbus_manager_create_block(m, gone, 64, 0, &b), 0);
 	assert_int_equal(shmbus_manager_unlink(m, gone), 0);
@@ -186,7 +200,7 @@ static void test_track_untrack_unlink(void **state)
 	assert_int_equal(shmbus_block_create(&rb, raw, 128, 0), 0);
 	assert_int_equal(shmbus_manager_unlink(m, raw), -ESTALE);
 	assert_true(tm_exists(raw));
-	assert_int_equal(shmbus_manager_count(m), 0);
+	assert_int_equal(shmbus_manager_count(m), 1); /* the empty one */
 	/* ...not by shutdown either. */
 	assert_int_equal(shmbus_manager_track(m, raw), 0);
 	assert_int_equal(shmbus_block_unlink(raw), 0);
@@ -194,6 +208,7 @@ static void test_track_untrack_unlink(void **state)
 	assert_int_equal(shmbus_block_create(&rb, raw, 128, 0), 0);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
 	assert_true(tm_exists(raw));
+	assert_false(tm_exists(empty));
 	shmbus_manager_free(m);
 	shmbus_manager_free(m2);
 	assert_false(tm_exists(lay));
