@@ -100,6 +100,7 @@ static void test_ours(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "creator"),
 							     "pid")), getpid());
 	assert_true(json_is_true(json_object_get(doc, "alive")));
+	assert_true(json_is_string(json_object_get(doc, "created")));
 	check_items(doc);
 	json_decref(doc);
 	shmbus_slots_close(sl);

@@ -286,7 +286,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_get(const struct shmbus_slots *sl,
  * The slot's current contents are never read: set writes a complete, valid
  * format, code and value (so it also repairs a slot that held garbage).
  * Returns 0, -ERANGE (bad index), -EMSGSIZE (too long for the slot), -EILSEQ
- * (str not valid UTF-8), -EINVAL (unknown type), -EROFS (read-only handle).
+ * (str not valid UTF-8), -EINVAL (unknown type), -EROFS (read-only handle),
+ * -ENOSYS (a list shmbus made, and no /proc to name this process as writer).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_set(struct shmbus_slots *sl, int64_t index,
 						   const struct shmbus_slot_value *value);
