@@ -40,12 +40,13 @@ static bool claimed(uint64_t w)
 /* CAS a claimed @word to (lap + 1, EMPTY).  True if ours was the CAS. */
 static bool skip_or_free(struct mpmc_slot *s, uint64_t word)
 {
-	/* C4: acq_rel.  Acquire: whatever the dead owner wrote is ordered
-	 * before the next holder; release: pairs with the next claim (C2 in
-	 * mpmc_ring.c), and orders our journal (R5) before the new word. */
+	/* C4: seq_cst (a wake follows: A6 in mpmc_ring.c).  Acquire: whatever
+	 * the dead owner wrote is ordered before the next holder; release:
+	 * pairs with the next claim (C2 in mpmc_ring.c), and orders our
+	 * journal (R5) before the new word. */
 	return atomic_compare_exchange_strong_explicit(
 		&s->word, &word, mpmc_word(mpmc_word_lap(word) + 1, 0, MPMC_EMPTY),
-		memory_order_acq_rel, memory_order_relaxed);
+		memory_order_seq_cst, memory_order_relaxed);
 }
 
 void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n)

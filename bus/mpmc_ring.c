@@ -76,8 +76,9 @@
  *    the payload (a consumer's reads, a producer's writes) happens before
  *    ours; release so that a recoverer that reads our claim also sees the
  *    participant entry we joined before it (I4).
- *  - Publish and release CASes are release: the payload writes (reads) are
- *    done before the next holder's acquire.
+ *  - Publish, release and cancel CASes are release: the payload writes
+ *    (reads) are done before the next holder's acquire; they are seq_cst
+ *    because a wake-up check follows them (A6 in mpmc_wake()).
  *  - Hint loads are acquire and hint CASes acq_rel: a hint value p carries,
  *    through the release sequence of CASes on it, the claims that moved it to
  *    p, so a slot read after it shows at least those claims.  That makes the
@@ -134,6 +135,20 @@ static void claims_pop(struct shmbus_mpmc *h)
 
 void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 {
+	/*
+	 * A6: seq_cst, and so is every CAS that precedes a wake (publish,
+	 * release, cancel, drop, recovery: "W" below).  Against the sleeper's
+	 * F1 fence in shmbus_waitq_wait() (waiters++; fence; re-check), C11's
+	 * fence rules (29.3p5/p6 of C11, [atomics.order] in C++) give what
+	 * the waker's own fence in shmbus_waitq_wake() would: if this load
+	 * follows F1 in the single total order S, it sees the waiter; if it
+	 * precedes F1, so does W (sequenced before it), and the sleeper's
+	 * re-check after F1 sees W.  So the busy path pays no fence (on x86
+	 * the CAS is a locked instruction and this a plain load); the full
+	 * wake, fence included, runs only when somebody sleeps.
+	 */
+	if (atomic_load_explicit(&wq->q.waiters, memory_order_seq_cst) == 0)
+		return;
 	if (shmbus_waitq_wake(&wq->q))
 		mpmc_count(&h->mine->wakes, 1);
 }
@@ -210,7 +225,7 @@ static void drop_newest(struct shmbus_mpmc *h)
 	 * ordered, and this one leaves it from the newest end. */
 	if (atomic_compare_exchange_strong_explicit(
 		    &cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
-		    memory_order_release, memory_order_relaxed))
+		    memory_order_seq_cst, memory_order_relaxed))
 		mpmc_count_lost(h, 1);
 	h->nclaims--;
 	mpmc_wake(h, &h->ctl->not_full);
@@ -317,12 +332,12 @@ int mpmc_publish_one(struct shmbus_mpmc *h, size_t len)
 	 * the message gets it ordered by R1 anyway.) */
 	atomic_store_explicit(&cl->slot->len, (uint32_t)len, memory_order_release);
 	want = cl->word;
-	/* R1: release, pairs with A4/C3: payload and len are visible to the
-	 * consumer that sees FULL.  A CAS, not a store: if our claim was
+	/* R1: seq_cst (for A6; release is what pairs with A4/C3): payload and
+	 * len are visible to the consumer that sees FULL.  A CAS, not a store: if our claim was
 	 * recovered, the slot is no longer ours to publish (I2). */
 	ok = atomic_compare_exchange_strong_explicit(
 		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word), h->idx, MPMC_FULL),
-		memory_order_release, memory_order_relaxed);
+		memory_order_seq_cst, memory_order_relaxed);
 	claims_pop(h);
 	if (!ok)
 		return -ECANCELED;
@@ -344,11 +359,12 @@ int mpmc_release_one(struct shmbus_mpmc *h)
 	len = cl->len;
 	mpmc_hook(MPMC_HOOK_READ, h);
 	want = cl->word;
-	/* R2: release, pairs with C2 of the next lap's producer: our reads
-	 * of the payload happen before it overwrites them. */
+	/* R2: seq_cst (for A6; release is what pairs with C2 of the next
+	 * lap's producer): our reads of the payload happen before it
+	 * overwrites them. */
 	ok = atomic_compare_exchange_strong_explicit(
 		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
-		memory_order_release, memory_order_relaxed);
+		memory_order_seq_cst, memory_order_relaxed);
 	claims_pop(h);
 	if (!ok)
 		return -ECANCELED;
@@ -362,10 +378,10 @@ void mpmc_cancel_one(struct shmbus_mpmc *h)
 	struct mpmc_claim *cl = mpmc_claim_oldest(h);
 	uint64_t want = cl->word;
 
-	/* R3: release, pairs with C2 of the next producer: our partial writes
-	 * to the payload happen before its own. */
+	/* R3: seq_cst (for A6; release pairs with C2 of the next producer):
+	 * our partial writes to the payload happen before its own. */
 	atomic_compare_exchange_strong_explicit(
 		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
-		memory_order_release, memory_order_relaxed);
+		memory_order_seq_cst, memory_order_relaxed);
 	claims_pop(h);
 }
