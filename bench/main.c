@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  --msgs N            messages per repeat (throughput workloads)\n"
 		"  --round-trips N     round trips per repeat (latency workloads)\n"
 		"  --ring BYTES        ring capacity in bytes\n"
+		"  --producers P       producer processes (mpmc-throughput; default 1)\n"
+		"  --consumers C       consumer processes (mpmc-throughput; default 1)\n"
 		"  --repeat R          repeats per measurement; the median is reported"
 		" (default 3)\n"
 		"  --transport LIST    only these transports (comma-separated)\n"
@@ -144,7 +146,7 @@ static int cmd_validate(int argc, char **argv)
 }
 
 enum { OPT_SIZE = 256, OPT_MSGS, OPT_RT, OPT_RING, OPT_REPEAT, OPT_TRANSPORT, OPT_PIN,
-       OPT_JSON, OPT_TIMEOUT };
+       OPT_JSON, OPT_TIMEOUT, OPT_PRODUCERS, OPT_CONSUMERS };
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
@@ -158,6 +160,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "pin", no_argument, NULL, OPT_PIN },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "producers", required_argument, NULL, OPT_PRODUCERS },
+		{ "consumers", required_argument, NULL, OPT_CONSUMERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -209,6 +213,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				o->repeat = (unsigned)v;
 			else if (c == OPT_TIMEOUT && v <= 86400)
 				o->timeout_s = (unsigned)v;
+			else if ((c == OPT_PRODUCERS || c == OPT_CONSUMERS) &&
+				 o->nparams < BENCH_MAX_PARAMS) {
+				/* Kept as -D producers=P / consumers=C. */
+				o->param_key[o->nparams] = c == OPT_PRODUCERS ? "producers" :
+									"consumers";
+				o->param_val[o->nparams++] = optarg;
+			}
 			else {
 				fprintf(stderr, "shmbus-bench: %s: out of range\n", optarg);
 				return -EINVAL;
