@@ -210,11 +210,39 @@ out_fd:
 	return rc;
 }
 
+/*
+ * The identity of the object now at @name (attached read-write if we may,
+ * so that its header can be marked), and the header marked for @guardian.
+ */
+static int track_object(struct shmbus_manager *m, struct shmbus_mgr_item *it)
+{
+	struct shmbus_block *b;
+	struct stat st;
+	int rc;
+
+	rc = shmbus_block_attach(&b, it->name, 0);
+	if (rc == -EACCES)
+		rc = shmbus_block_attach(&b, it->name, SHMBUS_ATTACH_RDONLY);
+	if (rc == -SHMBUS_EEMPTY) {
+		/* Zero length: nothing to map, but still a name to remove. */
+		if (fstatat(m->dirfd, it->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		it->dev = (uint64_t)st.st_dev;
+		it->ino = (uint64_t)st.st_ino;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	it->dev = (uint64_t)b->dev;
+	it->ino = (uint64_t)b->ino;
+	rc = header_claim(b, m->guardian);
+	shmbus_block_close(b);
+	return rc;
+}
+
 int shmbus_manager_track(struct shmbus_manager *m, const char *name)
 {
 	struct shmbus_mgr_item it;
-	struct shmbus_block *b = NULL;
-	struct stat st;
 	int rc, i;
 
 	memset(&it, 0, sizeof(it));
@@ -227,8 +255,14 @@ int shmbus_manager_track(struct shmbus_manager *m, const char *name)
 	rc = enter(m);
 	if (rc)
 		return rc;
-	if (find(m, it.name, -1) >= 0) {
-		rc = -EEXIST;
+	i = find(m, it.name, -1);
+	if (i >= 0) {
+		/* Listed already: if it is still the same object, this only
+		 * (re)marks its header -- the way to hand a layout built inside
+		 * a block from create_block to the guardian. */
+		rc = track_object(m, &it);
+		if (rc == 0 && (it.dev != m->items[i].dev || it.ino != m->items[i].ino))
+			rc = -EEXIST;
 		goto out;
 	}
 	i = find_free(m);
@@ -236,20 +270,7 @@ int shmbus_manager_track(struct shmbus_manager *m, const char *name)
 		rc = -ENOSPC;
 		goto out;
 	}
-	rc = shmbus_block_attach(&b, it.name, 0);
-	if (rc == -EACCES)
-		rc = shmbus_block_attach(&b, it.name, SHMBUS_ATTACH_RDONLY);
-	if (rc == 0) {
-		it.dev = (uint64_t)b->dev;
-		it.ino = (uint64_t)b->ino;
-		rc = header_claim(b, m->guardian);
-		shmbus_block_close(b);
-	} else if (rc == -SHMBUS_EEMPTY) {
-		/* Zero length: nothing to map, but still a name to remove. */
-		rc = fstatat(m->dirfd, it.name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-		it.dev = (uint64_t)st.st_dev;
-		it.ino = (uint64_t)st.st_ino;
-	}
+	rc = track_object(m, &it);
 	if (rc == 0)
 		list_set(m, i, &it);
 out:

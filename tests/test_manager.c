@@ -162,7 +162,8 @@ static void test_track_untrack_unlink(void **state)
 	lb = tm_layout(lay, 0);
 	assert_int_equal(shmbus_manager_track(m, raw), 0);
 	assert_int_equal(shmbus_manager_track(m, lay), 0);
-	assert_int_equal(shmbus_manager_track(m, lay), -EEXIST);
+	assert_int_equal(shmbus_manager_track(m, lay), 0); /* same object: idempotent */
+	assert_int_equal(shmbus_manager_count(m), 2);
 	assert_int_equal(shmbus_manager_track(m, tu_name("nosuch")), -ENOENT);
 	assert_int_equal(shmbus_manager_track(m, "a/b"), -EINVAL);
 	/* A header block now names the guardian: `ls` shows it managed. */
@@ -188,6 +189,29 @@ static void test_track_untrack_unlink(void **state)
 		assert_true(fd >= 0);
 		close(fd);
 		assert_int_equal(shmbus_manager_track(m, empty), 0);
+	}
+	/* A layout built inside a block from create_block, then marked. */
+	{
+		struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .total_size = 4096 };
+		struct shmbus_block *in;
+		void *p;
+		TM_NAME(inside, "inside");
+
+		assert_int_equal(shmbus_manager_create_block(m, inside, 4096, 0, &in), 0);
+		assert_int_equal(shmbus_block_data(in, &p), 0);
+		shmbus_header_init(p, &d);
+		shmbus_header_publish(p);
+		assert_int_equal(tm_header_manager(inside), 0);
+		assert_int_equal(shmbus_manager_track(m, inside), 0);
+		assert_int_equal(tm_header_manager(inside), g);
+		/* Listed, but the name now holds another object: refused. */
+		assert_int_equal(shmbus_block_unlink(inside), 0);
+		shmbus_block_close(in);
+		assert_int_equal(shmbus_block_create(&in, inside, 64, 0), 0);
+		assert_int_equal(shmbus_manager_track(m, inside), -EEXIST);
+		assert_int_equal(shmbus_manager_unlink(m, inside), -ESTALE);
+		assert_true(tm_exists(inside));
+		shmbus_block_close(in);
 	}
 	/* Unlink one now. */
 	assert_int_equal(shmbus_manager_create_block(m, gone, 64, 0, &b), 0);

@@ -120,10 +120,13 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_block(struct shmbus_manag
  * object now at @name is recorded (device, inode); if it has a shmbus header,
  * its `manager` field is set to the guardian.  A crash between the block's
  * creation and this call is not covered by the guardian (gc still finds a
- * block with a header once its creator is dead).
- * Returns 0, -ENOENT, -EEXIST (already listed), -EBUSY (its header names
- * another live manager), -ENOSPC (list full), -ESHUTDOWN, -EPERM, -EACCES, or
- * another -errno.
+ * block with a header once its creator is dead).  To close that window, make
+ * the block with shmbus_manager_create_block(), lay the structure out inside
+ * it, then call track on its name: for a name already listed with the same
+ * object, track only marks the header and returns 0.
+ * Returns 0, -ENOENT, -EEXIST (listed with another object), -EBUSY (its
+ * header names another live manager), -ENOSPC (list full), -ESHUTDOWN,
+ * -EPERM, -EACCES, or another -errno.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_track(struct shmbus_manager *m,
 						       const char *name);
