@@ -720,6 +720,106 @@ static void test_corrupt_state(void **state)
 	shmbus_mpmc_close(c);
 }
 
+/* xorshift64*: a fixed sequence, so a failure can be replayed. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+/* Every call on a ring whose bytes were scribbled on must come back with a
+ * result or an error: no crash, no hang, no out-of-bounds access (ASan). */
+static void exercise(const char *name)
+{
+	struct shmbus_mpmc *p = NULL, *c = NULL;
+	struct shmbus_mpmc_stats st;
+	struct shmbus_snapshot *snap;
+	struct shmbus_mpmc_msg m[4];
+	char buf[64];
+	const void *d;
+	size_t len;
+	void *w;
+	int i;
+
+	if (shmbus_snapshot_take(name, &snap) == 0) {
+		free(shmbus_snapshot_json(snap, 0));
+		shmbus_snapshot_free(snap);
+	}
+	if (shmbus_mpmc_open(&p, name, SHMBUS_MPMC_PRODUCER) == 0) {
+		for (i = 0; i < 8; i++) {
+			if (shmbus_mpmc_push_try(p, "x", 1)) { /* errors are fine */ }
+			if (shmbus_mpmc_reserve_try(p, 4, &w) == 0)
+				if (shmbus_mpmc_commit(p, 4)) { /* nor is this one */ }
+		}
+		if (shmbus_mpmc_push(p, "y", 1, 0)) { /* a timeout 0 call too */ }
+		if (shmbus_mpmc_recover(p) < 0) { /* corrupt: reported */ }
+		if (shmbus_mpmc_stats(p, &st)) { /* always 0 */ }
+	}
+	if (shmbus_mpmc_open(&c, name, SHMBUS_MPMC_CONSUMER) == 0) {
+		for (i = 0; i < 8; i++) {
+			if (shmbus_mpmc_pop_try(c, buf, sizeof(buf))) { /* any result */ }
+			if (shmbus_mpmc_peek_try(c, &d, &len) == 0) {
+				assert_true(len <= 64);
+				memcpy(buf, d, len); /* in bounds: ASan checks */
+				if (shmbus_mpmc_release(c)) { /* any result */ }
+			}
+			if (shmbus_mpmc_peek_burst_try(c, m, 4) > 0)
+				if (shmbus_mpmc_release_burst(c, 1)) { /* the rest: close */ }
+		}
+		if (shmbus_mpmc_pop(c, buf, sizeof(buf), 0)) { /* any result */ }
+	}
+	shmbus_mpmc_close(p);
+	shmbus_mpmc_close(c);
+}
+
+static void test_corrupt_random(void **state)
+{
+	const unsigned rounds = tu_sanitized() ? 150 : 400;
+	const char *env = getenv("SHMBUS_MPMC_SEED"); /* to explore other sequences */
+	uint64_t seed = env && *env ? strtoull(env, NULL, 0) | 1 : 0x5eed;
+	unsigned r, k;
+
+	(void)state;
+	for (r = 0; r < rounds; r++) {
+		const char *name = make_ring("scribble", 8, 64, 1, 4);
+		struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
+		struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+		struct shmbus_block *b;
+		const void *d;
+		unsigned char *base;
+		size_t size, len;
+		void *data;
+
+		for (k = 0; k < 5; k++)
+			assert_int_equal(shmbus_mpmc_push_try(p, "abcdefgh", 8), 0);
+		assert_int_equal(shmbus_mpmc_peek_try(c, &d, &len), 0);
+		assert_int_equal(shmbus_block_attach(&b, name, 0), 0);
+		assert_int_equal(shmbus_block_data(b, &data), 0);
+		base = data;
+		size = shmbus_block_size(b);
+		/* A few words anywhere past the common header (mostly), or
+		 * single bytes. */
+		for (k = 0; k < 1 + rnd(&seed) % 6; k++) {
+			uint64_t off = SHMBUS_HEADER_SIZE + rnd(&seed) % (size - SHMBUS_HEADER_SIZE - 8);
+
+			if (rnd(&seed) % 2)
+				memcpy(base + (off & ~(uint64_t)7), &seed, 8);
+			else
+				base[off] ^= (unsigned char)(1u << (rnd(&seed) % 8));
+		}
+		/* The live handles must survive it too. */
+		if (shmbus_mpmc_release(c)) { /* any result */ }
+		if (shmbus_mpmc_push_try(p, "z", 1)) { /* any result */ }
+		shmbus_mpmc_close(p);
+		shmbus_mpmc_close(c);
+		exercise(name);
+		shmbus_block_close(b);
+		assert_int_equal(shmbus_block_unlink(name), 0);
+	}
+}
+
 static int hook_seen[5];
 
 static void count_hook(enum mpmc_hook_point point, struct shmbus_mpmc *h)
@@ -850,6 +950,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_cancel, tu_teardown),
 		cmocka_unit_test_teardown(test_own_slot_deadlock, tu_teardown),
 		cmocka_unit_test_teardown(test_corrupt_state, tu_teardown),
+		cmocka_unit_test_teardown(test_corrupt_random, tu_teardown),
 		cmocka_unit_test_teardown(test_hooks, tu_teardown),
 		cmocka_unit_test_teardown(test_blocking_wakeup, tu_teardown),
 		cmocka_unit_test_teardown(test_inspect_json, tu_teardown),

@@ -13,10 +13,12 @@
  * for it, once that waiter has waited for the ring's liveness timeout and the
  * owner is dead (pid + start time, see shmbus/proc.h): a producer's
  * unpublished slot is skipped, a consumer's unreleased slot is freed.  Each
- * such message is counted in `lost`, each recovery in `recovered`.  A live
- * owner is never robbed, however slow it is.  A published message is
- * delivered exactly once, unless the consumer holding it dies before
- * releasing it (then it is counted lost); no message is ever delivered twice.
+ * message lost that way is counted in `lost` (exactly, even if the recovering
+ * process is killed too), each recovery of a dead participant in
+ * `recovered`.  A live owner is never robbed, however slow it is.  A
+ * published message is delivered exactly once, unless the consumer holding
+ * it dies before releasing it (then it is counted lost); no message is ever
+ * delivered twice.
  *
  * Handles.  A handle is one participant (producer or consumer) registered in
  * the block's participant table.  It must be used by one thread at a time:
@@ -123,8 +125,11 @@ struct shmbus_mpmc_stats {
 	uint64_t full_waits;    /* blocking producer calls that found the ring full */
 	uint64_t empty_waits;   /* blocking consumer calls that found it empty */
 	uint64_t wakes;         /* futex wake-ups issued */
-	uint64_t lost;          /* messages lost with a dead holder */
-	uint64_t recovered;     /* slots recovered + participant entries reclaimed */
+	uint64_t lost;          /* messages lost with a dead holder (exact) */
+	uint64_t recovered;     /* dead participants whose entry was taken over and
+				 * cleaned, by a waiter or a new participant (a
+				 * recoverer killed right after its takeover may
+				 * leave one uncounted) */
 };
 
 /*
@@ -143,7 +148,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_create(const char *name,
  * slots, any claim left by an earlier owner of the entry taken.
  * Returns 0 and fills @out, or -EINVAL, -ENOENT, -EACCES, -SHMBUS_EKIND (not
  * an mpmc ring), -SHMBUS_EVERSION, -SHMBUS_ECORRUPT, -SHMBUS_ENOTREADY,
- * -EUSERS (participant table full of live processes), -ENOMEM.
+ * -EUSERS (participant table full of live processes), -ESRCH (no /proc:
+ * liveness cannot work), -ENOMEM.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name,
 						   enum shmbus_mpmc_role role);
@@ -335,9 +341,10 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
 /*
  * shmbus_mpmc_recover - recover, now, every slot claimed by a dead process
  * (without waiting for the liveness timeout: it checks each owner in /proc),
- * and move the head and tail hints over claimed slots.  For watchdogs and
- * tests; waiters do this on their own.  Returns how many slots it
- * recovered, or -SHMBUS_ECORRUPT.
+ * settle the count of any recovery whose recoverer was killed half-way, and
+ * move the head and tail hints over claimed slots.  For watchdogs and tests;
+ * waiters do all this on their own.  Returns how many slots it recovered, or
+ * -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_recover(struct shmbus_mpmc *h);
 
