@@ -196,7 +196,8 @@ static void test_pub_errors_and_count(void **state)
 	assert_int_equal(tool(NULL, &out, NULL, "sub", name, "--count", "3", NULL), 0);
 	assert_string_equal(out, "short\n1\n2\n");
 	free(out);
-	assert_int_equal(tool(NULL, &out, &err, "sub", name, "--count", "5", "--timeout-ms", "50", NULL), 1);
+	assert_int_equal(tool(NULL, &out, &err, "sub", name, "--count", "5", "--timeout-ms", "50",
+			      NULL), 1);
 	assert_string_equal(out, "3\n");
 	assert_non_null(strstr(err, "timed out after 1 of 5"));
 	free(out);
