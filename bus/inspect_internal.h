@@ -65,4 +65,9 @@ extern const struct shmbus_snap_kind shmbus_snap_pylist; /* slots_snap.c */
 /* Helpers for hooks: set @key to a new value, failing on out-of-memory. */
 int shmbus_json_set(json_t *obj, const char *key, json_t *value);
 
+/* A JSON string of @s (NULL: null) whatever its bytes: invalid UTF-8 (file
+ * names, garbage in a block) becomes U+FFFD instead of failing.  NULL only
+ * on out-of-memory. */
+json_t *shmbus_json_text(const char *s);
+
 #endif

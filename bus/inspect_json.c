@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "inspect_internal.h"
@@ -17,6 +18,68 @@ int shmbus_json_set(json_t *obj, const char *key, json_t *value)
 	if (!value)
 		return -ENOMEM;
 	return json_object_set_new(obj, key, value) ? -ENOMEM : 0;
+}
+
+/* Length of the valid UTF-8 sequence at @s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+json_t *shmbus_json_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+	char *buf, *o;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	/* Names come from file names and blocks: any bytes.  JSON needs UTF-8,
+	 * so each byte that is not part of a valid sequence becomes U+FFFD. */
+	buf = malloc(strlen(s) * 3 + 1);
+	if (!buf)
+		return NULL;
+	for (o = buf; *p;) {
+		size_t n = utf8_len(p);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		} else {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	*o = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
 }
 
 static json_t *json_time(uint64_t ns)
@@ -68,7 +131,7 @@ static int json_common(const struct shmbus_snapshot *snap, json_t *doc)
 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)snap->mode);
 	rc |= shmbus_json_set(doc, "schema_version", json_integer(SHMBUS_SCHEMA_VERSION));
-	rc |= shmbus_json_set(doc, "name", json_string(snap->name));
+	rc |= shmbus_json_set(doc, "name", shmbus_json_text(snap->name));
 	rc |= shmbus_json_set(doc, "kind", json_string(shmbus_kind_name(snap->kind)));
 	rc |= shmbus_json_set(doc, "size_bytes", json_integer((json_int_t)snap->size_bytes));
 	rc |= shmbus_json_set(doc, "owner_uid", json_integer((json_int_t)snap->owner_uid));

@@ -137,7 +137,8 @@ static int mgr_json(const struct shmbus_snapshot *snap, json_t *doc)
 	}
 	for (i = 0; i < ms->n && rc == 0; i++) {
 		const struct shmbus_mgr_snap_entry *e = &ms->entries[i];
-		json_t *o = json_pack("{s:s, s:b, s:s}", "name", e->item.name, "present", e->present,
+		json_t *o = json_pack("{s:o, s:b, s:s}", "name", shmbus_json_text(e->item.name),
+				      "present", e->present,
 				      "how", e->item.flags & SHMBUS_MGR_ENTRY_CREATED ?
 						    "created" : "tracked");
 

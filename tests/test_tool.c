@@ -167,12 +167,46 @@ static void test_create_rm_and_errors(void **state)
 	free(err);
 }
 
+/* File names are bytes; JSON is UTF-8.  A name that is not valid UTF-8 is
+ * listed with U+FFFD in its place, never dropped or breaking the output. */
+static void test_non_utf8_name(void **state)
+{
+	char name[128];
+	struct shmbus_block *b;
+	json_t *doc, *e;
+	char *out, *err, *want;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s\xff\xfe", tu_name("bin"));
+	assert_int_equal(shmbus_block_create(&b, name, 64, 0), 0);
+	shmbus_block_close(b);
+	assert_int_equal(tool("ls", "--json", NULL, NULL, &out, &err), 0);
+	doc = json_loads(out, 0, NULL);
+	assert_non_null(doc);
+	want = malloc(strlen(name) + 8);
+	snprintf(want, strlen(name) + 8, "%s\xef\xbf\xbd\xef\xbf\xbd", tu_name("bin"));
+	e = find_block(doc, want);
+	assert_non_null(e);
+	json_decref(doc);
+	free(out);
+	free(err);
+	assert_int_equal(tool("inspect", name, "--json", NULL, &out, &err), 0);
+	doc = json_loads(out, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "name")), want);
+	json_decref(doc);
+	free(want);
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ls_json, tu_teardown),
 		cmocka_unit_test_teardown(test_inspect_header, tu_teardown),
 		cmocka_unit_test_teardown(test_create_rm_and_errors, tu_teardown),
+		cmocka_unit_test_teardown(test_non_utf8_name, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("tool", tests, NULL, NULL);

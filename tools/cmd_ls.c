@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "inspect_internal.h"
 #include "tool.h"
 
 #define SHM_DIR "/dev/shm"
@@ -73,7 +74,7 @@ static json_t *entry_json(const struct shmbus_snapshot *s)
 {
 	bool ours = s->kind != SHMBUS_KIND_UNKNOWN && s->kind != SHMBUS_KIND_PYLIST;
 
-	return json_pack("{s:s, s:s, s:I, s:I, s:f, s:o, s:o}", "name", s->name, "kind",
+	return json_pack("{s:o, s:s, s:I, s:I, s:f, s:o, s:o}", "name", shmbus_json_text(s->name), "kind",
 			 shmbus_kind_name(s->kind), "size_bytes", (json_int_t)s->size_bytes,
 			 "owner_uid", (json_int_t)s->owner_uid, "age_s", age_seconds(s),
 			 "alive", ours && s->has_header ? json_boolean(s->any_alive) : json_null(),
@@ -136,8 +137,8 @@ static int run(int argc, char **argv)
 		if (rc == -SHMBUS_EEMPTY || rc == -EACCES) {
 			/* Still a block: show what the directory knows. */
 			if (json) {
-				json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}", "name",
-					names[i], "kind", "unknown", "error",
+				json_array_append_new(arr, json_pack("{s:o, s:s, s:o, s:o}", "name",
+					shmbus_json_text(names[i]), "kind", "unknown", "error",
 					json_string(shmbus_strerror(rc)), "alive", json_null()));
 			} else {
 				printf("%-32s %-20s (%s)\n", names[i], "unknown", shmbus_strerror(rc));
