@@ -59,43 +59,60 @@ int mpmc_geom_check(const struct mpmc_geom *g, const struct shmbus_header *hdr)
 	return 0;
 }
 
-int shmbus_mpmc_create(const char *name, const struct shmbus_mpmc_params *params)
+/* @params with defaults applied, validated, and the layout they give. */
+static int params_resolve(const struct shmbus_mpmc_params *params, uint32_t *liveness,
+			  uint32_t *participants, struct mpmc_layout *l)
+{
+	int rc;
+
+	if (!params)
+		return -EINVAL;
+	*liveness = params->liveness_ms ? params->liveness_ms : SHMBUS_MPMC_LIVENESS_DEFAULT_MS;
+	*participants = params->participants ? params->participants :
+					       SHMBUS_MPMC_PARTICIPANTS_DEFAULT;
+	if (*liveness > SHMBUS_MPMC_LIVENESS_MAX_MS)
+		return -EINVAL;
+	rc = mpmc_layout(params->slots, params->slot_size, *participants, l);
+	if (rc)
+		return rc;
+	if (l->total_size > (uint64_t)INT64_MAX || l->total_size > SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+int mpmc_block_size(const struct shmbus_mpmc_params *params, uint64_t *size)
+{
+	uint32_t liveness, participants;
+	struct mpmc_layout l;
+	int rc = params_resolve(params, &liveness, &participants, &l);
+
+	if (rc == 0)
+		*size = l.total_size;
+	return rc;
+}
+
+int mpmc_block_build(void *mem, uint64_t size, const struct shmbus_mpmc_params *params,
+		     shmbus_ident_t manager)
 {
 	struct shmbus_layout_desc desc = { .kind = SHMBUS_KIND_MPMC, .version = MPMC_VERSION };
 	uint32_t liveness, participants;
-	struct shmbus_block *b;
-	struct shmbus_header *hdr;
+	struct shmbus_header *hdr = mem;
 	struct mpmc_ctl *ctl;
 	struct mpmc_layout l;
-	void *data;
 	int rc;
 
-	if (!name || !params)
-		return -EINVAL;
-	liveness = params->liveness_ms ? params->liveness_ms : SHMBUS_MPMC_LIVENESS_DEFAULT_MS;
-	participants = params->participants ? params->participants :
-					      SHMBUS_MPMC_PARTICIPANTS_DEFAULT;
-	if (liveness > SHMBUS_MPMC_LIVENESS_MAX_MS)
-		return -EINVAL;
-	rc = mpmc_layout(params->slots, params->slot_size, participants, &l);
+	rc = params_resolve(params, &liveness, &participants, &l);
 	if (rc)
 		return rc;
-	if (l.total_size > (uint64_t)INT64_MAX || l.total_size > SIZE_MAX)
+	if (size != l.total_size)
 		return -EINVAL;
-	rc = shmbus_block_create(&b, name, (size_t)l.total_size, params->mode);
-	if (rc)
-		return rc;
-	rc = shmbus_block_data(b, &data);
-	if (rc)
-		goto fail;
-	hdr = data;
 	desc.total_size = l.total_size;
 	desc.participants_off = (uint32_t)l.participants_off;
 	desc.participants_max = participants;
 	shmbus_header_init(hdr, &desc);
 	/* The block starts zeroed: every slot word is (lap 0, EMPTY) and
 	 * head = tail = 0, which is the empty ring.  Only geometry remains. */
-	ctl = (struct mpmc_ctl *)((char *)data + MPMC_CTL_OFF);
+	ctl = (struct mpmc_ctl *)((char *)mem + MPMC_CTL_OFF);
 	ctl->geom.magic = MPMC_GEOM_MAGIC;
 	ctl->geom.slots = params->slots;
 	ctl->geom.slot_size = params->slot_size;
@@ -105,7 +122,33 @@ int shmbus_mpmc_create(const char *name, const struct shmbus_mpmc_params *params
 	ctl->geom.pstats_off = l.pstats_off;
 	ctl->geom.slots_off = l.slots_off;
 	ctl->geom.total_size = l.total_size;
+	/* Relaxed: published by the release store of `ready` just below, so
+	 * no reader ever sees a ready ring without its manager. */
+	atomic_store_explicit(&hdr->manager, manager, memory_order_relaxed);
 	shmbus_header_publish(hdr);
+	return 0;
+}
+
+int shmbus_mpmc_create(const char *name, const struct shmbus_mpmc_params *params)
+{
+	struct shmbus_block *b;
+	uint64_t size;
+	void *data;
+	int rc;
+
+	if (!name || !params)
+		return -EINVAL;
+	rc = mpmc_block_size(params, &size);
+	if (rc)
+		return rc;
+	rc = shmbus_block_create(&b, name, (size_t)size, params->mode);
+	if (rc)
+		return rc;
+	rc = shmbus_block_data(b, &data);
+	if (rc == 0)
+		rc = mpmc_block_build(data, shmbus_block_size(b), params, SHMBUS_IDENT_NONE);
+	if (rc)
+		goto fail;
 	shmbus_block_close(b);
 	return 0;
 

@@ -212,6 +212,20 @@ int mpmc_layout(uint32_t slots, uint32_t slot_size, uint32_t participants,
  */
 int mpmc_geom_check(const struct mpmc_geom *g, const struct shmbus_header *hdr);
 
+/*
+ * Creation in two steps, so that a ring can be laid out inside a block made
+ * by someone else (shmbus_manager_create_mpmc() in manager_kinds.c):
+ * mpmc_block_size - the bytes of a ring block for @params (defaults
+ *   applied; params->mode is not looked at).  Returns 0 or -EINVAL.
+ * mpmc_block_build - lay an empty ring for @params out in @mem (zeroed,
+ *   writable, @size bytes, exactly mpmc_block_size()), name @manager (a
+ *   guardian ident, or SHMBUS_IDENT_NONE) in its header, and publish it.
+ *   Returns 0, or -EINVAL (bad params or size; nothing written).
+ */
+int mpmc_block_size(const struct shmbus_mpmc_params *params, uint64_t *size);
+int mpmc_block_build(void *mem, uint64_t size, const struct shmbus_mpmc_params *params,
+		     shmbus_ident_t manager);
+
 /* One claim (producer) or held message (consumer) of a handle. */
 struct mpmc_claim {
 	uint64_t word;          /* the state word our CAS installed */

@@ -89,16 +89,12 @@ static void write_trailer(struct shmbus_slots *sl)
 	atomic_store_explicit(&t->ready, SHMBUS_READY, memory_order_release);
 }
 
-int shmbus_slots_create(struct shmbus_slots **out, const char *name,
-			const struct shmbus_slot_value *values, size_t n, mode_t mode)
+int shmbus_slots_plan(struct shmbus_slots **out, const struct shmbus_slot_value *values,
+		      size_t n)
 {
-	struct shmbus_slots *sl = NULL;
-	void *base;
-	size_t i;
+	struct shmbus_slots *sl;
 	int rc;
 
-	if (!out)
-		return -EINVAL;
 	*out = NULL;
 	if (n && !values)
 		return -EINVAL;
@@ -125,13 +121,28 @@ int shmbus_slots_create(struct shmbus_slots **out, const char *name,
 	rc = shmbus_slots_fill_sfmt(sl);
 	if (rc)
 		goto fail;
-	rc = shmbus_block_create(&sl->block, name, (size_t)sl->lay.trailer_end, mode);
+	*out = sl;
+	return 0;
+
+fail:
+	slots_free(sl);
+	return rc;
+}
+
+int shmbus_slots_build(struct shmbus_slots *sl, struct shmbus_block *b,
+		       const struct shmbus_slot_value *values)
+{
+	uint64_t i, n = sl->lay.n;
+	void *base;
+	int rc;
+
+	if (shmbus_block_size(b) != sl->lay.trailer_end)
+		return -EINVAL;
+	rc = shmbus_block_data(b, &base);
 	if (rc)
-		goto fail;
-	/* Nothing below can fail: no cleanup of the new name is needed. */
-	rc = shmbus_block_data(sl->block, &base);
-	if (rc)
-		goto fail;
+		return rc;
+	/* Nothing below can fail: the handle owns the block from here. */
+	sl->block = b;
 	sl->base = base;
 	sl->guards = (struct shmbus_slot_guard *)(void *)(sl->base + sl->lay.trailer_off +
 							  sizeof(struct shmbus_slots_trailer));
@@ -148,6 +159,32 @@ int shmbus_slots_create(struct shmbus_slots **out, const char *name,
 	/* R0b: release, pairs with A0b in parse(): N > 0 means everything
 	 * above is visible.  Written last for that reason. */
 	atomic_store_explicit(count_word(sl->base), (int64_t)n, memory_order_release);
+	return 0;
+}
+
+int shmbus_slots_create(struct shmbus_slots **out, const char *name,
+			const struct shmbus_slot_value *values, size_t n, mode_t mode)
+{
+	struct shmbus_slots *sl = NULL;
+	struct shmbus_block *b = NULL;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	rc = shmbus_slots_plan(&sl, values, n);
+	if (rc)
+		return rc;
+	rc = shmbus_block_create(&b, name, (size_t)sl->lay.trailer_end, mode);
+	if (rc)
+		goto fail;
+	/* Cannot fail on a block we just created read-write at this size. */
+	rc = shmbus_slots_build(sl, b, values);
+	if (rc) {
+		shmbus_block_close(b);
+		if (shmbus_block_unlink(name)) { /* we made it: nothing else to do */ }
+		goto fail;
+	}
 	*out = sl;
 	return 0;
 

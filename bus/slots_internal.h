@@ -163,6 +163,25 @@ void shmbus_slots_write_body(struct shmbus_slots *sl, uint64_t i,
 			     const struct shmbus_slot_value *v);
 
 /*
+ * Creation in two steps, so that a list can be laid out inside a block made
+ * by someone else (shmbus_manager_create_slots() in manager_kinds.c):
+ * shmbus_slots_plan - check @values[0..@n) and make a handle with no block
+ *   yet: sl->lay.trailer_end is the size the block must have.  Returns 0
+ *   and fills @out, or the errors of shmbus_slots_create() that come before
+ *   the block is made (-EINVAL, -EILSEQ, -EMSGSIZE, -EOVERFLOW, -ENOMEM).
+ *   Release the handle with shmbus_slots_close().
+ * shmbus_slots_build - write the same @values into @b (zeroed, writable,
+ *   exactly sl->lay.trailer_end bytes, made for this list) and publish the
+ *   list; on success the handle owns @b (close closes it).  Returns 0, or
+ *   -EINVAL / -EROFS (wrong size or a read-only handle: nothing written,
+ *   @b still the caller's).
+ */
+int shmbus_slots_plan(struct shmbus_slots **out, const struct shmbus_slot_value *values,
+		      size_t n);
+int shmbus_slots_build(struct shmbus_slots *sl, struct shmbus_block *b,
+		       const struct shmbus_slot_value *values);
+
+/*
  * shmbus_slots_layout_make - the layout for @n items and @d data bytes.
  * Returns 0 or -EOVERFLOW.
  */

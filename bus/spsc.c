@@ -27,7 +27,15 @@ static bool capacity_ok(uint64_t cap)
 	       (cap & (cap - 1)) == 0;
 }
 
-int shmbus_spsc_create(const char *name, size_t capacity, mode_t mode)
+int spsc_block_size(size_t capacity, uint64_t *size)
+{
+	if (!capacity_ok(capacity))
+		return -EINVAL;
+	*size = SPSC_DATA_OFF + (uint64_t)capacity;
+	return 0;
+}
+
+int spsc_block_build(void *mem, uint64_t size, size_t capacity, shmbus_ident_t manager)
 {
 	struct shmbus_layout_desc desc = {
 		.kind = SHMBUS_KIND_SPSC,
@@ -35,26 +43,38 @@ int shmbus_spsc_create(const char *name, size_t capacity, mode_t mode)
 		.participants_off = offsetof(struct shmbus_spsc_shared, part),
 		.participants_max = 2,
 	};
-	struct shmbus_spsc_shared *sh;
-	struct shmbus_block *b;
-	void *data;
-	int rc;
+	struct shmbus_spsc_shared *sh = mem;
 
-	if (!name || !capacity_ok(capacity))
+	if (spsc_block_size(capacity, &desc.total_size) || size != desc.total_size)
 		return -EINVAL;
-	desc.total_size = SPSC_DATA_OFF + (uint64_t)capacity;
-	rc = shmbus_block_create(&b, name, (size_t)desc.total_size, mode);
-	if (rc)
-		return rc;
-	rc = shmbus_block_data(b, &data);
-	if (rc)
-		goto fail;
 	/* The block starts zeroed: positions, counters and wait queues are 0. */
-	sh = data;
 	shmbus_header_init(&sh->hdr, &desc);
 	sh->capacity = capacity;
 	sh->data_off = SPSC_DATA_OFF;
+	/* Relaxed: published by the release store of `ready` just below, so
+	 * no reader ever sees a ready ring without its manager. */
+	atomic_store_explicit(&sh->hdr.manager, manager, memory_order_relaxed);
 	shmbus_header_publish(&sh->hdr);
+	return 0;
+}
+
+int shmbus_spsc_create(const char *name, size_t capacity, mode_t mode)
+{
+	struct shmbus_block *b;
+	uint64_t size;
+	void *data;
+	int rc;
+
+	if (!name || spsc_block_size(capacity, &size))
+		return -EINVAL;
+	rc = shmbus_block_create(&b, name, (size_t)size, mode);
+	if (rc)
+		return rc;
+	rc = shmbus_block_data(b, &data);
+	if (rc == 0)
+		rc = spsc_block_build(data, shmbus_block_size(b), capacity, SHMBUS_IDENT_NONE);
+	if (rc)
+		goto fail;
 	shmbus_block_close(b);
 	return 0;
 

@@ -186,6 +186,19 @@ static inline void spsc_count(_Atomic uint64_t *c, uint64_t n)
 /* Mark the handle and the block corrupt; returns -SHMBUS_ECORRUPT. */
 int spsc_corrupt(struct shmbus_spsc *q);
 
+/*
+ * Creation in two steps, so that a ring can be laid out inside a block made
+ * by someone else (shmbus_manager_create_spsc() in manager_kinds.c):
+ * spsc_block_size - the bytes of a ring block of @capacity.  Returns 0, or
+ *   -EINVAL if @capacity is not a power of two in range.
+ * spsc_block_build - lay an empty ring of @capacity out in @mem (zeroed,
+ *   writable, @size bytes, exactly spsc_block_size()), name @manager (a
+ *   guardian ident, or SHMBUS_IDENT_NONE) in its header, and publish it.
+ *   Returns 0, or -EINVAL (bad capacity or size; nothing written).
+ */
+int spsc_block_size(size_t capacity, uint64_t *size);
+int spsc_block_build(void *mem, uint64_t size, size_t capacity, shmbus_ident_t manager);
+
 /* The error every call returns before doing anything, or 0. */
 static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 {
