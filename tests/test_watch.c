@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "shmbus/spsc.h"
+#include "shmbus/shmbus.h"
 #include "testutil.h"
 
 static size_t count_of(const char *hay, const char *needle)
@@ -151,19 +151,46 @@ static void test_watch_rates_follow_traffic(void **state)
 	free(err);
 }
 
-static int teardown(void **state)
+/* Text view of both ring kinds: occupancy in bytes (spsc) or slots (mpmc). */
+static void test_watch_text_occupancy(void **state)
 {
+	struct shmbus_mpmc_params params = { .slots = 8, .slot_size = 32 };
+	const char *m = tu_name("wm"), *q = tu_name("ws");
+	const char *argm[] = { tu_tool(), "watch", m, "--count", "1", NULL };
+	const char *argq[] = { tu_tool(), "watch", q, "--count", "1", NULL };
+	struct shmbus_mpmc *h;
+	struct shmbus_spsc *p;
+	char *out, *err;
+
 	(void)state;
-	tu_cleanup();
-	return 0;
+	assert_int_equal(shmbus_mpmc_create(m, &params), 0);
+	assert_int_equal(shmbus_mpmc_open(&h, m, SHMBUS_MPMC_PRODUCER), 0);
+	assert_int_equal(shmbus_mpmc_push_try(h, "a", 1), 0);
+	assert_int_equal(shmbus_mpmc_push_try(h, "b", 1), 0);
+	assert_int_equal(shmbus_mpmc_push_try(h, "c", 1), 0);
+	shmbus_mpmc_close(h);
+	assert_int_equal(tu_run(argm, NULL, &out, &err), 0);
+	assert_non_null(strstr(out, "(3 / 8 slots)"));
+	assert_non_null(strstr(out, "in 3  out 0  lost 0"));
+	free(out);
+	free(err);
+	assert_int_equal(shmbus_spsc_create(q, 1024, 0), 0);
+	assert_int_equal(shmbus_spsc_open(&p, q, SHMBUS_SPSC_PRODUCER), 0);
+	assert_int_equal(shmbus_spsc_push_try(p, "abc", 3), 0);
+	shmbus_spsc_close(p);
+	assert_int_equal(tu_run(argq, NULL, &out, &err), 0);
+	assert_non_null(strstr(out, "(16 / 1024 bytes)"));
+	free(out);
+	free(err);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_watch_pty, teardown),
-		cmocka_unit_test_teardown(test_watch_json_lines, teardown),
-		cmocka_unit_test_teardown(test_watch_rates_follow_traffic, teardown),
+		cmocka_unit_test_teardown(test_watch_pty, tu_teardown),
+		cmocka_unit_test_teardown(test_watch_json_lines, tu_teardown),
+		cmocka_unit_test_teardown(test_watch_rates_follow_traffic, tu_teardown),
+		cmocka_unit_test_teardown(test_watch_text_occupancy, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);

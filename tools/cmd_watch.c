@@ -92,15 +92,19 @@ static void print_frame(json_t *doc, json_t *r, int interval_ms, bool tty)
 	if (json_is_string(json_object_get(doc, "error")))
 		printf("error: %s\n", json_string_value(json_object_get(doc, "error")));
 	if (ring) {
-		json_int_t cap = ring_int(doc, "capacity"), used = ring_int(doc, "used");
+		/* spsc rings count bytes (capacity, used), mpmc rings slots */
+		bool slots = json_object_get(ring, "slots") != NULL;
+		json_int_t cap = ring_int(doc, slots ? "slots" : "capacity");
+		json_int_t used = ring_int(doc, slots ? "occupancy" : "used");
 		int fill = cap > 0 ? (int)((double)used * BAR_WIDTH / (double)cap) : 0;
 		char a[32], b[32];
 
 		if (fill > BAR_WIDTH)
 			fill = BAR_WIDTH;
-		printf("occupancy [%.*s%*s] %5.1f%%  (%" JSON_INTEGER_FORMAT " / %" JSON_INTEGER_FORMAT ")\n",
-		       fill, "########################################", BAR_WIDTH - fill, "",
-		       cap > 0 ? 100.0 * (double)used / (double)cap : 0.0, used, cap);
+		printf("occupancy [%.*s%*s] %5.1f%%  (%" JSON_INTEGER_FORMAT " / %" JSON_INTEGER_FORMAT
+		       " %s)\n", fill, "########################################", BAR_WIDTH - fill, "",
+		       cap > 0 ? 100.0 * (double)used / (double)cap : 0.0, used, cap,
+		       slots ? "slots" : "bytes");
 		if (json_is_object(r)) {
 			human_rate(a, sizeof(a), json_real_value(json_object_get(r, "msgs_in_per_s")), "msg");
 			human_rate(b, sizeof(b), json_real_value(json_object_get(r, "msgs_out_per_s")), "msg");
