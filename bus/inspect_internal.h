@@ -70,4 +70,10 @@ int shmbus_json_set(json_t *obj, const char *key, json_t *value);
  * on out-of-memory. */
 json_t *shmbus_json_text(const char *s);
 
+/* CLOCK_REALTIME nanoseconds as an ISO 8601 UTC string (ms precision). */
+json_t *shmbus_json_time(uint64_t ns);
+
+/* {"pid", "start_ticks", "alive"} for a process identity, null for none. */
+json_t *shmbus_json_process(shmbus_ident_t id, bool alive);
+
 #endif

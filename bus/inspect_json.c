@@ -82,7 +82,7 @@ json_t *shmbus_json_text(const char *s)
 	return j;
 }
 
-static json_t *json_time(uint64_t ns)
+json_t *shmbus_json_time(uint64_t ns)
 {
 	char buf[64];
 	struct tm tm;
@@ -96,7 +96,7 @@ static json_t *json_time(uint64_t ns)
 	return json_string(buf);
 }
 
-static json_t *json_process(shmbus_ident_t id, bool alive)
+json_t *shmbus_json_process(shmbus_ident_t id, bool alive)
 {
 	if (id == SHMBUS_IDENT_NONE)
 		return json_null();
@@ -136,20 +136,20 @@ static int json_common(const struct shmbus_snapshot *snap, json_t *doc)
 	rc |= shmbus_json_set(doc, "size_bytes", json_integer((json_int_t)snap->size_bytes));
 	rc |= shmbus_json_set(doc, "owner_uid", json_integer((json_int_t)snap->owner_uid));
 	rc |= shmbus_json_set(doc, "mode", json_string(mode));
-	rc |= shmbus_json_set(doc, "modified", json_time((uint64_t)snap->mtime_ns));
+	rc |= shmbus_json_set(doc, "modified", shmbus_json_time((uint64_t)snap->mtime_ns));
 	/* Liveness is known only for blocks that record their processes. */
 	rc |= shmbus_json_set(doc, "alive", snap->has_header ? json_boolean(snap->any_alive) : json_null());
 	rc |= shmbus_json_set(doc, "participants", json_participants(snap));
 	if (snap->has_header) {
 		const struct shmbus_block_info *in = &snap->info;
 
-		rc |= shmbus_json_set(doc, "created", json_time(in->created_ns));
+		rc |= shmbus_json_set(doc, "created", shmbus_json_time(in->created_ns));
 		rc |= shmbus_json_set(doc, "created_ns", json_integer((json_int_t)in->created_ns));
-		rc |= shmbus_json_set(doc, "creator", json_process(in->creator, snap->creator_alive));
+		rc |= shmbus_json_set(doc, "creator", shmbus_json_process(in->creator, snap->creator_alive));
 		if (json_is_object(json_object_get(doc, "creator")))
 			rc |= shmbus_json_set(json_object_get(doc, "creator"), "uid",
 					      json_integer((json_int_t)in->creator_uid));
-		rc |= shmbus_json_set(doc, "manager", json_process(in->manager, snap->manager_alive));
+		rc |= shmbus_json_set(doc, "manager", shmbus_json_process(in->manager, snap->manager_alive));
 		rc |= shmbus_json_set(doc, "header",
 				      json_pack("{s:I, s:I, s:I, s:I, s:I}", "layout_version",
 						(json_int_t)in->version, "header_size",

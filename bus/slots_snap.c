@@ -345,21 +345,6 @@ static json_t *item_json(uint64_t i, const struct snap_item *it)
 	return o;
 }
 
-/* As the common part prints header times (inspect_json.c), for ours. */
-static json_t *json_time(uint64_t ns)
-{
-	time_t secs = (time_t)(ns / 1000000000u);
-	char buf[64];
-	struct tm tm;
-
-	if (!gmtime_r(&secs, &tm))
-		return json_null();
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ns % 1000000000u / 1000000u));
-	return json_string(buf);
-}
-
 static int to_json(const struct shmbus_snapshot *snap, json_t *doc)
 {
 	const struct snap_state *st = snap->kind_state;
@@ -388,18 +373,13 @@ static int to_json(const struct shmbus_snapshot *snap, json_t *doc)
 	if (rc || shmbus_json_set(doc, "slots", slots))
 		return -ENOMEM;
 	if (st->trailer_rc == 1) {
-		json_t *creator = json_pack("{s:I, s:I, s:b}", "pid",
-					    (json_int_t)shmbus_ident_pid(st->trailer.creator),
-					    "start_ticks",
-					    (json_int_t)shmbus_ident_start(st->trailer.creator),
-					    "alive", st->creator_alive);
-
-		rc |= shmbus_json_set(doc, "creator", creator);
+		rc |= shmbus_json_set(doc, "creator", shmbus_json_process(st->trailer.creator,
+									  st->creator_alive));
 		/* The trailer records a process: liveness is known. */
 		rc |= shmbus_json_set(doc, "alive", json_boolean(st->creator_alive));
 		rc |= shmbus_json_set(doc, "created_ns",
 				      json_integer((json_int_t)st->trailer.created_ns));
-		rc |= shmbus_json_set(doc, "created", json_time(st->trailer.created_ns));
+		rc |= shmbus_json_set(doc, "created", shmbus_json_time(st->trailer.created_ns));
 	}
 	return rc ? -ENOMEM : 0;
 }
