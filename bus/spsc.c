@@ -84,20 +84,28 @@ fail:
 	return rc;
 }
 
-/* Check the config of a block whose common header checked out. */
+/*
+ * Check the config of a block whose common header checked out, and give the
+ * capacity.  The block is shared and a peer may rewrite it at any time, so
+ * each field is read once, into a local, and what was checked is what the
+ * handle uses (a second read could see a larger capacity than the block).
+ */
 static int config_check(const struct shmbus_spsc_shared *sh, const struct shmbus_block_info *info,
-			size_t mapped)
+			size_t mapped, uint64_t *cap)
 {
 	const struct shmbus_header *h = &sh->hdr;
+	uint64_t c = sh->capacity, off = sh->data_off;
 
+	/* Compiler barrier: c and off are never re-loaded from the block. */
+	atomic_signal_fence(memory_order_seq_cst);
 	if (info->total_size < sizeof(*sh) || mapped < info->total_size)
 		return -SHMBUS_ECORRUPT;
-	if (!capacity_ok(sh->capacity) || sh->data_off != SPSC_DATA_OFF ||
-	    sh->data_off + sh->capacity != info->total_size)
+	if (!capacity_ok(c) || off != SPSC_DATA_OFF || off + c != info->total_size)
 		return -SHMBUS_ECORRUPT;
 	if (h->participants_off != offsetof(struct shmbus_spsc_shared, part) ||
 	    h->participants_max != 2)
 		return -SHMBUS_ECORRUPT;
+	*cap = c;
 	return 0;
 }
 
@@ -131,6 +139,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	struct shmbus_spsc *q = NULL;
 	struct shmbus_block *b;
 	struct shmbus_waitq *own_wq;
+	uint64_t cap;
 	void *data;
 	int rc;
 
@@ -143,7 +152,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	rc = shmbus_block_data(b, &data);
 	if (rc)
 		goto fail_block;
-	rc = config_check(data, &info, shmbus_block_size(b));
+	rc = config_check(data, &info, shmbus_block_size(b), &cap);
 	if (rc)
 		goto fail_block;
 	q = calloc(1, sizeof(*q));
@@ -154,7 +163,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	q->block = b;
 	q->sh = data;
 	q->ring = (unsigned char *)data + SPSC_DATA_OFF;
-	q->cap = q->sh->capacity;
+	q->cap = cap;
 	q->mask = q->cap - 1;
 	q->role = role;
 	q->gate = role;

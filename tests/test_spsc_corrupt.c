@@ -4,6 +4,7 @@
  * an out-of-bounds access (run it under ASan), plus a random scribbler.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,65 @@ static void test_bad_config(void **state)
 	pair_close(&x);
 }
 
+/* Child: rewrite the capacity of the ring @arg, between the real one and a
+ * larger one that passes every check on its own, until killed. */
+static int flip_capacity(void *arg)
+{
+	struct shmbus_spsc_shared *sh;
+	struct shmbus_block *b;
+	void *data;
+	uint64_t i;
+
+	if (shmbus_block_attach(&b, arg, 0) || shmbus_block_data(b, &data))
+		return 1;
+	sh = data;
+	/* volatile: a scribbler, not synchronisation; every store must be made */
+	for (i = 0;; i++)
+		*(volatile uint64_t *)&sh->capacity = i % 2 ? SHMBUS_SPSC_CAPACITY_MAX : 1024;
+	return 0;
+}
+
+/*
+ * A peer rewriting the config while we open: what open checked is what the
+ * handle uses (one read), so a handle never gets a capacity larger than the
+ * block; an open either succeeds with the real capacity or fails with
+ * -SHMBUS_ECORRUPT.
+ */
+static void test_config_rewritten_during_open(void **state)
+{
+	unsigned opens = tu_sanitized() ? 3000 : 20000, i, ok = 0, refused = 0;
+	struct shmbus_spsc *q;
+	struct pair x;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	pair_open(&x, "cfgrace", 1024);
+	shmbus_spsc_close(x.c);
+	x.c = NULL;
+	pid = tu_spawn(flip_capacity, (void *)x.name);
+	for (i = 0; i < opens; i++) {
+		rc = shmbus_spsc_open(&q, x.name, SHMBUS_SPSC_CONSUMER);
+		assert_true(rc == 0 || rc == -SHMBUS_ECORRUPT);
+		if (rc)
+			continue;
+		if (shmbus_spsc_capacity(q) != 1024) {
+			kill(pid, SIGKILL);
+			tu_wait(pid);
+			fail_msg("open %u: capacity %zu in a block of 1024", i, shmbus_spsc_capacity(q));
+		}
+		ok++;
+		shmbus_spsc_close(q);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
+	refused = opens - ok;
+	print_message("%u opens succeeded, %u refused\n", ok, refused);
+	assert_true(ok > 0 && refused > 0); /* both outcomes were reached */
+	*(volatile uint64_t *)&x.sh->capacity = 1024;
+	pair_close(&x);
+}
+
 /* Whether a message handed out lies inside the ring. */
 static void assert_inside(struct pair *x, const void *d, size_t len)
 {
@@ -354,6 +414,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_records, tu_teardown),
 		cmocka_unit_test_teardown(test_bad_records_at_wrap, tu_teardown),
 		cmocka_unit_test_teardown(test_bad_config, tu_teardown),
+		cmocka_unit_test_teardown(test_config_rewritten_during_open, tu_teardown),
 		cmocka_unit_test_teardown(test_random_scribbles, tu_teardown),
 	};
 
