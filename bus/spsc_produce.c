@@ -185,10 +185,11 @@ int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf 
 }
 
 /*
- * Walk the first @n reserved records: check each against the reservation
- * (the headers are ours, but they sit in shared memory), and with @write
- * store the final lengths.  Returns the end position of the n-th record, or
- * 0 with *@rc set.
+ * Walk the first @n reserved records: the first is described by the handle
+ * (a single reserve writes no header), the others by the headers that
+ * reserve_burst wrote, checked against the reservation (they are ours, but
+ * they sit in shared memory).  With @write, store the final lengths.
+ * Returns the end position of the n-th record, or 0 with *@rc set.
  */
 static uint64_t walk_reserved(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
 			      unsigned n, bool write, uint64_t *bytes, int *rc)
@@ -198,21 +199,26 @@ static uint64_t walk_reserved(struct shmbus_spsc *q, const struct shmbus_spsc_bu
 
 	*bytes = 0;
 	for (i = 0; i < n; i++) {
-		/* Relaxed: our own earlier store. */
-		w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
 		off = p & q->mask;
-		size = w >> 32;
-		if ((uint32_t)w == SPSC_PAD && i > 0) {
-			if (size != q->cap - off || off == 0 || size > q->res_end - p)
+		if (i == 0) {
+			size = q->res_size;
+			len = q->res_len;
+		} else {
+			/* Relaxed: our own earlier store. */
+			w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
+			size = w >> 32;
+			if ((uint32_t)w == SPSC_PAD) {
+				if (size != q->cap - off || off == 0 || size > q->res_end - p)
+					goto corrupt;
+				p += size;
+				i--;
+				continue;
+			}
+			len = (uint32_t)w;
+			if (size < SPSC_HDR || size & 7 || size > q->cap - off ||
+			    size > q->res_end - p || len > size - SPSC_HDR)
 				goto corrupt;
-			p += size;
-			i--;
-			continue;
 		}
-		len = (uint32_t)w;
-		if (size < SPSC_HDR || size & 7 || size > q->cap - off || size > q->res_end - p ||
-		    len > size - SPSC_HDR)
-			goto corrupt;
 		if (bufs && (bufs[i].len > len ||
 			     bufs[i].data != (void *)(q->ring + off + SPSC_HDR))) {
 			*rc = -EINVAL;

@@ -257,6 +257,43 @@ static void test_commit_less_and_replace(void **state)
 	pair_close(&x);
 }
 
+/* A single reserve is a reservation of one message: commit_burst takes it
+ * too, with the lengths given or the one reserved, across many wraps. */
+static void test_commit_burst_after_reserve(void **state)
+{
+	unsigned char buf[256];
+	struct shmbus_spsc_buf b;
+	struct pair x;
+	uint64_t n;
+	void *w;
+
+	(void)state;
+	pair_open(&x, "cbr", 1024);
+	for (n = 0; n < 400; n++) {
+		size_t len = tsp_len(n, 200), extra = n % 3 ? 0 : 24;
+
+		assert_int_equal(shmbus_spsc_reserve_try(x.p, len + extra, &w), 0);
+		if (n % 2) {
+			/* NULL: the length reserved */
+			tsp_fill(w, n, len + extra);
+			assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), 0);
+			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)(len + extra));
+			assert_true(tsp_check(buf, len + extra, n, 0));
+		} else {
+			tsp_fill(w, n, len);
+			b.data = w;
+			b.len = len + extra + 1; /* longer than reserved */
+			assert_int_equal(shmbus_spsc_commit_burst(x.p, &b, 1), -EINVAL);
+			b.len = len;
+			assert_int_equal(shmbus_spsc_commit_burst(x.p, &b, 1), 0);
+			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)len);
+			assert_true(tsp_check(buf, len, n, 0));
+		}
+	}
+	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), -EINVAL);
+	pair_close(&x);
+}
+
 static void test_bursts(void **state)
 {
 	struct shmbus_spsc_buf bufs[16];
@@ -651,6 +688,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_wrap_every_size, tu_teardown),
 		cmocka_unit_test_teardown(test_wrap_positions_2_64, tu_teardown),
 		cmocka_unit_test_teardown(test_commit_less_and_replace, tu_teardown),
+		cmocka_unit_test_teardown(test_commit_burst_after_reserve, tu_teardown),
 		cmocka_unit_test_teardown(test_bursts, tu_teardown),
 		cmocka_unit_test_teardown(test_full_and_empty, tu_teardown),
 		cmocka_unit_test_teardown(test_timeouts, tu_teardown),
