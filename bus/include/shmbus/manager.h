@@ -7,19 +7,31 @@
  *
  *     struct shmbus_manager *m;
  *     shmbus_manager_start(&m, "myapp_mgr", 0);       // forks the guardian
+ *     shmbus_manager_create_spsc(m, "myapp_events", 1 << 16, 0);
+ *     shmbus_manager_create_mpmc(m, "myapp_jobs", &mpmc_params);
+ *     shmbus_manager_create_slots(m, &sl, "myapp_cfg", values, n, 0);
  *     shmbus_manager_create_block(m, "myapp_frames", 1 << 20, 0, &blk);
- *     ... create a ring with its own API, then shmbus_manager_track(m, name) ...
  *     shmbus_manager_shutdown(m);                     // unlinks all of them
  *     shmbus_manager_free(m);
  *
  * Blocks made or tracked through a manager are ordinary named blocks: any
- * process attaches them by name, and attaching never unlinks anything.
+ * process attaches them by name (shmbus_spsc_open(), shmbus_mpmc_open(),
+ * shmbus_slots_attach(), shmbus_block_attach()), and attaching never
+ * unlinks anything.  A block made by the kind's own create call can be put
+ * under a manager's care afterwards with shmbus_manager_track(), but a crash
+ * between the two is then covered only by gc; the create calls of the
+ * manager have no such window.
  *
  * State.  The manager keeps its list in a small block of its own (kind
  * "manager", named at start), so `shmbus inspect NAME` lists the blocks it
  * manages and `shmbus ls` shows it as alive.  Blocks with a shmbus header
  * (rings) also carry the guardian's identity in their header (`manager`), so
- * `ls` marks them "managed".
+ * `ls` marks them "managed".  A slot table has no shmbus header (offset 0 is
+ * Python's ShareableList, and its trailer has no such field): a managed slot
+ * table is one listed by the manager -- unlinked at shutdown or when the
+ * owner dies, shown by `shmbus inspect` of the manager -- while the table
+ * itself does not name its manager (`ls` does not mark it "managed", and
+ * gc removes it only through a dead manager's list).
  *
  * The guardian.  shmbus_manager_start() forks a small process that watches
  * the caller through a pidfd and, if the caller ends without
@@ -51,8 +63,10 @@
  *   call                              may run concurrently with
  *   --------------------------------  -------------------------------------
  *   shmbus_manager_start              anything
- *   create_block, track, untrack,     each other and shutdown, on the same
- *   unlink, shutdown, count           manager, from any thread (one mutex)
+ *   create_block, create_spsc,        each other and shutdown, on the same
+ *   create_mpmc, create_slots,        manager, from any thread (the list
+ *   track, untrack, unlink,           under one mutex; a create_* call lays
+ *   shutdown, count                   its structure out outside the mutex)
  *   shmbus_manager_name, _guardian    anything but free
  *   shmbus_manager_free               nothing else on the same manager
  *   shmbus_gc_run                     anything, including other gc runs
@@ -77,6 +91,9 @@ extern "C" {
 #endif
 
 struct shmbus_manager;
+struct shmbus_mpmc_params; /* shmbus/mpmc.h */
+struct shmbus_slots;       /* shmbus/slots.h */
+struct shmbus_slot_value;
 
 /* Entries a manager's list holds when start is given 0, and at most. */
 #define SHMBUS_MANAGER_CAPACITY_DEFAULT 1024
@@ -115,15 +132,49 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_block(struct shmbus_manag
 							      struct shmbus_block **out);
 
 /*
+ * shmbus_manager_create_spsc / _create_mpmc / _create_slots - create an spsc
+ * ring, an mpmc ring or a slot table owned by @m: the same block, the same
+ * parameters and errors as shmbus_spsc_create(), shmbus_mpmc_create() and
+ * shmbus_slots_create() (create_slots also fills @out with a handle on the
+ * new list; the rings are created detached, like their own create calls).
+ * The block is made by shmbus_manager_create_block() -- listed before it is
+ * linked under @name -- and the structure is laid out in it and published
+ * only then, so at no instant does the name exist without being listed: if
+ * the owner dies anywhere in the call, the guardian unlinks whatever was
+ * linked.  An attacher that finds the name before the layout is published
+ * sees a block not yet ready, and waits briefly as for any create.
+ * Rings carry the guardian in their header's `manager` field from the
+ * moment they are published (`shmbus inspect` shows it live).  Slot tables
+ * have no header: they are managed through the list only (see "State").
+ * @name must not be NULL for the rings (as their own create calls);
+ * create_slots accepts NULL for a generated name (shmbus_slots_name()).
+ * Extra errors: -ENOSPC (the manager's list is full), -ESHUTDOWN (after
+ * shutdown), -EPERM (in a forked child), -EOPNOTSUPP (no O_TMPFILE).
+ * On failure nothing is left behind and nothing is listed.  A shutdown that
+ * runs concurrently may unlink the new block as soon as it is listed: the
+ * call then still returns 0 (it happened before the shutdown).
+ * Blocking (system calls); see the synchronisation table.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_spsc(struct shmbus_manager *m,
+							     const char *name, size_t capacity,
+							     mode_t mode);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_mpmc(
+	struct shmbus_manager *m, const char *name, const struct shmbus_mpmc_params *params);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_slots(
+	struct shmbus_manager *m, struct shmbus_slots **out, const char *name,
+	const struct shmbus_slot_value *values, size_t n, mode_t mode);
+
+/*
  * shmbus_manager_track - put the existing block @name (made by any shmbus
  * API, e.g. a ring) under @m's care: it is unlinked with the others.  The
  * object now at @name is recorded (device, inode); if it has a shmbus header,
  * its `manager` field is set to the guardian.  A crash between the block's
  * creation and this call is not covered by the guardian (gc still finds a
- * block with a header once its creator is dead).  To close that window, make
- * the block with shmbus_manager_create_block(), lay the structure out inside
- * it, then call track on its name: for a name already listed with the same
- * object, track only marks the header and returns 0.
+ * block with a header once its creator is dead).  The create_spsc,
+ * create_mpmc and create_slots calls above have no such window; for another
+ * layout, make the block with shmbus_manager_create_block(), lay the
+ * structure out inside it, then call track on its name: for a name already
+ * listed with the same object, track only marks the header and returns 0.
  * Returns 0, -ENOENT, -EEXIST (listed with another object), -EBUSY (its
  * header names another live manager), -ENOSPC (list full), -ESHUTDOWN,
  * -EPERM, -EACCES, or another -errno.
