@@ -208,7 +208,7 @@ int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *ms
 
 int shmbus_spsc_release_burst(struct shmbus_spsc *q, unsigned n)
 {
-	uint64_t size, p, bytes = 0;
+	uint64_t size, p, end, bytes = 0;
 	uint32_t l;
 	unsigned i;
 	int rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
@@ -219,23 +219,34 @@ int shmbus_spsc_release_burst(struct shmbus_spsc *q, unsigned n)
 		return 0;
 	if (q->burst_ok && n == q->burst_n) {
 		release_to(q, q->burst_end, n, q->burst_bytes);
-		return 0;
+		return (int)n;
 	}
 	if (n == 1 && q->peek_ok) {
 		release_to(q, q->peek_end, 1, q->peek_len);
-		return 0;
+		return 1;
 	}
-	/* Not what the last peek returned: walk the records again. */
-	p = q->pos;
+	/* Not what the last peek returned: walk the records again, up to @n
+	 * or the last one published (bounded: each is at least 8 bytes). */
+	p = end = q->pos;
 	for (i = 0; i < n; i++) {
 		rc = next_msg(q, &p, &size, &l);
+		if (rc == -EAGAIN)
+			break;
 		if (rc)
 			return rc;
 		bytes += l;
 		p += size;
+		end = p;
 	}
-	release_to(q, p, n, bytes);
-	return 0;
+	if (i == 0) {
+		/* None, but free the padding in front of the next one, as
+		 * release does (a producer may wait for that room). */
+		if (p != q->pos)
+			release_to(q, p, 0, 0);
+		return -EAGAIN;
+	}
+	release_to(q, end, i, bytes);
+	return (int)i;
 }
 
 int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf, size_t size)

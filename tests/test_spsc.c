@@ -338,7 +338,7 @@ static void test_bursts(void **state)
 			m = round % 3 == 0 && k > 1 ? k / 2 : k;
 			for (i = 0; i < (unsigned)m; i++)
 				assert_true(tsp_check(msgs[i].data, msgs[i].len, got + i, 100));
-			assert_int_equal(shmbus_spsc_release_burst(x.c, (unsigned)m), 0);
+			assert_int_equal(shmbus_spsc_release_burst(x.c, (unsigned)m), m);
 			got += (uint64_t)m;
 		}
 	}
@@ -361,9 +361,7 @@ static void test_bursts(void **state)
 	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 2), 0);
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 16), 2);
 	assert_memory_equal(msgs[1].data, "second-msg", 10);
-	/* releasing more than there is frees nothing */
-	assert_int_equal(shmbus_spsc_release_burst(x.c, 3), -EAGAIN);
-	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 0);
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
 	assert_int_equal(shmbus_spsc_pop_try(x.c, msgs, sizeof(msgs)), 10);
 	/* single commit after a burst reservation: the first only */
 	assert_int_equal(shmbus_spsc_reserve_burst_try(x.p, bufs, 2), 2);
@@ -371,8 +369,49 @@ static void test_bursts(void **state)
 	assert_int_equal(shmbus_spsc_commit(x.p, 4), 0);
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 16), 1);
 	assert_int_equal(msgs[0].len, 4);
-	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 0);
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
 	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), -EINVAL);
+	pair_close(&x);
+}
+
+/* release_burst takes what fits, like every _burst call: up to n messages,
+ * peeked or not, past padding; how many it freed; -EAGAIN only for none. */
+static void test_release_burst_takes_what_fits(void **state)
+{
+	unsigned char buf[800] = { 0 };
+	struct shmbus_spsc_msg msgs[4];
+	struct shmbus_spsc_stats st;
+	struct pair x;
+	int i;
+
+	(void)state;
+	pair_open(&x, "relb", 1024);
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 4), -EAGAIN);
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 0), 0);
+	for (i = 0; i < 3; i++) {
+		tsp_fill(buf, (uint64_t)i, 40);
+		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
+	}
+	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 2), 2);
+	/* more than peeked, more than there is: the three that are there */
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 5), 3);
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 5), -EAGAIN);
+	/* fewer than there is, without a peek: the oldest */
+	for (i = 3; i < 5; i++) {
+		tsp_fill(buf, (uint64_t)i, 40);
+		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
+	}
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
+	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 40);
+	assert_true(tsp_check(buf, 40, 4, 0));
+	/* across the end of the ring: message, padding, message */
+	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 700), 0); /* 240..952 */
+	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 100), 0); /* pad, 1024.. */
+	assert_int_equal(shmbus_spsc_release_burst(x.c, 9), 2);
+	assert_int_equal(shmbus_spsc_stats(x.c, &st), 0);
+	assert_int_equal(st.used, 0);
+	assert_int_equal(st.msgs_out, 7);
+	assert_int_equal(st.bytes_out, 5 * 40 + 700 + 100);
 	pair_close(&x);
 }
 
@@ -690,6 +729,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_commit_less_and_replace, tu_teardown),
 		cmocka_unit_test_teardown(test_commit_burst_after_reserve, tu_teardown),
 		cmocka_unit_test_teardown(test_bursts, tu_teardown),
+		cmocka_unit_test_teardown(test_release_burst_takes_what_fits, tu_teardown),
 		cmocka_unit_test_teardown(test_full_and_empty, tu_teardown),
 		cmocka_unit_test_teardown(test_timeouts, tu_teardown),
 		cmocka_unit_test_teardown(test_msgsize, tu_teardown),

@@ -241,7 +241,7 @@ static inline int tsp_consume(const struct tsp_stream *s, struct shmbus_spsc *q)
 					if (!tsp_check(msgs[i].data, msgs[i].len, n + i, s->max_len))
 						return tsp_fail("consumer", "bad message (burst)", n + i, 0);
 				rc = shmbus_spsc_release_burst(q, (unsigned)k);
-				if (rc)
+				if (rc != (int)k)
 					return tsp_fail("consumer", "release_burst", n, rc);
 				n += k;
 			}

@@ -142,7 +142,7 @@ int spsc_sub(const struct pubsub_opts *o)
 			goto out;
 		}
 		rc = shmbus_spsc_release_burst(q, (unsigned)k);
-		if (rc) {
+		if (rc < 0) {
 			rc = tool_fail(o->name, "cannot receive", rc);
 			goto out;
 		}

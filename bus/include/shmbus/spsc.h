@@ -271,10 +271,12 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_peek_burst(struct shmbus_spsc *q,
 							 unsigned n, int timeout_ms);
 
 /*
- * shmbus_spsc_release_burst - free the oldest @n messages at once (one
- * position store, at most one wake-up).
- * Returns 0, -EAGAIN (fewer than @n messages are there: nothing freed),
- * -EPERM, -SHMBUS_ECORRUPT.  Wait-free.
+ * shmbus_spsc_release_burst - free up to @n of the oldest messages at once
+ * (one position store, at most one wake-up); like every _burst call it takes
+ * what there is: usually the @n that peek_burst returned, but messages not
+ * yet peeked count too.
+ * Returns how many were freed (1..@n), 0 if @n is 0, -EAGAIN (there is
+ * none), -EPERM, -SHMBUS_ECORRUPT.  Wait-free.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_release_burst(struct shmbus_spsc *q, unsigned n);
 
