@@ -280,14 +280,17 @@ retry:
 								     memory_order_acquire))
 				goto retry;
 			hint_advance(head, pos);
-			/* Re-read: the slot is ours now, its length is final. */
+			mpmc_hook(MPMC_HOOK_TAKEN, h);
+			/* Re-read once, and use only this value: the slot is ours
+			 * now, so an honest ring shows the length checked above;
+			 * a hostile peer may have changed it since, and the copy
+			 * in pop() must never write past the caller's @max_len. */
 			len = atomic_load_explicit(&s->len, memory_order_relaxed);
 			claims_push(h, s, claim, len);
-			if (len > h->slot_size) {
+			if (len > h->slot_size || len > max_len) {
 				drop_newest(h);
 				return -SHMBUS_ECORRUPT;
 			}
-			mpmc_hook(MPMC_HOOK_TAKEN, h);
 			return 0;
 		}
 		if ((d == 0 && st == MPMC_READING) || d == 1) {
