@@ -80,10 +80,21 @@ shmbus_ident_t shmbus_proc_self(void)
 bool shmbus_proc_alive(shmbus_ident_t id)
 {
 	shmbus_ident_t now;
+	int rc;
 
 	if (id == SHMBUS_IDENT_NONE)
 		return false;
-	if (shmbus_proc_ident(shmbus_ident_pid(id), &now) != 0)
+	rc = shmbus_proc_ident(shmbus_ident_pid(id), &now);
+	/*
+	 * Dead only on proof: no such process (or a zombie), or a pid no
+	 * process can have.  Any other failure (out of descriptors or memory,
+	 * /proc unreadable) says nothing about the process, and callers take
+	 * "dead" as a licence to take its place (participant entries, claimed
+	 * slots): a live process must never lose those to our own trouble.
+	 */
+	if (rc == -ESRCH || rc == -ERANGE)
 		return false;
+	if (rc != 0)
+		return true;
 	return now == id;
 }

@@ -2,12 +2,17 @@
  * test_mpmc_review.c - regression tests for what the second review of the
  * mpmc ring found: each case here failed before its fix.
  *  - a peer that changes a held message's length between the consumer's
- *    check and its copy must not make pop write past the caller's buffer.
+ *    check and its copy must not make pop write past the caller's buffer;
+ *  - a waiter that cannot read /proc (out of file descriptors) must not take
+ *    a live owner for dead and rob its slot.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mpmc_internal.h"
@@ -100,10 +105,80 @@ static void test_len_grows_after_check(void **state)
 	shmbus_mpmc_close(c);
 }
 
+/* --- a waiter out of file descriptors ----------------------------------- */
+
+/* A producer that reserves a slot, says so on @fd, and lives on. */
+static int slow_producer(void *arg)
+{
+	const char *name = ((const char **)arg)[0];
+	int fd = (int)(intptr_t)((const char **)arg)[1];
+	struct shmbus_mpmc *h;
+	void *w;
+
+	/* Never outlive a test that failed before it could kill us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+		return 1;
+	if (shmbus_mpmc_open(&h, name, SHMBUS_MPMC_PRODUCER))
+		return 2;
+	if (shmbus_mpmc_reserve_try(h, 4, &w))
+		return 3;
+	if (write(fd, "r", 1) != 1)
+		return 4;
+	for (;;)
+		pause();
+}
+
+static void test_no_fds_no_robbery(void **state)
+{
+	const char *name = make_ring("nofds", 4, 8, 20, 8);
+	const void *arg[2];
+	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct mpmc_slot *s0 = mpmc_slot_at(c, 0);
+	struct rlimit old, low;
+	uint64_t w;
+	char buf[8], r;
+	int fds[2], lowest;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	arg[0] = name;
+	arg[1] = (const void *)(intptr_t)fds[1];
+	pid = tu_spawn(slow_producer, arg);
+	assert_int_equal(read(fds[0], &r, 1), 1);
+	w = atomic_load(&s0->word);
+	assert_int_equal(mpmc_word_state(w), MPMC_WRITING);
+	/* No descriptor left for this process: /proc cannot be read. */
+	lowest = dup(0);
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* Many liveness timeouts stuck on the live producer's slot. */
+	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 200), -ETIMEDOUT);
+	assert_int_equal(shmbus_mpmc_recover(c), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Its slot is still its own; nothing lost, nobody recovered. */
+	assert_int_equal(atomic_load(&s0->word), w);
+	assert_int_equal(stats_of(c).lost, 0);
+	assert_int_equal(stats_of(c).recovered, 0);
+	/* Once it is really dead, the slot is recovered. */
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
+	assert_int_equal(shmbus_mpmc_recover(c), 1);
+	assert_int_equal(stats_of(c).lost, 1);
+	close(fds[0]);
+	close(fds[1]);
+	shmbus_mpmc_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_len_grows_after_check, tu_teardown),
+		cmocka_unit_test_teardown(test_no_fds_no_robbery, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

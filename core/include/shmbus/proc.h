@@ -62,8 +62,10 @@ SHMBUS_API shmbus_ident_t shmbus_proc_self(void);
 /*
  * shmbus_proc_alive - whether the process named by @id still runs.
  * True when a process with that pid exists, is not a zombie, and started at
- * the recorded time.  SHMBUS_IDENT_NONE is never alive.  Costs one read of
- * /proc/PID/stat; safe from any thread.
+ * the recorded time, and also when /proc cannot tell (an error other than
+ * "no such process", e.g. this process is out of descriptors): "dead" is
+ * only ever said on proof.  SHMBUS_IDENT_NONE is never alive.  Costs one
+ * read of /proc/PID/stat; safe from any thread.
  */
 SHMBUS_API bool shmbus_proc_alive(shmbus_ident_t id);
 
