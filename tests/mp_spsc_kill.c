@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
 
@@ -273,11 +274,181 @@ static void test_consumer_killed(void **state)
 	assert_int_equal(shmbus_block_unlink(name), 0);
 }
 
+/* ------------------------------------------------------------------------
+ * A role taken over while the other side sleeps: the new owner (a process
+ * that registered for membarrier only after the sleeper went to sleep) must
+ * wake it.  A lost wake-up shows as -ETIMEDOUT after 30 s.
+ */
+
+struct sleep_arg {
+	const char *name;
+};
+
+/* Wait (bounded) until @waiters shows someone asleep on it. */
+static void wait_asleep(_Atomic uint32_t *waiters)
+{
+	int i;
+
+	for (i = 0; i < 20000 && atomic_load(waiters) == 0; i++)
+		nap_ms(1);
+	assert_true(atomic_load(waiters) != 0);
+	nap_ms(20); /* past the re-check, into the futex */
+}
+
+/* Open a role and sit there until killed. */
+static int hold_producer(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
+		return 1;
+	for (;;)
+		pause();
+}
+
+static int hold_consumer(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_CONSUMER))
+		return 1;
+	for (;;)
+		pause();
+}
+
+/* Consumer that sleeps (no spinning) until one message comes. */
+static int sleepy_consumer(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+	unsigned char buf[64];
+	int rc;
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_CONSUMER))
+		return 1;
+	shmbus_spsc_set_spin(q, 0);
+	rc = shmbus_spsc_pop(q, buf, sizeof(buf), 30000);
+	if (rc == -ETIMEDOUT)
+		return 2; /* lost wake-up */
+	if (rc != 40 || !tsp_check(buf, 40, 1, 0))
+		return 3;
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+static int push_one(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+	unsigned char buf[40];
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
+		return 1;
+	tsp_fill(buf, 1, 40);
+	if (shmbus_spsc_push_try(q, buf, 40))
+		return 2;
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+/* Producer that fills the ring, then sleeps (no spinning) in one more push. */
+static int sleepy_producer(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+	unsigned char buf[40] = { 0 };
+	int rc;
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
+		return 1;
+	shmbus_spsc_set_spin(q, 0);
+	while (shmbus_spsc_push_try(q, buf, 40) == 0)
+		;
+	rc = shmbus_spsc_push(q, buf, 40, 30000);
+	if (rc == -ETIMEDOUT)
+		return 2; /* lost wake-up */
+	if (rc)
+		return 3;
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+static int pop_one(void *arg)
+{
+	struct sleep_arg *a = arg;
+	struct shmbus_spsc *q;
+	unsigned char buf[64];
+
+	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_CONSUMER))
+		return 1;
+	if (shmbus_spsc_pop_try(q, buf, sizeof(buf)) != 40)
+		return 2;
+	shmbus_spsc_close(q);
+	return 0;
+}
+
+/* The shared part of ring @name, mapped here to watch the sleepers. */
+static struct shmbus_spsc_shared *map_ring(const char *name, struct shmbus_block **b)
+{
+	void *data;
+
+	assert_int_equal(shmbus_block_attach(b, name, 0), 0);
+	assert_int_equal(shmbus_block_data(*b, &data), 0);
+	return data;
+}
+
+static void test_producer_replaced_while_consumer_sleeps(void **state)
+{
+	struct sleep_arg a = { .name = tu_name("zp") };
+	struct shmbus_spsc_shared *sh;
+	struct shmbus_block *b;
+	pid_t old, cons;
+
+	(void)state;
+	assert_int_equal(shmbus_spsc_create(a.name, 1024, 0), 0);
+	sh = map_ring(a.name, &b);
+	old = tu_spawn(hold_producer, &a);
+	cons = tu_spawn(sleepy_consumer, &a);
+	wait_asleep(&sh->data_wq.waiters);
+	assert_int_equal(kill(old, SIGKILL), 0);
+	assert_int_equal(tu_wait(old), 1000 + SIGKILL);
+	/* the consumer still sleeps; a new process takes the role and sends */
+	assert_int_equal(tu_wait(tu_spawn(push_one, &a)), 0);
+	assert_int_equal(tu_wait(cons), 0);
+	shmbus_block_close(b);
+	assert_int_equal(shmbus_block_unlink(a.name), 0);
+}
+
+static void test_consumer_replaced_while_producer_sleeps(void **state)
+{
+	struct sleep_arg a = { .name = tu_name("zc") };
+	struct shmbus_spsc_shared *sh;
+	struct shmbus_block *b;
+	pid_t old, prod;
+
+	(void)state;
+	assert_int_equal(shmbus_spsc_create(a.name, 1024, 0), 0);
+	sh = map_ring(a.name, &b);
+	old = tu_spawn(hold_consumer, &a);
+	prod = tu_spawn(sleepy_producer, &a);
+	wait_asleep(&sh->space_wq.waiters);
+	assert_int_equal(kill(old, SIGKILL), 0);
+	assert_int_equal(tu_wait(old), 1000 + SIGKILL);
+	assert_int_equal(tu_wait(tu_spawn(pop_one, &a)), 0);
+	assert_int_equal(tu_wait(prod), 0);
+	shmbus_block_close(b);
+	assert_int_equal(shmbus_block_unlink(a.name), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_producer_killed, tu_teardown),
 		cmocka_unit_test_teardown(test_consumer_killed, tu_teardown),
+		cmocka_unit_test_teardown(test_producer_replaced_while_consumer_sleeps, tu_teardown),
+		cmocka_unit_test_teardown(test_consumer_replaced_while_producer_sleeps, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("mp_spsc_kill", tests, NULL, NULL);
