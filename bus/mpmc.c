@@ -223,6 +223,11 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 		goto fail;
 	h->role = role;
 	h->spin = SHMBUS_MPMC_SPIN_DEFAULT;
+	h->hint_lag = mpmc_hint_lag(h->nslots);
+	/* Relaxed: a starting point; claims re-check (mpmc_ring.c, I3). */
+	h->cursor = atomic_load_explicit(role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
+									&h->ctl->head.value,
+					 memory_order_relaxed);
 	h->me = shmbus_proc_self();
 	if (h->me == SHMBUS_IDENT_NONE) {
 		rc = -ESRCH; /* no /proc: liveness cannot work */
@@ -295,6 +300,29 @@ uint32_t shmbus_mpmc_index(const struct shmbus_mpmc *h)
 	return h->idx;
 }
 
+/*
+ * The first position at or after @hint that its side has not passed: the
+ * hint plus the few positions it lags (I5 in mpmc_ring.c).  At most a lap
+ * of steps, however garbled the slots are.
+ */
+static uint64_t frontier(const struct shmbus_mpmc *h, _Atomic uint64_t *hint, bool consumers)
+{
+	/* Acquire: as A1/A3 in mpmc_ring.c. */
+	uint64_t pos = atomic_load_explicit(hint, memory_order_acquire);
+	uint32_t i;
+
+	for (i = 0; i < h->nslots; i++, pos++) {
+		/* Acquire: as A2/A4 in mpmc_ring.c. */
+		uint64_t w = atomic_load_explicit(&mpmc_slot_at(h, pos)->word,
+						  memory_order_acquire);
+		int64_t d = mpmc_lap_diff(mpmc_word_lap(w), mpmc_pos_lap(h, pos));
+
+		if (!(consumers ? mpmc_passed_by_consumers(d, w) : mpmc_passed_by_producers(d, w)))
+			break;
+	}
+	return pos;
+}
+
 int shmbus_mpmc_stats(const struct shmbus_mpmc *h, struct shmbus_mpmc_stats *out)
 {
 	const memory_order rlx = memory_order_relaxed; /* statistics: values, no order */
@@ -325,8 +353,8 @@ int shmbus_mpmc_stats(const struct shmbus_mpmc *h, struct shmbus_mpmc_stats *out
 		out->lost += mpmc_entry_lost(h, i);
 		out->recovered += atomic_load_explicit(&p->reclaims, rlx);
 	}
-	out->head = atomic_load_explicit(&h->ctl->head.value, rlx);
-	out->tail = atomic_load_explicit(&h->ctl->tail.value, rlx);
+	out->head = frontier(h, &h->ctl->head.value, true);
+	out->tail = frontier(h, &h->ctl->tail.value, false);
 	occ = (int64_t)(out->tail - out->head);
 	out->occupancy = occ < 0 ? 0 : occ > (int64_t)h->nslots ? h->nslots : (uint64_t)occ;
 	return 0;
@@ -343,9 +371,8 @@ static void hint_settle(struct shmbus_mpmc *h, _Atomic uint64_t *hint, bool cons
 		uint64_t w = atomic_load_explicit(&mpmc_slot_at(h, pos)->word,
 						  memory_order_acquire);
 		int64_t d = mpmc_lap_diff(mpmc_word_lap(w), mpmc_pos_lap(h, pos));
-		unsigned st = mpmc_word_state(w);
-		bool past = consumers ? (d == 0 && st == MPMC_READING) || d == 1 :
-					(d == 0 && st != MPMC_EMPTY) || (d == 1 && st == MPMC_EMPTY);
+		bool past = consumers ? mpmc_passed_by_consumers(d, w) :
+					mpmc_passed_by_producers(d, w);
 		uint64_t expected = pos;
 
 		if (!past)

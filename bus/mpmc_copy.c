@@ -10,22 +10,29 @@
 
 #include "mpmc_internal.h"
 
+/* Straight to the ring's internals (not through the public calls, whose
+ * checks this repeats): this is the busy path. */
 static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *timeout_ms)
 {
-	void *buf;
 	int rc;
 
+	if (h->role != SHMBUS_MPMC_PRODUCER)
+		return -EPERM;
 	if (h->nclaims)
 		return -EBUSY;
 	if (!data && len)
 		return -EINVAL;
-	rc = timeout_ms ? shmbus_mpmc_reserve(h, len, &buf, *timeout_ms) :
-			  shmbus_mpmc_reserve_try(h, len, &buf);
+	if (len > h->slot_size)
+		return -EMSGSIZE;
+	rc = mpmc_take(h, len, timeout_ms);
 	if (rc)
 		return rc;
 	if (len)
-		memcpy(buf, data, len);
-	return shmbus_mpmc_commit(h, len);
+		memcpy(mpmc_payload(mpmc_claim_oldest(h)), data, len);
+	rc = mpmc_publish_one(h, len);
+	if (rc == 0)
+		mpmc_wake(h, &h->ctl->not_empty);
+	return rc;
 }
 
 int shmbus_mpmc_push_try(struct shmbus_mpmc *h, const void *data, size_t len)
@@ -94,11 +101,13 @@ static int pop(struct shmbus_mpmc *h, void *buf, size_t size, const int *timeout
 	rc = mpmc_take(h, size, timeout_ms);
 	if (rc)
 		return rc;
-	cl = mpmc_claim_newest(h);
-	len = cl->len;
+	cl = mpmc_claim_oldest(h);
+	len = cl->len; /* <= size: mpmc_peek_one() checked */
 	if (len)
 		memcpy(buf, mpmc_payload(cl), len);
-	rc = shmbus_mpmc_release(h);
+	rc = mpmc_release_one(h);
+	if (rc == 0)
+		mpmc_wake(h, &h->ctl->not_full);
 	return rc ? rc : (int)len;
 }
 

@@ -83,12 +83,34 @@ static int take_counters(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 	return rc;
 }
 
-/* Count slots by state, reading only their state words, chunk by chunk. */
+/*
+ * The first position at or after @pos that its side has not passed, from
+ * the copied state words (as frontier() in mpmc.c: hints lag by a few
+ * positions, I5 in mpmc_ring.c).  At most a lap of steps.
+ */
+static uint64_t snap_frontier(const struct mpmc_snap *s, const uint64_t *words, uint64_t pos,
+			      bool consumers)
+{
+	uint32_t shift = (uint32_t)__builtin_ctz(s->geom.slots), i;
+
+	for (i = 0; i < s->geom.slots; i++, pos++) {
+		uint64_t w = words[pos & (s->geom.slots - 1)];
+		int64_t d = mpmc_lap_diff(mpmc_word_lap(w), (pos >> shift) & MPMC_LAP_MASK);
+
+		if (!(consumers ? mpmc_passed_by_consumers(d, w) : mpmc_passed_by_producers(d, w)))
+			break;
+	}
+	return pos;
+}
+
+/* Count slots by state, reading only their state words, chunk by chunk;
+ * then move head and tail to the positions their sides really reached. */
 static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 {
 	const struct mpmc_geom *g = &s->geom;
 	uint64_t bytes = (uint64_t)g->slots * g->slot_stride;
 	uint32_t per = CENSUS_CHUNK / g->slot_stride, i = 0, k;
+	uint64_t *words;
 	char *buf;
 	int rc = 0;
 
@@ -97,8 +119,12 @@ static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 	if (per == 0)
 		per = 1;
 	buf = malloc((size_t)per * g->slot_stride);
-	if (!buf)
+	words = malloc((size_t)g->slots * sizeof(*words));
+	if (!buf || !words) {
+		free(buf);
+		free(words);
 		return -ENOMEM;
+	}
 	while (i < g->slots) {
 		uint32_t cnt = g->slots - i < per ? g->slots - i : per;
 
@@ -110,6 +136,7 @@ static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 			struct mpmc_slot *sl = (struct mpmc_slot *)(buf + (size_t)k * g->slot_stride);
 			uint64_t w = COPY_LOAD(sl->word);
 
+			words[i + k] = w;
 			if (mpmc_word_owner(w) >= g->participants ||
 			    mpmc_word_state(w) >= MPMC_STATE_MAX)
 				s->bad_words++;
@@ -124,6 +151,11 @@ static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 	}
 	free(buf);
 	s->census = rc == 0;
+	if (s->census) {
+		s->head = snap_frontier(s, words, s->head, true);
+		s->tail = snap_frontier(s, words, s->tail, false);
+	}
+	free(words);
 	return rc;
 }
 

@@ -49,6 +49,7 @@
 #define MPMC_LAP_SHIFT (MPMC_STATE_BITS + MPMC_OWNER_BITS)
 #define MPMC_LAP_BITS (64 - MPMC_LAP_SHIFT)
 #define MPMC_LAP_MASK ((UINT64_C(1) << MPMC_LAP_BITS) - 1)
+#define MPMC_OWNER_MASK ((1u << MPMC_OWNER_BITS) - 1)
 
 enum mpmc_state {
 	MPMC_EMPTY = 0,   /* free for a producer of this lap */
@@ -252,6 +253,14 @@ struct shmbus_mpmc {
 	enum shmbus_mpmc_role role;
 	uint32_t idx;                   /* our participant entry */
 	shmbus_ident_t me;
+	/*
+	 * Where this handle's next claim starts looking: one past its last
+	 * claim (every position below is claimed, I3), unless the shared hint
+	 * is further (mpmc_ring.c).  Private, so the busy path needs no shared
+	 * write to find its slot.
+	 */
+	uint64_t cursor;
+	uint32_t hint_lag;              /* K of I5 in mpmc_ring.c */
 	/* Claims held, oldest first: claims[first .. first + nclaims). */
 	unsigned first, nclaims;
 	struct mpmc_claim claims[SHMBUS_MPMC_BURST_MAX];
@@ -329,8 +338,42 @@ static inline void *mpmc_payload(const struct mpmc_claim *cl)
 }
 
 /* The newest / oldest claim of a handle that holds one. */
-struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h);
-struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h);
+static inline struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h)
+{
+	return &h->claims[(h->first + h->nclaims - 1) % SHMBUS_MPMC_BURST_MAX];
+}
+
+static inline struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h)
+{
+	return &h->claims[h->first];
+}
+
+/*
+ * Whether the word @w at a position of lap distance @d (word lap minus the
+ * position's lap) shows that position passed by producers (claimed this lap,
+ * or already consumed) or by consumers (being read, or already released or
+ * skipped).  A hint may move past a position only once this holds (I3).
+ */
+static inline bool mpmc_passed_by_producers(int64_t d, uint64_t w)
+{
+	return (d == 0 && mpmc_word_state(w) != MPMC_EMPTY) ||
+	       (d == 1 && mpmc_word_state(w) == MPMC_EMPTY);
+}
+
+static inline bool mpmc_passed_by_consumers(int64_t d, uint64_t w)
+{
+	return (d == 0 && mpmc_word_state(w) == MPMC_READING) || d == 1;
+}
+
+/* Most a hint may lag behind the first unclaimed position (I5). */
+#define MPMC_HINT_LAG_MAX 32u
+
+static inline uint32_t mpmc_hint_lag(uint32_t nslots)
+{
+	uint32_t k = nslots / 2;
+
+	return k > MPMC_HINT_LAG_MAX ? MPMC_HINT_LAG_MAX : k ? k : 1;
+}
 /*
  * mpmc_recover.c: recovery of a dead participant's claims.
  * mpmc_recover_claim - the waiter's path: @word is a claim it is stuck on;

@@ -24,10 +24,13 @@
  *                           or recover (P dead)-->       (L+1, EMPTY)   "skip"
  *   (L, READING, C)       --recover (C dead)-->          (L+1, EMPTY)   "free"
  *
- * tail and head are hints: the next position producers / consumers try.  A
- * process that finds the slot at the hint already claimed for that lap (or
- * already past it) moves the hint on with a CAS (pos -> pos + 1); so a claimer
- * that dies between its slot CAS and its hint CAS stops nobody.
+ * tail and head are hints: positions below them are passed (claimed, or
+ * done), the hint itself at most K = mpmc_hint_lag() behind the first
+ * position not passed (I5).  A claimer starts at its handle's private cursor
+ * (one past its own last claim) or at the hint, whichever is further, and
+ * steps over passed positions locally, without writing anything shared.  So
+ * the busy path of a lone producer (consumer) claims with the slot CAS alone;
+ * the hint costs a CAS once every K claims, and nothing ever waits for it.
  *
  * Invariants:
  *  I1 A word changes only by the CASes above; lap never decreases.  Hence a
@@ -42,27 +45,42 @@
  *     so if a recovery won the race, the owner's CAS fails (-ECANCELED) and
  *     it can never publish into a skipped slot.  The lap in the word rules
  *     out ABA short of 2^49 laps.
- *  I3 tail moves past position p only once p is claimed at its lap (the word
- *     shows lap L and not EMPTY, or lap L+1); head moves past p only once p
- *     is claimed by a consumer or skipped (lap L READING, or lap L+1).  So
- *     claims happen in position order on each side: a producer's messages
- *     occupy increasing positions and any one consumer takes increasing
- *     positions, hence per-producer order per consumer.
+ *  I3 A position is claimed only by a claimer that saw every position
+ *     below it passed (mpmc_passed_by_producers() / _by_consumers()): it
+ *     started where everything below was passed (a hint, or its cursor: one
+ *     past its own last claim) and stepped over passed positions only.  A
+ *     hint moves (CAS, never backwards) only to a position whose every
+ *     predecessor is passed.  So claims happen in position order on each
+ *     side: a producer's messages occupy increasing positions and any one
+ *     consumer takes increasing positions, hence per-producer order per
+ *     consumer.
  *  I4 Owner names stay meaningful: the owner field is a participant index,
  *     and whoever takes over a participant entry (a new participant at open,
  *     or a recoverer) first recovers every claim still carrying that index
  *     (mpmc_recover_entry()), before the entry claims anything again.  So a
  *     claim naming entry i was made by its current owner if that one is
  *     alive, or by a dead one whose claims the next owner will recover.
+ *  I5 Before a claimer claims position p while the hint it saw is K or more
+ *     behind p, it moves the hint up to p (CAS, C1), then claims (the claim
+ *     CAS is a release, after C1).  So whoever sees a claim of p (acquire)
+ *     and then loads the hint finds it above p - K.  Hence at or past a
+ *     freshly loaded hint h, a consistent ring never shows a slot a lap
+ *     ahead of its position (that would be a claim of a position >= h + N,
+ *     with K <= N/2) nor any of the other impossible words below: those mean
+ *     a corrupt block, -SHMBUS_ECORRUPT.  A cursor, being private, can be
+ *     any number of laps stale; an impossible word there just sends the
+ *     claimer to the hint.
  *
  * Kills at each instruction (P a producer, C a consumer):
- *  - P dies before its claim CAS: nothing happened.
- *  - P dies after it, before moving tail: others see (L, WRITING) at tail and
- *    move tail on; consumers block at that slot for the liveness timeout,
- *    find P dead, skip it (lost + 1).
+ *  - P dies before its claim CAS (also between its I5 hint CAS and the
+ *    claim: the hint then names an unclaimed position, as hints may):
+ *    nothing happened.
+ *  - P dies after it: others see (L, WRITING) and step over it; consumers
+ *    block at that slot for the liveness timeout, find P dead, skip it
+ *    (lost + 1).
  *  - P dies while writing or just before the publish CAS: the same.
  *  - P dies after publishing: the message is in the ring; nothing is lost.
- *  - C dies after its claim CAS, before moving head: others move head on.
+ *  - C dies after its claim CAS: other consumers step over (L, READING).
  *  - C dies while reading or before the release CAS: producers reach the slot
  *    one lap later, wait the liveness timeout, find C dead, free it
  *    (lost + 1).  C dies after releasing: nothing is lost.
@@ -80,9 +98,10 @@
  *    (reads) are done before the next holder's acquire; they are seq_cst
  *    because a wake-up check follows them (A6 in mpmc_wake()).
  *  - Hint loads are acquire and hint CASes acq_rel: a hint value p carries,
- *    through the release sequence of CASes on it, the claims that moved it to
- *    p, so a slot read after it shows at least those claims.  That makes the
- *    "impossible" words below really impossible, and worth -SHMBUS_ECORRUPT.
+ *    through the release sequence of CASes on it, the claims its movers saw
+ *    below p, so a slot read after it shows at least those claims.  With I5
+ *    that makes the "impossible" words below really impossible, and worth
+ *    -SHMBUS_ECORRUPT.
  */
 #include <errno.h>
 
@@ -90,20 +109,36 @@
 
 _Atomic(mpmc_hook_fn) shmbus_mpmc_test_hook;
 
-/*
- * Move hint @hint from @pos to @pos + 1 if it is still @pos.  Returns the
- * hint's value afterwards, as far as we know.
- */
-static uint64_t hint_advance(_Atomic uint64_t *hint, uint64_t pos)
+/* Where a claimer starts: its cursor, unless the hint @seen is past it. */
+static inline uint64_t start_at(const struct shmbus_mpmc *h, uint64_t seen)
 {
-	uint64_t expected = pos;
+	return (int64_t)(seen - h->cursor) > 0 ? seen : h->cursor;
+}
 
-	/* C1: acq_rel, pairs with the acquire hint loads (A1, A3): the claim
-	 * seen at @pos is ordered before the new hint value. */
-	if (atomic_compare_exchange_strong_explicit(hint, &expected, pos + 1,
-						    memory_order_acq_rel, memory_order_acquire))
-		return pos + 1;
-	return expected;
+/*
+ * I5: before claiming @pos, bring the hint within K of it.  @seen is the
+ * hint as last loaded, and is updated.  Returns false to go on and claim
+ * @pos, true if the hint is already past @pos (others claimed it: restart
+ * from *@seen).
+ */
+static inline bool hint_catch_up(const struct shmbus_mpmc *h, _Atomic uint64_t *hint,
+				 uint64_t pos, uint64_t *seen)
+{
+	for (;;) {
+		int64_t lag = (int64_t)(pos - *seen);
+
+		if (lag < 0)
+			return true;
+		if ((uint64_t)lag < h->hint_lag)
+			return false;
+		/* C1: acq_rel.  Release: what we saw below @pos (acquire loads
+		 * of slot words) is visible to whoever acquires this hint value
+		 * (A1, A3); acquire: the same for the value we replace.  On
+		 * failure @seen gets the newer hint, acquire likewise. */
+		if (atomic_compare_exchange_strong_explicit(hint, seen, pos, memory_order_acq_rel,
+							    memory_order_acquire))
+			return false;
+	}
 }
 
 static void claims_push(struct shmbus_mpmc *h, struct mpmc_slot *slot, uint64_t word,
@@ -115,16 +150,6 @@ static void claims_push(struct shmbus_mpmc *h, struct mpmc_slot *slot, uint64_t 
 	cl->word = word;
 	cl->len = len;
 	h->nclaims++;
-}
-
-struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h)
-{
-	return &h->claims[(h->first + h->nclaims - 1) % SHMBUS_MPMC_BURST_MAX];
-}
-
-struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h)
-{
-	return &h->claims[h->first];
 }
 
 static void claims_pop(struct shmbus_mpmc *h)
@@ -156,62 +181,64 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why)
 {
 	_Atomic uint64_t *tail = &h->ctl->tail.value;
-	uint64_t pos, w, cur, lap;
+	uint64_t seen, pos, w, lap;
 	struct mpmc_slot *s;
 	int64_t d;
 
 	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
 		return -ENOBUFS;
 	/* A1: acquire, pairs with C1 (see the file comment). */
-	pos = atomic_load_explicit(tail, memory_order_acquire);
+	seen = atomic_load_explicit(tail, memory_order_acquire);
+	pos = start_at(h, seen);
 	for (;;) {
 		s = mpmc_slot_at(h, pos);
 		lap = mpmc_pos_lap(h, pos);
-		/* A2: acquire, pairs with the release of R2/R3/C3 (the last
-		 * holder is done with the payload) - the claim CAS re-checks. */
+		/* A2: acquire, pairs with the release of R2/R3/C4 (the last
+		 * holder is done with the payload) and of C2/C1 (I5) - the claim
+		 * CAS re-checks. */
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
 retry:
-		if (!mpmc_word_ok(h, w))
-			goto anomaly;
-		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
-		if (d == 0 && mpmc_word_state(w) == MPMC_EMPTY) {
+		/* Free for this lap: the only valid EMPTY word of lap @lap. */
+		if (w == mpmc_word(lap, 0, MPMC_EMPTY)) {
 			uint64_t claim = mpmc_word(lap, h->idx, MPMC_WRITING);
 
+			if (hint_catch_up(h, tail, pos, &seen)) {
+				pos = seen;
+				continue;
+			}
 			/* C2: acq_rel (file comment); on failure @w gets the
 			 * current word, acquire as A2. */
 			if (!atomic_compare_exchange_strong_explicit(&s->word, &w, claim,
 								     memory_order_acq_rel,
 								     memory_order_acquire))
 				goto retry;
-			hint_advance(tail, pos);
+			h->cursor = pos + 1;
 			claims_push(h, s, claim, len);
 			mpmc_hook(MPMC_HOOK_CLAIMED, h);
 			return 0;
 		}
-		if (d == 0 || (d == 1 && mpmc_word_state(w) == MPMC_EMPTY)) {
-			/* Position taken this lap (or already done): move on. */
-			pos = hint_advance(tail, pos);
+		if (!mpmc_word_ok(h, w))
+			goto anomaly;
+		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
+		if (mpmc_passed_by_producers(d, w)) {
+			pos++;
 			continue;
 		}
 		if (d == -1 && mpmc_word_state(w) != MPMC_EMPTY) {
-			/* Last lap's message is still there: full, unless our
-			 * tail was stale. */
-			cur = atomic_load_explicit(tail, memory_order_acquire); /* A1 */
-			if (cur != pos) {
-				pos = cur;
-				continue;
-			}
+			/* Last lap's message is still there, so nobody can have
+			 * claimed @pos, and everything below it is passed (I3):
+			 * the ring is full. */
 			why->pos = pos;
 			why->word = w;
 			return -EAGAIN;
 		}
 anomaly:
-		/* A word no consistent ring shows at a fresh tail: if tail has
-		 * not moved since, the block is corrupt. */
-		cur = atomic_load_explicit(tail, memory_order_acquire); /* A1 */
-		if (cur == pos)
+		/* A word no consistent ring shows at or past a fresh hint (I5):
+		 * unless the hint has moved past us, the block is corrupt. */
+		seen = atomic_load_explicit(tail, memory_order_acquire); /* A1 */
+		if ((int64_t)(seen - pos) <= 0)
 			return -SHMBUS_ECORRUPT;
-		pos = cur;
+		pos = seen;
 	}
 }
 
@@ -234,7 +261,7 @@ static void drop_newest(struct shmbus_mpmc *h)
 int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why)
 {
 	_Atomic uint64_t *head = &h->ctl->head.value;
-	uint64_t pos, w, cur, lap;
+	uint64_t seen, pos, w, lap;
 	struct mpmc_slot *s;
 	unsigned st;
 	int64_t d;
@@ -242,19 +269,18 @@ int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *w
 	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
 		return -ENOBUFS;
 	/* A3: acquire, pairs with C1 on head. */
-	pos = atomic_load_explicit(head, memory_order_acquire);
+	seen = atomic_load_explicit(head, memory_order_acquire);
+	pos = start_at(h, seen);
 	for (;;) {
 		s = mpmc_slot_at(h, pos);
 		lap = mpmc_pos_lap(h, pos);
 		/* A4: acquire, pairs with R1 (publish): payload and length are
-		 * visible once FULL is. */
+		 * visible once FULL is; and with C3/C1 (I5). */
 		w = atomic_load_explicit(&s->word, memory_order_acquire);
 retry:
-		if (!mpmc_word_ok(h, w))
-			goto anomaly;
-		st = mpmc_word_state(w);
-		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
-		if (d == 0 && st == MPMC_FULL) {
+		/* Published this lap (by any valid producer entry). */
+		if ((w & ~mpmc_word(0, MPMC_OWNER_MASK, 0)) == mpmc_word(lap, 0, MPMC_FULL) &&
+		    mpmc_word_owner(w) < h->nparts) {
 			uint64_t claim = mpmc_word(lap, h->idx, MPMC_READING);
 			/* A7: acquire, pairs with R4 in publish: if this is a
 			 * later lap's length, that producer's claim happens
@@ -274,12 +300,16 @@ retry:
 				w = again;
 				goto retry;
 			}
+			if (hint_catch_up(h, head, pos, &seen)) {
+				pos = seen;
+				continue;
+			}
 			/* C3: acq_rel (file comment); acquire also pairs with R1. */
 			if (!atomic_compare_exchange_strong_explicit(&s->word, &w, claim,
 								     memory_order_acq_rel,
 								     memory_order_acquire))
 				goto retry;
-			hint_advance(head, pos);
+			h->cursor = pos + 1;
 			mpmc_hook(MPMC_HOOK_TAKEN, h);
 			/* Re-read once, and use only this value: the slot is ours
 			 * now, so an honest ring shows the length checked above;
@@ -293,28 +323,29 @@ retry:
 			}
 			return 0;
 		}
-		if ((d == 0 && st == MPMC_READING) || d == 1) {
-			pos = hint_advance(head, pos);
+		if (!mpmc_word_ok(h, w))
+			goto anomaly;
+		st = mpmc_word_state(w);
+		d = mpmc_lap_diff(mpmc_word_lap(w), lap);
+		if (mpmc_passed_by_consumers(d, w)) {
+			pos++;
 			continue;
 		}
 		if ((d == 0 && (st == MPMC_EMPTY || st == MPMC_WRITING)) ||
 		    (d == -1 && st == MPMC_READING)) {
 			/* Nothing published here yet (or last lap's reader still
-			 * holds the slot): empty, unless our head was stale. */
-			cur = atomic_load_explicit(head, memory_order_acquire); /* A3 */
-			if (cur != pos) {
-				pos = cur;
-				continue;
-			}
+			 * holds the slot, so no producer can have claimed it):
+			 * nobody can have claimed @pos, and everything below it
+			 * is passed (I3): the ring is empty up to here. */
 			why->pos = pos;
 			why->word = w;
 			return -EAGAIN;
 		}
 anomaly:
-		cur = atomic_load_explicit(head, memory_order_acquire); /* A3 */
-		if (cur == pos)
+		seen = atomic_load_explicit(head, memory_order_acquire); /* A3 */
+		if ((int64_t)(seen - pos) <= 0)
 			return -SHMBUS_ECORRUPT;
-		pos = cur;
+		pos = seen;
 	}
 }
 

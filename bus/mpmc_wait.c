@@ -72,13 +72,17 @@ struct wait_arg {
 	const struct mpmc_block_on *why;
 };
 
-/* Ready when the hint or the word we stopped at changed. */
+/*
+ * Ready when the word we stopped at changed, or the hint moved past its
+ * position (others claimed it).  A hint below it says nothing: hints lag
+ * (I5 in mpmc_ring.c).
+ */
 static bool changed(void *arg)
 {
 	const struct wait_arg *a = arg;
 
 	/* Acquire: as A1-A4 in mpmc_ring.c; the caller retries its try call. */
-	return atomic_load_explicit(a->hint, memory_order_acquire) != a->why->pos ||
+	return (int64_t)(atomic_load_explicit(a->hint, memory_order_acquire) - a->why->pos) > 0 ||
 	       atomic_load_explicit(&mpmc_slot_at(a->h, a->why->pos)->word,
 				    memory_order_acquire) != a->why->word;
 }

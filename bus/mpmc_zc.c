@@ -22,21 +22,17 @@ void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins)
 }
 
 /*
- * One try step of either side.  When it stops at a claimed slot, let the
- * stuck-slot logic recover it if its owner is dead, and try once more.
+ * A try step stopped at a claimed slot: let the stuck-slot logic recover it
+ * if its owner is dead, and try once more.  Off the busy path.
  */
-static int try_one(struct shmbus_mpmc *h, size_t len)
+static __attribute__((noinline)) int try_again(struct shmbus_mpmc *h, size_t len,
+					      struct mpmc_block_on *why)
 {
-	struct mpmc_block_on why;
-	int rc, st;
+	int st = mpmc_stalled(h, why);
 
-	rc = is_producer(h) ? mpmc_claim_one(h, len, &why) : mpmc_peek_one(h, len, &why);
-	if (rc != -EAGAIN)
-		return rc;
-	st = mpmc_stalled(h, &why);
 	if (st <= 0)
-		return st < 0 ? st : rc;
-	return is_producer(h) ? mpmc_claim_one(h, len, &why) : mpmc_peek_one(h, len, &why);
+		return st < 0 ? st : -EAGAIN;
+	return is_producer(h) ? mpmc_claim_one(h, len, why) : mpmc_peek_one(h, len, why);
 }
 
 static int attempt_one(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why)
@@ -48,9 +44,15 @@ static int attempt_one(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *w
 
 int mpmc_take(struct shmbus_mpmc *h, size_t len, const int *timeout_ms)
 {
-	if (!timeout_ms)
-		return try_one(h, len);
-	return mpmc_blocking(h, attempt_one, &len, *timeout_ms);
+	struct mpmc_block_on why;
+	int rc;
+
+	if (timeout_ms)
+		return mpmc_blocking(h, attempt_one, &len, *timeout_ms);
+	rc = is_producer(h) ? mpmc_claim_one(h, len, &why) : mpmc_peek_one(h, len, &why);
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
+	return try_again(h, len, &why);
 }
 
 static int reserve(struct shmbus_mpmc *h, size_t len, void **data, const int *timeout_ms)

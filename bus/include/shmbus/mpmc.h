@@ -115,8 +115,8 @@ struct shmbus_mpmc_stats {
 	uint32_t participants_max;
 	uint32_t producers;     /* registered producer entries (alive or not) */
 	uint32_t consumers;
-	uint64_t head;          /* next position consumers claim (a hint) */
-	uint64_t tail;          /* next position producers claim (a hint) */
+	uint64_t head;          /* next position consumers claim (a moment's value) */
+	uint64_t tail;          /* next position producers claim (a moment's value) */
 	uint64_t occupancy;     /* tail - head, clamped to 0..slots */
 	uint64_t msgs_in;       /* published */
 	uint64_t msgs_out;      /* released by consumers */
