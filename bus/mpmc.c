@@ -410,6 +410,10 @@ int shmbus_mpmc_recover(struct shmbus_mpmc *h)
 		if (rc < 0 && rc != -EBUSY)
 			return rc;
 	}
+	/* Participants that died asleep: they count as waiters no more. */
+	rc = mpmc_sweep_sleepers(h);
+	if (rc < 0)
+		return rc;
 	hint_settle(h, &h->ctl->tail.value, false);
 	hint_settle(h, &h->ctl->head.value, true);
 	return n;

@@ -146,8 +146,20 @@ struct mpmc_pstats {
 	_Atomic uint64_t reclaims;   /* times this entry was recovered from a dead owner */
 	_Atomic uint64_t jslot;
 	_Atomic uint64_t jword;
-	uint8_t pad[MPMC_REGION - 88];
+	/* MPMC_ASLEEP_*: set while the owner is counted in that wait queue's
+	 * waiters (shmbus_waitq_wait_marked()); a dead sleeper's is undone by
+	 * whoever takes the entry over (mpmc_recover_entry()).  Zero in
+	 * blocks made before it existed: the field was padding. */
+	_Atomic uint32_t asleep;
+	uint32_t reserved;
+	uint8_t pad[MPMC_REGION - 96];
 };
+
+/* Wakes with a sleeper counted between two looks for dead sleepers. */
+#define MPMC_SWEEP_WAKES 64u
+
+#define MPMC_ASLEEP_NOT_EMPTY 1u
+#define MPMC_ASLEEP_NOT_FULL 2u
 
 #define MPMC_LOST_PENDING UINT64_C(1)
 
@@ -183,6 +195,7 @@ static_assert(offsetof(struct mpmc_ctl, not_full) == 4 * MPMC_REGION, "ctl layou
 static_assert(sizeof(struct mpmc_pstats) == MPMC_REGION, "pstats layout");
 static_assert(offsetof(struct mpmc_pstats, lost) == 56, "pstats layout");
 static_assert(offsetof(struct mpmc_pstats, jword) == 80, "pstats layout");
+static_assert(offsetof(struct mpmc_pstats, asleep) == 88, "pstats layout");
 static_assert(sizeof(struct mpmc_slot) == MPMC_SLOT_HDR, "slot layout");
 static_assert(offsetof(struct mpmc_slot, len) == 8, "slot layout");
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -270,6 +283,9 @@ struct shmbus_mpmc {
 	uint64_t stuck_since_ns;
 	bool stuck_valid;
 	unsigned spin;                  /* polls before a blocking call sleeps */
+	/* Wakes issued since the last sweep for dead sleepers, and when it ran. */
+	unsigned wakes_unswept;
+	uint64_t swept_ns;
 };
 
 /* The slot for position @pos. */
@@ -394,6 +410,13 @@ void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n);
 uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
 /* Settle the pending recovery of a dead entry, if any (the sweep). */
 int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx);
+/*
+ * mpmc_sweep_sleepers - recover every entry whose owner died asleep (so
+ * that it no longer counts as a waiter; its wakers would pay a futex_wake
+ * each forever).  Reads /proc once per entry marked asleep.  Returns how
+ * many entries it recovered, or -SHMBUS_ECORRUPT.
+ */
+int mpmc_sweep_sleepers(struct shmbus_mpmc *h);
 /* Wake the sleepers of @wq, counting the wake-up. */
 void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq);
 

@@ -107,6 +107,20 @@ int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx)
 			return rc;
 		n += rc;
 	}
+	/* A previous owner that died asleep is still counted as a waiter. */
+	switch (atomic_load_explicit(&ps->asleep, memory_order_relaxed)) { /* see forget */
+	case 0:
+		break;
+	case MPMC_ASLEEP_NOT_EMPTY:
+		shmbus_waitq_forget(&h->ctl->not_empty.q, &ps->asleep);
+		break;
+	case MPMC_ASLEEP_NOT_FULL:
+		shmbus_waitq_forget(&h->ctl->not_full.q, &ps->asleep);
+		break;
+	default: /* garbage: it names no queue, so it counts in none */
+		atomic_store_explicit(&ps->asleep, 0, memory_order_relaxed);
+		break;
+	}
 	for (k = 0; k < h->nslots; k++) {
 		struct mpmc_slot *s = mpmc_slot_at(h, k);
 		/* A9: acquire, as A2 in mpmc_ring.c. */
@@ -162,6 +176,23 @@ int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx)
 	    !(atomic_load_explicit(&h->pstats[idx].lost, memory_order_relaxed) & MPMC_LOST_PENDING))
 		return 0;
 	return take_and_recover(h, idx);
+}
+
+int mpmc_sweep_sleepers(struct shmbus_mpmc *h)
+{
+	uint32_t i;
+	int n = 0, rc;
+
+	for (i = 0; i < h->nparts; i++) {
+		/* Relaxed: a hint; take_and_recover() decides under ownership. */
+		if (i == h->idx || !atomic_load_explicit(&h->pstats[i].asleep, memory_order_relaxed))
+			continue;
+		rc = take_and_recover(h, i);
+		if (rc < 0 && rc != -EBUSY)
+			return rc;
+		n += rc >= 0;
+	}
+	return n;
 }
 
 int mpmc_recover_claim(struct shmbus_mpmc *h, uint64_t word)

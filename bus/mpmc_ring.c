@@ -176,6 +176,21 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 		return;
 	if (shmbus_waitq_wake(&wq->q))
 		mpmc_count(&h->mine->wakes, 1);
+	/*
+	 * Somebody counts as asleep.  If it died asleep, nobody recovers its
+	 * entry (it holds no claim) and every wake-up from now on would cost
+	 * a system call: every so many wakes, at most once per liveness
+	 * period, look for such sleepers (mpmc_sweep_sleepers()).
+	 */
+	if (++h->wakes_unswept >= MPMC_SWEEP_WAKES) {
+		uint64_t now = mpmc_now_ns();
+
+		h->wakes_unswept = 0;
+		if (now - h->swept_ns >= h->liveness_ns) {
+			h->swept_ns = now;
+			if (mpmc_sweep_sleepers(h) < 0) { /* corrupt: the next call reports it */ }
+		}
+	}
 }
 
 int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why)

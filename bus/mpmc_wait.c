@@ -103,7 +103,8 @@ int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
 	if (deadline && (deadline->tv_sec < cap.tv_sec ||
 			 (deadline->tv_sec == cap.tv_sec && deadline->tv_nsec < cap.tv_nsec)))
 		cap = *deadline;
-	return shmbus_waitq_wait(&wq->q, changed, &a, &cap);
+	return shmbus_waitq_wait_marked(&wq->q, changed, &a, &cap, &h->mine->asleep,
+					producer ? MPMC_ASLEEP_NOT_FULL : MPMC_ASLEEP_NOT_EMPTY);
 }
 
 /* Poll briefly for a change before paying for a futex sleep. */

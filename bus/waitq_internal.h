@@ -14,8 +14,12 @@
  * wake-up is never lost.  A waiter that read `seq` before a wake finds it
  * changed and futex_wait returns at once.
  *
- * A waiter killed while asleep leaves `waiters` too high; that only costs
- * wakers a needless futex_wake until the block is recreated: never a hang.
+ * A waiter killed while asleep leaves `waiters` too high; that costs every
+ * later wake-up a fence and a futex_wake system call, never a hang.  A
+ * layout whose waiters can be known dead (a participant table) repairs it:
+ * each waiter passes a mark word of its own to shmbus_waitq_wait_marked(),
+ * set only while it is counted; whoever proves it dead calls
+ * shmbus_waitq_forget() on its mark.
  */
 #ifndef SHMBUS_WAITQ_INTERNAL_H
 #define SHMBUS_WAITQ_INTERNAL_H
@@ -38,6 +42,25 @@ struct shmbus_waitq {
  */
 int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
 		      const struct timespec *deadline);
+
+/*
+ * shmbus_waitq_wait_marked - as shmbus_waitq_wait(), and store @value into
+ * @mark (a word of the caller's own, e.g. in its participant entry) while
+ * the caller is counted in `waiters`: set after the increment, cleared
+ * before the decrement.  So a caller killed inside this call leaves @mark
+ * set exactly when (and only when) it is still counted, bar the window of
+ * one instruction on each side, where the count is left too high.
+ */
+int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
+			     const struct timespec *deadline, _Atomic uint32_t *mark,
+			     uint32_t value);
+
+/*
+ * shmbus_waitq_forget - a waiter whose @mark this is has died (the caller
+ * proved it and owns its mark now): if the mark is set, clear it and take
+ * the dead waiter out of `waiters` (never below 0).  Wait-free.
+ */
+void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark);
 
 /*
  * shmbus_waitq_wake - wake every sleeper, if there is one.  Call after the

@@ -4,7 +4,9 @@
  *  - a peer that changes a held message's length between the consumer's
  *    check and its copy must not make pop write past the caller's buffer;
  *  - a waiter that cannot read /proc (out of file descriptors) must not take
- *    a live owner for dead and rob its slot.
+ *    a live owner for dead and rob its slot;
+ *  - a consumer killed while asleep stops counting as a waiter (else every
+ *    later commit pays a futex wake-up system call, for ever).
  * And what the leaner busy path (hints moved once every K claims, I5 in
  * mpmc_ring.c) must keep: a claimer whose private cursor is laps stale
  * finds its slot; a waiter whose hint lags still sleeps (does not spin);
@@ -179,6 +181,78 @@ static void test_no_fds_no_robbery(void **state)
 	shmbus_mpmc_close(c);
 }
 
+/* --- a sleeper killed -------------------------------------------------- */
+
+static int sleeping_consumer(void *arg)
+{
+	const char *name = arg;
+	struct shmbus_mpmc *h;
+	char buf[8];
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+		return 1;
+	if (shmbus_mpmc_open(&h, name, SHMBUS_MPMC_CONSUMER))
+		return 2;
+	shmbus_mpmc_set_spin(h, 0);
+	for (;;) {
+		if (shmbus_mpmc_pop(h, buf, sizeof(buf), -1) < 0)
+			return 3;
+	}
+}
+
+/* Start a consumer, let it fall asleep on the empty ring, kill it. */
+static void kill_asleep(const char *name, struct shmbus_mpmc *p)
+{
+	_Atomic uint32_t *waiters = &p->ctl->not_empty.q.waiters;
+	pid_t pid = tu_spawn(sleeping_consumer, (void *)name);
+	int i;
+
+	for (i = 0; i < 20000 && atomic_load(waiters) != 1; i++)
+		usleep(500);
+	assert_int_equal(atomic_load(waiters), 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
+	assert_int_equal(atomic_load(waiters), 1); /* dead, still counted */
+}
+
+static void test_dead_sleeper_forgotten(void **state)
+{
+	const char *name = make_ring("deadsleep", 8, 8, 20, 8);
+	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	_Atomic uint32_t *waiters = &p->ctl->not_empty.q.waiters;
+	struct shmbus_mpmc *c;
+	uint64_t wakes;
+	char buf[8];
+	int i;
+
+	(void)state;
+	/* The busy path notices: wakes that wake nobody, for a liveness
+	 * period, make a producer look for dead sleepers. */
+	kill_asleep(name, p);
+	c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	for (i = 0; i < 5000 && atomic_load(waiters) != 0; i++) {
+		assert_int_equal(shmbus_mpmc_push_try(p, "m", 1), 0);
+		assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
+		usleep(200);
+	}
+	assert_int_equal(atomic_load(waiters), 0);
+	assert_int_equal(stats_of(p).recovered, 1);
+	/* And from then on, commits make no system call. */
+	wakes = stats_of(p).wakes;
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(shmbus_mpmc_push_try(p, "m", 1), 0);
+		assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
+	}
+	assert_int_equal(stats_of(p).wakes, wakes);
+	/* The explicit sweep does it at once. */
+	shmbus_mpmc_close(c);
+	kill_asleep(name, p);
+	assert_int_equal(shmbus_mpmc_recover(p), 0); /* no claim recovered */
+	assert_int_equal(atomic_load(waiters), 0);
+	assert_int_equal(stats_of(p).recovered, 2);
+	shmbus_mpmc_close(p);
+}
+
 /* --- hints that lag ------------------------------------------------------ */
 
 static void test_stale_cursor(void **state)
@@ -271,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_len_grows_after_check, tu_teardown),
 		cmocka_unit_test_teardown(test_no_fds_no_robbery, tu_teardown),
+		cmocka_unit_test_teardown(test_dead_sleeper_forgotten, tu_teardown),
 		cmocka_unit_test_teardown(test_stale_cursor, tu_teardown),
 		cmocka_unit_test_teardown(test_sleeps_behind_lagging_hint, tu_teardown),
 	};

@@ -341,8 +341,10 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
 /*
  * shmbus_mpmc_recover - recover, now, every slot claimed by a dead process
  * (without waiting for the liveness timeout: it checks each owner in /proc),
- * settle the count of any recovery whose recoverer was killed half-way, and
- * move the head and tail hints over claimed slots.  For watchdogs and tests;
+ * settle the count of any recovery whose recoverer was killed half-way,
+ * stop counting participants that died asleep as waiters (they would cost
+ * every wake-up a system call), and move the head and tail hints over
+ * claimed slots.  For watchdogs and tests;
  * waiters do all this on their own.  Returns how many slots it recovered, or
  * -SHMBUS_ECORRUPT.
  */
