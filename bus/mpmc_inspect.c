@@ -137,8 +137,10 @@ static int take_census(const struct shmbus_snap_src *src, struct mpmc_snap *s)
 			uint64_t w = COPY_LOAD(sl->word);
 
 			words[i + k] = w;
+			/* The rule of mpmc_word_ok(): EMPTY names nobody. */
 			if (mpmc_word_owner(w) >= g->participants ||
-			    mpmc_word_state(w) >= MPMC_STATE_MAX)
+			    mpmc_word_state(w) >= MPMC_STATE_MAX ||
+			    (mpmc_word_state(w) == MPMC_EMPTY && mpmc_word_owner(w) != 0))
 				s->bad_words++;
 			else if (mpmc_word_state(w) == MPMC_WRITING)
 				s->writing++;

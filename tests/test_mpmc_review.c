@@ -6,7 +6,8 @@
  *  - a waiter that cannot read /proc (out of file descriptors) must not take
  *    a live owner for dead and rob its slot;
  *  - a consumer killed while asleep stops counting as a waiter (else every
- *    later commit pays a futex wake-up system call, for ever).
+ *    later commit pays a futex wake-up system call, for ever);
+ *  - inspect calls a slot word invalid exactly when the ring refuses it.
  * And what the leaner busy path (hints moved once every K claims, I5 in
  * mpmc_ring.c) must keep: a claimer whose private cursor is laps stale
  * finds its slot; a waiter whose hint lags still sleeps (does not spin);
@@ -253,6 +254,31 @@ static void test_dead_sleeper_forgotten(void **state)
 	shmbus_mpmc_close(p);
 }
 
+/* --- inspect and the ring agree on what is corrupt ---------------------- */
+
+static void test_inspect_invalid_empty(void **state)
+{
+	const char *name = make_ring("emptyowner", 4, 8, 0, 8);
+	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_snapshot *snap;
+	const void *d;
+	size_t len;
+	char *json;
+
+	(void)state;
+	/* EMPTY naming an owner: no transition makes it. */
+	atomic_store(&mpmc_slot_at(c, 0)->word, mpmc_word(0, 3, MPMC_EMPTY));
+	assert_int_equal(shmbus_mpmc_peek_try(c, &d, &len), -SHMBUS_ECORRUPT);
+	assert_int_equal(shmbus_snapshot_take(name, &snap), 0);
+	json = shmbus_snapshot_json(snap, 0);
+	assert_non_null(strstr(json, "\"invalid\":1"));
+	assert_non_null(strstr(json, "\"corrupt\":true"));
+	free(json);
+	shmbus_snapshot_free(snap);
+	atomic_store(&mpmc_slot_at(c, 0)->word, 0);
+	shmbus_mpmc_close(c);
+}
+
 /* --- hints that lag ------------------------------------------------------ */
 
 static void test_stale_cursor(void **state)
@@ -346,6 +372,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_len_grows_after_check, tu_teardown),
 		cmocka_unit_test_teardown(test_no_fds_no_robbery, tu_teardown),
 		cmocka_unit_test_teardown(test_dead_sleeper_forgotten, tu_teardown),
+		cmocka_unit_test_teardown(test_inspect_invalid_empty, tu_teardown),
 		cmocka_unit_test_teardown(test_stale_cursor, tu_teardown),
 		cmocka_unit_test_teardown(test_sleeps_behind_lagging_hint, tu_teardown),
 	};
