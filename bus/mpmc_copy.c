@@ -153,7 +153,7 @@ static int pop_burst(struct shmbus_mpmc *h, void *const *bufs, size_t size, size
 			memcpy(bufs[i], mpmc_payload(cl), cl->len);
 	}
 	rc = shmbus_mpmc_release_burst(h, k);
-	return rc ? rc : (int)k;
+	return rc < 0 ? rc : (int)k;
 }
 
 int shmbus_mpmc_pop_burst_try(struct shmbus_mpmc *h, void *const *bufs, size_t size,

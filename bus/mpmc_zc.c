@@ -261,15 +261,18 @@ int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n)
 
 	if (is_producer(h))
 		return -EPERM;
-	if (n > h->nclaims)
+	if (n == 0)
+		return 0;
+	if (h->nclaims == 0)
 		return -EAGAIN;
+	if (n > h->nclaims)
+		n = h->nclaims; /* a _burst takes what there is */
 	for (k = 0; k < n; k++) {
 		int one = mpmc_release_one(h);
 
 		if (one)
 			rc = one; /* -ECANCELED: that one is gone, go on */
 	}
-	if (n)
-		mpmc_wake(h, &h->ctl->not_full);
-	return rc;
+	mpmc_wake(h, &h->ctl->not_full);
+	return rc ? rc : (int)n;
 }

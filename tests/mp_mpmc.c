@@ -144,7 +144,7 @@ static int consume(void *arg)
 				if (!take(w, &count, msgs[i].data, msgs[i].len))
 					return 31;
 			}
-			if (rc > 0 && shmbus_mpmc_release_burst(h, (unsigned)rc))
+			if (rc > 0 && shmbus_mpmc_release_burst(h, (unsigned)rc) != rc)
 				return 32;
 			break;
 		case 2: /* copying burst */

@@ -102,7 +102,7 @@ static void *consume(void *arg)
 			r->logs[t->id][n].seq = (uint32_t)m->seq;
 			n++;
 		}
-		if (shmbus_mpmc_release_burst(h, (unsigned)rc)) {
+		if (shmbus_mpmc_release_burst(h, (unsigned)rc) != rc) {
 			t->rc = 32;
 			break;
 		}

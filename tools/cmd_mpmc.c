@@ -153,7 +153,7 @@ static int print_and_release(const struct pubsub_opts *o, struct shmbus_mpmc *h,
 	if (fflush(o->out) != 0)
 		return tool_fail(o->name, "cannot write standard output", -EIO);
 	rc = shmbus_mpmc_release_burst(h, (unsigned)k);
-	return rc ? tool_fail(o->name, "cannot receive", rc) : TOOL_OK;
+	return rc < 0 ? tool_fail(o->name, "cannot receive", rc) : TOOL_OK;
 }
 
 int mpmc_sub(const struct pubsub_opts *o)

@@ -306,9 +306,11 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_burst(struct shmbus_mpmc *h,
 							 unsigned n, int timeout_ms);
 
 /*
- * shmbus_mpmc_release_burst - free the @n oldest messages held, with one
- * wake-up.  Returns 0, -EAGAIN (fewer than @n held: nothing freed), -EPERM,
- * -ECANCELED (as release; the others are freed).  Wait-free.
+ * shmbus_mpmc_release_burst - free up to @n of the oldest messages held,
+ * with one wake-up; like every _burst call it takes what there is (as
+ * shmbus_spsc_release_burst()).  Returns how many were freed (1..@n), 0 if
+ * @n is 0, -EAGAIN (none held), -EPERM, -ECANCELED (one of them had been
+ * recovered, as release; the others are freed).  Wait-free.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n);
 
