@@ -15,6 +15,11 @@ int spsc_corrupt(struct shmbus_spsc *q)
 {
 	q->broken = true;
 	q->gate = 0;
+	q->room = 0;
+	/* The fast paths of commit and release test these alone. */
+	q->res_n = 0;
+	q->peek_ok = false;
+	q->burst_ok = false;
 	/* Relaxed: an informational mark for inspection and for the other
 	 * side's slow paths; nothing is published through it. */
 	atomic_store_explicit(&q->sh->corrupt, 1, memory_order_relaxed);
@@ -122,14 +127,6 @@ static int load_positions(struct shmbus_spsc *q)
 		return -SHMBUS_ECORRUPT;
 	q->pos = q->role == SHMBUS_SPSC_PRODUCER ? head : tail;
 	q->other = q->role == SHMBUS_SPSC_PRODUCER ? tail : head;
-	/* Our counters, continued from the previous owner of the role.
-	 * Relaxed: statistics. */
-	q->msgs = atomic_load_explicit(q->role == SHMBUS_SPSC_PRODUCER ? &q->sh->prod.msgs_in
-								      : &q->sh->cons.msgs_out,
-				       memory_order_relaxed);
-	q->bytes = atomic_load_explicit(q->role == SHMBUS_SPSC_PRODUCER ? &q->sh->prod.bytes_in
-								       : &q->sh->cons.bytes_out,
-					memory_order_relaxed);
 	return 0;
 }
 
@@ -165,6 +162,8 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	q->ring = (unsigned char *)data + SPSC_DATA_OFF;
 	q->cap = cap;
 	q->mask = q->cap - 1;
+	q->max_msg = q->cap - SPSC_HDR;
+	q->room = role == SHMBUS_SPSC_PRODUCER ? q->cap : 0;
 	q->role = role;
 	q->gate = role;
 	q->spin = SHMBUS_SPSC_SPIN_DEFAULT;
@@ -195,7 +194,18 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 		shmbus_part_leave(&q->sh->part[role - 1], q->me);
 		goto fail_block;
 	}
-	q->asym = spsc_asym_register();
+	/* The other side's queue and flag: the ones our commits (releases)
+	 * wake it through. */
+	if (role == SHMBUS_SPSC_PRODUCER) {
+		q->wake_wq = &q->sh->data_wq;
+		q->wake_armed = &q->sh->data_armed;
+		q->wakes = &q->sh->prod.wakes;
+	} else {
+		q->wake_wq = &q->sh->space_wq;
+		q->wake_armed = &q->sh->space_armed;
+		q->wakes = &q->sh->cons.wakes;
+	}
+	spsc_set_asym(q, spsc_asym_register());
 	q->sliced = !q->asym;
 	*out = q;
 	return 0;

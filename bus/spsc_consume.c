@@ -40,12 +40,10 @@ SPSC_HOT void release_to(struct shmbus_spsc *q, uint64_t tail, uint64_t msgs, ui
 	q->peek_ok = false;
 	q->burst_ok = false;
 	if (msgs) {
-		/* Relaxed: statistics; we are their only writer, so our
-		 * private totals are their values (no shared load). */
-		atomic_store_explicit(&c->msgs_out, q->msgs += msgs, memory_order_relaxed);
-		atomic_store_explicit(&c->bytes_out, q->bytes += bytes, memory_order_relaxed);
+		spsc_count(&c->msgs_out, msgs);
+		spsc_count(&c->bytes_out, bytes);
 	}
-	spsc_wake(q, &q->sh->space_wq, &q->sh->space_armed, &c->wakes);
+	spsc_wake(q);
 }
 
 /* Read and check the record at @p (p < q->other): it lies inside the
@@ -118,7 +116,60 @@ static int first_msg(struct shmbus_spsc *q, uint64_t *size, uint32_t *len)
 	return 0;
 }
 
-int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
+/*
+ * peek_fast - the common case of a peek, in line in peek_try and pop_try:
+ * the message the last peek found, or a message (not padding) at our tail,
+ * below the head we know of or a fresh one.  Returns 0 (*@p, *@len set),
+ * -EAGAIN (the ring is empty) or 1: take the slow path (padding, a record
+ * with slack, garbage, a wrong handle).
+ */
+SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
+{
+	uint64_t pos = q->pos, off = pos & q->mask, h, w, sz;
+
+	if (__builtin_expect(q->gate != SHMBUS_SPSC_CONSUMER, 0))
+		return 1;
+	if (q->peek_ok) {
+		*p = q->ring + off + SPSC_HDR;
+		*len = q->peek_len;
+		return 0;
+	}
+	if (pos == q->other) {
+		/* A2: acquire, pairs with R1 in publish(): the records before
+		 * head are complete.  As spsc_refresh_head(), with other == pos. */
+		h = atomic_load_explicit(&q->sh->prod.head, memory_order_acquire);
+		if (h == pos)
+			return -EAGAIN;
+		if (__builtin_expect(h & 7 || h - pos > q->cap, 0))
+			return 1;
+		q->other = h;
+		/* New data, just written on the producer's core: ask for the
+		 * line of the last byte published now, so that its transfer
+		 * overlaps the header's (the record of a 64-byte message spans
+		 * two lines: this is the second when one message came). */
+		__builtin_prefetch(q->ring + ((h - 1) & q->mask));
+	}
+	/* Relaxed: ordered after A2, whose head covered this record. */
+	w = atomic_load_explicit(spsc_rec(q, pos), memory_order_relaxed);
+	sz = w >> 32;
+	/* A record of exactly rec_size(len) (so 8-aligned, >= 8, holding len;
+	 * never padding: rec_size(2^32 - 1) > any size) inside the published
+	 * part and the ring.  Others (padding, the slack a burst commit may
+	 * leave, garbage) take the slow path, read_rec(). */
+	if (__builtin_expect(sz != spsc_rec_size((uint32_t)w) || sz > q->cap - off ||
+			     sz > q->other - pos, 0))
+		return 1;
+	q->peek_ok = true;
+	q->peek_len = (uint32_t)w;
+	q->peek_end = pos + sz;
+	*p = q->ring + off + SPSC_HDR;
+	*len = (uint32_t)w;
+	return 0;
+}
+
+/* peek_try when peek_fast() does not do: errors, padding, garbage. */
+static __attribute__((noinline)) int peek_slow(struct shmbus_spsc *q, const void **data,
+					       size_t *len)
 {
 	uint64_t size = 0;
 	uint32_t l = 0;
@@ -129,29 +180,28 @@ int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
 	if (!data || !len)
 		return -EINVAL;
 	if (!q->peek_ok) {
-		/* Fast path: a message (not padding) where the cached head
-		 * says there is one. */
-		if (__builtin_expect(q->pos != q->other, 1)) {
-			rc = read_rec(q, q->pos, &size, &l);
-			if (rc)
-				return rc;
-		}
-		if (q->pos == q->other || l == SPSC_PAD) {
-			rc = first_msg(q, &size, &l);
-			if (rc)
-				return rc;
-		} else {
-			q->peek_ok = true;
-			q->peek_len = l;
-			q->peek_end = q->pos + size;
-		}
+		rc = first_msg(q, &size, &l);
+		if (rc)
+			return rc;
 	}
 	*data = q->ring + (q->pos & q->mask) + SPSC_HDR;
 	*len = q->peek_len;
 	return 0;
 }
 
-int shmbus_spsc_release(struct shmbus_spsc *q)
+int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
+{
+	int rc;
+
+	if (__builtin_expect(data && len, 1)) {
+		rc = peek_fast(q, data, len);
+		if (__builtin_expect(rc <= 0, 1))
+			return rc;
+	}
+	return peek_slow(q, data, len);
+}
+
+static __attribute__((noinline)) int release_slow(struct shmbus_spsc *q)
 {
 	uint64_t size;
 	uint32_t l;
@@ -166,6 +216,17 @@ int shmbus_spsc_release(struct shmbus_spsc *q)
 	}
 	release_to(q, q->peek_end, 1, q->peek_len);
 	return 0;
+}
+
+int shmbus_spsc_release(struct shmbus_spsc *q)
+{
+	/* peek_ok is never set on a producer handle, and cleared on a broken
+	 * one. */
+	if (__builtin_expect(q->peek_ok, 1)) {
+		release_to(q, q->peek_end, 1, q->peek_len);
+		return 0;
+	}
+	return release_slow(q);
 }
 
 int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *msgs, unsigned n)
@@ -255,6 +316,15 @@ int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf, size_t size)
 	size_t len;
 	int rc;
 
+	/* Fast path: peek_fast, the copy and release_to() in line. */
+	rc = peek_fast(q, &data, &len);
+	if (__builtin_expect(rc == 0 && len <= size && buf, 1)) {
+		memcpy(buf, data, len);
+		release_to(q, q->peek_end, 1, len);
+		return (int)len;
+	}
+	if (rc < 0)
+		return rc;
 	rc = shmbus_spsc_peek_try(q, &data, &len);
 	if (rc)
 		return rc;

@@ -121,34 +121,45 @@ struct shmbus_spsc {
 	uint32_t gate;       /* role while healthy, 0 once broken: one
 			      * compare checks both on every call */
 	uint32_t role;
-	bool broken;         /* found corrupt: every call fails */
-	bool asym;           /* this process is registered for membarrier */
+	uint64_t max_msg;    /* cap - 8 */
+	uint64_t room;       /* cap on a healthy producer handle, else 0: the
+			      * room check of the producer's fast paths then
+			      * fails, and the slow path says why */
 	uint64_t pos;        /* own position as last stored (head or tail) */
 	uint64_t other;      /* cached position of the other side */
-	uint64_t msgs;       /* own counters as last stored (msgs_in or */
-	uint64_t bytes;      /* msgs_out, bytes_in or bytes_out) */
+	/* W3 of spsc_wake() loads this: the other side's armed flag in the
+	 * block, or spsc_always_armed when this process cannot use
+	 * membarrier (see spsc_set_asym()). */
+	_Atomic uint32_t *wake_hint;
 
-	/* Producer: the reservation not yet committed. */
+	/* Producer: the reservation not yet committed.  res_n is 0 on a
+	 * consumer handle and on a broken one, so commit tests it alone. */
 	uint32_t res_n;      /* records reserved, 0: none */
 	uint32_t res_len;    /* payload length reserved for the first one */
 	uint64_t res_pos;    /* position of the first reserved record */
-	uint64_t res_size;   /* record size of the first one */
-	uint64_t res_end;    /* position after the last one */
+	uint64_t res_size;   /* bursts only: record size of the first one */
+	uint64_t res_end;    /* bursts only: position after the last one */
 	uint64_t want;       /* end position a failed reserve needed */
 
-	/* Consumer: what the last peek found, valid while pos == peek_pos. */
+	/* Consumer: what the last peek found, valid while peek_ok (cleared by
+	 * every release, and on a producer or broken handle never set). */
 	bool peek_ok;
+	bool burst_ok;
 	uint32_t peek_len;
 	uint64_t peek_end;   /* position after the first message */
-	bool burst_ok;
 	unsigned burst_n;    /* messages the last peek_burst returned */
 	uint64_t burst_end;  /* position after the last of them */
 	uint64_t burst_bytes;
 
 	/* Cold. */
-	unsigned spin;
+	struct shmbus_waitq *wake_wq;  /* the queue the other side sleeps on */
+	_Atomic uint32_t *wake_armed;  /* and its armed flag */
+	_Atomic uint64_t *wakes;       /* our count of wakes we issued */
+	bool broken;         /* found corrupt: every call fails */
+	bool asym;           /* this process is registered for membarrier */
 	bool sliced;         /* sleep in slices: a waker may skip its fence
 			      * while we cannot issue membarrier */
+	unsigned spin;
 	struct shmbus_block *block;
 	shmbus_ident_t me;
 };
@@ -175,7 +186,8 @@ static inline uint64_t spsc_rec_size(uint64_t len)
 	return (len + SPSC_HDR + 7) & ~(uint64_t)7;
 }
 
-/* Add @n to a counter this side alone writes: no read-modify-write needed.
+/* Add @n to a counter this side alone writes: no read-modify-write needed
+ * (and the counter sits next to our position, in a line we write anyway).
  * Relaxed: counters order nothing; readers take what they see. */
 static inline void spsc_count(_Atomic uint64_t *c, uint64_t n)
 {
@@ -210,28 +222,31 @@ static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 /* spsc_wait.c */
 /* Register this process for asymmetric fences; true if it can use them. */
 bool spsc_asym_register(void);
+/* A word that always reads 1 (never written): wake_hint of a handle whose
+ * process cannot use membarrier, so that each of its wakes takes the flag
+ * with a read-modify-write. */
+extern _Atomic uint32_t spsc_always_armed;
+/* Whether wakes of @q may skip the fence (its process is registered). */
+void spsc_set_asym(struct shmbus_spsc *q, bool asym);
 /* The slow part of spsc_wake(). */
-void spsc_wake_slow(struct shmbus_waitq *wq, _Atomic uint32_t *armed,
-		    _Atomic uint64_t *wakes);
+void spsc_wake_slow(struct shmbus_spsc *q);
 
 /*
- * spsc_wake - after a position store: wake the side sleeping on @wq if its
- * @armed flag says it may sleep; count a real wake in @wakes.  Inline, so
- * that the busy path (nobody armed) costs one load and no call.  The
- * argument is in spsc_wait.c (W2, W3).
+ * spsc_wake - after a position store: wake the other side if its armed flag
+ * says it may sleep (and count a real wake).  Inline, so that the busy path
+ * (nobody armed) costs two loads and no call.  The argument is in
+ * spsc_wait.c (W2, W3).
  */
-static inline void spsc_wake(struct shmbus_spsc *q, struct shmbus_waitq *wq,
-			     _Atomic uint32_t *armed, _Atomic uint64_t *wakes)
+static inline void spsc_wake(struct shmbus_spsc *q)
 {
-	if (__builtin_expect(q->asym, 1)) {
-		/* W2: compiler barrier only: the sleeper's membarrier orders
-		 * the CPU side. */
-		atomic_signal_fence(memory_order_seq_cst);
-		/* W3: relaxed, ordered against S1 by S2. */
-		if (__builtin_expect(atomic_load_explicit(armed, memory_order_relaxed) == 0, 1))
-			return;
-	}
-	spsc_wake_slow(wq, armed, wakes);
+	/* W2: compiler barrier only: the sleeper's membarrier orders the CPU
+	 * side. */
+	atomic_signal_fence(memory_order_seq_cst);
+	/* W3: relaxed, ordered against S1 by S2.  Without membarrier the hint
+	 * is spsc_always_armed: W4 in spsc_wake_slow() always runs. */
+	if (__builtin_expect(atomic_load_explicit(q->wake_hint, memory_order_relaxed) == 0, 1))
+		return;
+	spsc_wake_slow(q);
 }
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says

@@ -39,12 +39,10 @@ SPSC_HOT void publish(struct shmbus_spsc *q, uint64_t head, uint64_t msgs, uint6
 	atomic_store_explicit(&p->head, head, memory_order_release);
 	q->pos = head;
 	if (msgs) {
-		/* Relaxed: statistics; we are their only writer, so our
-		 * private totals are their values (no shared load). */
-		atomic_store_explicit(&p->msgs_in, q->msgs += msgs, memory_order_relaxed);
-		atomic_store_explicit(&p->bytes_in, q->bytes += bytes, memory_order_relaxed);
+		spsc_count(&p->msgs_in, msgs);
+		spsc_count(&p->bytes_in, bytes);
 	}
-	spsc_wake(q, &q->sh->data_wq, &q->sh->data_armed, &p->wakes);
+	spsc_wake(q);
 }
 
 /*
@@ -92,7 +90,22 @@ static int place(struct shmbus_spsc *q, uint64_t pos, uint64_t need, bool first,
 	return 0;
 }
 
-int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
+/* Whether a record for @len bytes of payload fits at the handle's head,
+ * before the end of the ring, in the room it knows of (q->other, a tail it
+ * has seen), on a healthy producer handle (q->room is 0 on any other, and
+ * a record needs at least 8 bytes).  Private values only: nothing is read
+ * from the block.
+ * len <= cap - off - 8 also bounds len (off < cap, both multiples of 8), so
+ * rec_size(len) <= cap - off cannot overflow. */
+SPSC_HOT bool fits_fast(const struct shmbus_spsc *q, size_t len, uint64_t off)
+{
+	return len <= q->max_msg - off && q->pos + spsc_rec_size(len) - q->other <= q->room;
+}
+
+/* reserve_try when the fast path does not apply: a wrong handle or
+ * argument, a padding record at the end of the ring, or a fresh look at
+ * the consumer's tail. */
+static __attribute__((noinline)) int reserve_slow(struct shmbus_spsc *q, size_t len, void **data)
 {
 	uint64_t need, start;
 	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
@@ -106,9 +119,7 @@ int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
 	need = spsc_rec_size(len);
 	q->res_n = 0;
 	start = q->pos;
-	/* Fast path: it fits before the end, in the room we know of. */
-	if (__builtin_expect(need > q->cap - (start & q->mask) || start + need - q->other > q->cap,
-			     0)) {
+	if (need > q->cap - (start & q->mask) || start + need - q->other > q->cap) {
 		rc = place(q, start, need, true, &start);
 		if (rc)
 			return rc;
@@ -116,15 +127,49 @@ int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
 	q->res_n = 1;
 	q->res_len = (uint32_t)len;
 	q->res_pos = start;
-	q->res_size = need;
-	q->res_end = start + need;
 	*data = q->ring + (start & q->mask) + SPSC_HDR;
 	return 0;
 }
 
-int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len)
+int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
 {
-	uint64_t size;
+	uint64_t off = q->pos & q->mask;
+
+	/* Fast path: a leaf function, nothing loaded from the block. */
+	if (__builtin_expect(data && fits_fast(q, len, off), 1)) {
+		q->res_n = 1;
+		q->res_len = (uint32_t)len;
+		q->res_pos = q->pos;
+		*data = q->ring + off + SPSC_HDR;
+		return 0;
+	}
+	return reserve_slow(q, len, data);
+}
+
+/* Size and end of the first reserved record: a single reserve keeps only
+ * its length (the record is rec_size of it), a burst keeps both. */
+static uint64_t res_size(const struct shmbus_spsc *q)
+{
+	return q->res_n == 1 ? spsc_rec_size(q->res_len) : q->res_size;
+}
+
+static uint64_t res_end(const struct shmbus_spsc *q)
+{
+	return q->res_n == 1 ? q->res_pos + spsc_rec_size(q->res_len) : q->res_end;
+}
+
+/* Write the header of the one message at @pos and publish it. */
+SPSC_HOT void commit_one(struct shmbus_spsc *q, uint64_t pos, size_t len, uint64_t size)
+{
+	/* Relaxed: published by R1 in publish(). */
+	atomic_store_explicit(spsc_rec(q, pos), spsc_rec_word((uint32_t)len, size),
+			      memory_order_relaxed);
+	q->res_n = 0;
+	publish(q, pos + size, 1, len);
+}
+
+static __attribute__((noinline)) int commit_slow(struct shmbus_spsc *q, size_t len)
+{
 	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
 
 	if (rc)
@@ -133,13 +178,18 @@ int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len)
 		return -EINVAL;
 	/* A lone record may shrink to what was written; the first of a burst
 	 * keeps its size, the next one starts right after it. */
-	size = q->res_n == 1 ? spsc_rec_size(len) : q->res_size;
-	/* Relaxed: published by R1. */
-	atomic_store_explicit(spsc_rec(q, q->res_pos), spsc_rec_word((uint32_t)len, size),
-			      memory_order_relaxed);
-	q->res_n = 0;
-	publish(q, q->res_pos + size, 1, len);
+	commit_one(q, q->res_pos, len, q->res_n == 1 ? spsc_rec_size(len) : q->res_size);
 	return 0;
+}
+
+int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len)
+{
+	/* res_n is 0 on a consumer handle and on a broken one. */
+	if (__builtin_expect(q->res_n == 1 && len <= q->res_len, 1)) {
+		commit_one(q, q->res_pos, len, spsc_rec_size(len));
+		return 0;
+	}
+	return commit_slow(q, len);
 }
 
 int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf *bufs,
@@ -194,21 +244,21 @@ int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf 
 static uint64_t walk_reserved(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
 			      unsigned n, bool write, uint64_t *bytes, int *rc)
 {
-	uint64_t p = q->res_pos, w, size, len, off;
+	uint64_t p = q->res_pos, end = res_end(q), w, size, len, off;
 	unsigned i;
 
 	*bytes = 0;
 	for (i = 0; i < n; i++) {
 		off = p & q->mask;
 		if (i == 0) {
-			size = q->res_size;
+			size = res_size(q);
 			len = q->res_len;
 		} else {
 			/* Relaxed: our own earlier store. */
 			w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
 			size = w >> 32;
 			if ((uint32_t)w == SPSC_PAD) {
-				if (size != q->cap - off || off == 0 || size > q->res_end - p)
+				if (size != q->cap - off || off == 0 || size > end - p)
 					goto corrupt;
 				p += size;
 				i--;
@@ -216,7 +266,7 @@ static uint64_t walk_reserved(struct shmbus_spsc *q, const struct shmbus_spsc_bu
 			}
 			len = (uint32_t)w;
 			if (size < SPSC_HDR || size & 7 || size > q->cap - off ||
-			    size > q->res_end - p || len > size - SPSC_HDR)
+			    size > end - p || len > size - SPSC_HDR)
 				goto corrupt;
 		}
 		if (bufs && (bufs[i].len > len ||
@@ -275,9 +325,16 @@ int shmbus_spsc_commit_burst(struct shmbus_spsc *q, const struct shmbus_spsc_buf
 
 int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
 {
+	uint64_t off = q->pos & q->mask;
 	void *dst;
 	int rc;
 
+	/* Fast path: reserve_try's, with the copy and commit_one() in line. */
+	if (__builtin_expect(data && fits_fast(q, len, off), 1)) {
+		memcpy(q->ring + off + SPSC_HDR, data, len);
+		commit_one(q, q->pos, len, spsc_rec_size(len));
+		return 0;
+	}
 	if (!data && len)
 		return -EINVAL;
 	rc = shmbus_spsc_reserve_try(q, len, &dst);

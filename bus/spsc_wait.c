@@ -20,9 +20,9 @@
  *     W1  store position (release)
  *     W2  compiler barrier (atomic_signal_fence): W3 stays after W1 in
  *         program order
- *     W3  load armed (relaxed); if 1: W4 exchange armed -> 0 (acq_rel), and
- *         if that returned 1, shmbus_waitq_wake() (seq_cst fence, load
- *         waiters, bump seq, futex_wake)
+ *     W3  load armed (relaxed, through q->wake_hint); if 1: W4 exchange
+ *         armed -> 0 (acq_rel), and if that returned 1, shmbus_waitq_wake()
+ *         (seq_cst fence, load waiters, bump seq, futex_wake)
  *   sleeper (once per sleep; ready() below, inside shmbus_waitq_wait()):
  *     S0  waiters++, then seq_cst fence F1          (shmbus_waitq_wait)
  *     S1  exchange armed <- 1 (seq_cst)
@@ -53,13 +53,37 @@
  * woken too early (the producer needs more room than was freed) re-arms in
  * its next ready() call before sleeping again, so every sleep is covered.
  *
+ * Registration.  GLOBAL_EXPEDITED interrupts only the CPUs whose current
+ * process is registered, so the argument holds for a waker only once its
+ * process is.  A waker skips the fence only on a handle whose open
+ * registered first (q->asym, spsc_set_asym()), so every fence-skipping W1
+ * comes after the registration in program order.  The sleeper itself needs
+ * no registration to issue the call, so who opened first does not matter.
+ * The one race left is a registration running while a sleeper is between
+ * S1 and S3 (a role taken over by a new process while the other side
+ * sleeps): the kernel ends the registration with a full barrier after
+ * marking the process (sync_runqueues_membarrier_state(): "no memory access
+ * following registration is reordered before registration"), and the
+ * sleeper's membarrier begins with one before it reads those marks.  So
+ * either the sleeper's call sees the new waker registered (and the argument
+ * above applies), or the mark was not yet visible to it, and then by that
+ * pair of barriers (store buffering: S1; mb; read mark  against  set mark;
+ * mb; W1; W3) the waker's W3 reads S1 and takes the W4 path.
+ * mp_spsc_kill.c tests both takeovers while the other side sleeps.
+ * Registration is per process (per mm) and cleared by exec; a forked child
+ * registers again on its first open (handles do not survive fork).
+ *
  * Fallbacks: a waker in a process that could not register (old kernel,
- * seccomp) skips W2 and W3 and always does W4, a read-modify-write on the
- * flag (see spsc_wake_slow()): the fence-less Dekker, one locked
- * instruction per commit or release, as the textbook protocol costs.  A
- * sleeper whose membarrier call fails cannot rely on S2 against a
- * fence-skipping waker, so it sleeps in slices of SLICE_MS and re-checks:
- * such a lost wake-up costs at most one slice of latency, never a hang.
+ * seccomp) reads W3 from spsc_always_armed instead of the flag, so it
+ * always does W4, a read-modify-write on the flag (see spsc_wake_slow()):
+ * the fence-less Dekker, one locked instruction per commit or release, as
+ * the textbook protocol costs.  A sleeper whose membarrier call fails (or
+ * whose process could not register: then it does not even try) cannot rely
+ * on S2 against a fence-skipping waker, so it sleeps in slices of SLICE_MS
+ * and re-checks: such a missed wake-up costs at most one slice (5 ms) of
+ * latency, never a hang.  Assumed: a membarrier that returns 0 did its job
+ * (a seccomp filter that fakes success for it would break this, as it
+ * would break liburcu).
  * (No fences in this file: ThreadSanitizer understands read-modify-writes
  * and seq_cst operations, not fences, and GCC refuses them under it.)
  */
@@ -100,8 +124,16 @@ bool spsc_asym_register(void)
 	return true;
 }
 
-void spsc_wake_slow(struct shmbus_waitq *wq, _Atomic uint32_t *armed,
-		    _Atomic uint64_t *wakes)
+/* Never written: loads of it are not racy. */
+_Atomic uint32_t spsc_always_armed = 1;
+
+void spsc_set_asym(struct shmbus_spsc *q, bool asym)
+{
+	q->asym = asym;
+	q->wake_hint = asym ? q->wake_armed : &spsc_always_armed;
+}
+
+void spsc_wake_slow(struct shmbus_spsc *q)
 {
 	/*
 	 * W4: take the flag.  acq_rel: the acquire pairs with S1 (a release
@@ -111,10 +143,10 @@ void spsc_wake_slow(struct shmbus_waitq *wq, _Atomic uint32_t *armed,
 	 * then S1 synchronises with it, W1 happens before S3 and the sleeper
 	 * sees the position: the fence-less form of the textbook Dekker.
 	 */
-	if (atomic_exchange_explicit(armed, 0, memory_order_acq_rel) == 0)
+	if (atomic_exchange_explicit(q->wake_armed, 0, memory_order_acq_rel) == 0)
 		return;
-	if (shmbus_waitq_wake(wq))
-		spsc_count(wakes, 1);
+	if (shmbus_waitq_wake(q->wake_wq))
+		spsc_count(q->wakes, 1);
 }
 
 /* What a sleeper waits for: the other side moved far enough. */

@@ -27,7 +27,7 @@ struct side {
 static void force(struct shmbus_spsc *q, enum mode mode)
 {
 	if (mode == NO_MEMBARRIER)
-		q->asym = false; /* wakers always take the flag with an RMW */
+		spsc_set_asym(q, false); /* wakers always take the flag with an RMW */
 	else if (mode == SLICED)
 		q->sliced = true; /* sleepers never issue membarrier */
 }

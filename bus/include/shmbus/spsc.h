@@ -49,9 +49,11 @@
  *                                         a time)          consumer call on the same handle
  *   stats, capacity, max_msg              any thread       everything except close
  *   set_spin                              handle owner     nothing on the same handle
- * Progress: _try calls, commit*, release* and stats are wait-free (a bounded
+ * Progress: _try calls, commit* and release* are wait-free (a bounded
  * number of steps, no locks; commit/release make one futex_wake system call
- * when the other side sleeps).  Calls with a timeout are blocking.
+ * when the other side sleeps).  stats is bounded (it reads two small files
+ * of /proc to tell live roles from dead ones).  Calls with a timeout are
+ * blocking.
  * Memory ordering: everything the producer wrote into a message before
  * commit is visible to the consumer that peeks it; everything the consumer
  * did with a message before release happens before the producer reuses its
@@ -142,8 +144,11 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_create(const char *name, size_t cap
  * continues from the positions in the block.
  * Side effect: the calling process registers for
  * membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) (once), which lets
- * commit and release skip a memory fence; without kernel support the ring
- * still works, with that fence.
+ * commit and release skip a memory fence; without kernel support (or under
+ * a seccomp filter that refuses membarrier) the ring still works: commit
+ * and release then pay a locked instruction, and a blocking call of this
+ * process sleeps in slices of 5 ms, so that a wake-up it misses costs it at
+ * most that much latency (never a hang).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_open(struct shmbus_spsc **out, const char *name,
 						   enum shmbus_spsc_role role);
