@@ -229,22 +229,53 @@ int shmbus_spsc_release(struct shmbus_spsc *q)
 	return release_slow(q);
 }
 
+/* The record at @p, if it is a message of exactly rec_size(len) inside the
+ * part published as far as we know and inside the ring (peek_fast()'s test);
+ * else false, and next_msg() decides. */
+SPSC_HOT bool next_fast(const struct shmbus_spsc *q, uint64_t p, uint64_t *size, uint32_t *len)
+{
+	uint64_t w, sz;
+
+	if (__builtin_expect(p == q->other, 0))
+		return false;
+	/* Relaxed: ordered after A2, whose head covered this record. */
+	w = atomic_load_explicit(spsc_rec(q, p), memory_order_relaxed);
+	sz = w >> 32;
+	if (sz != spsc_rec_size((uint32_t)w) || sz > q->cap - (p & q->mask) || sz > q->other - p)
+		return false;
+	*size = sz;
+	*len = (uint32_t)w;
+	return true;
+}
+
 int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *msgs, unsigned n)
 {
 	uint64_t size, p, end, bytes = 0;
+	const void *d;
+	size_t l0;
 	uint32_t l;
 	unsigned i = 0;
-	int rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
+	int rc;
 
-	if (rc)
+	if (!msgs || n == 0) {
+		rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
+		return rc ? rc : n ? -EINVAL : 0;
+	}
+	/* The first as peek_try finds it (and remembers it for release). */
+	rc = peek_fast(q, &d, &l0);
+	if (rc < 0)
 		return rc;
-	if (!msgs && n)
-		return -EINVAL;
-	if (n == 0)
-		return 0;
-	rc = first_msg(q, &size, &l);
-	if (rc)
-		return rc;
+	if (rc == 0) {
+		size = q->peek_end - q->pos;
+		l = (uint32_t)l0;
+	} else {
+		rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
+		if (rc)
+			return rc;
+		rc = first_msg(q, &size, &l);
+		if (rc)
+			return rc;
+	}
 	p = q->pos;
 	for (;;) {
 		msgs[i].data = q->ring + (p & q->mask) + SPSC_HDR;
@@ -254,11 +285,20 @@ int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *ms
 		end = p;
 		if (++i == n)
 			break;
-		rc = next_msg(q, &p, &size, &l);
-		if (rc == -EAGAIN)
-			break;
-		if (rc)
-			return rc;
+		if (!next_fast(q, p, &size, &l)) {
+			/* Through copies: p, size and l stay in registers. */
+			uint64_t p2 = p, size2;
+			uint32_t l2;
+
+			rc = next_msg(q, &p2, &size2, &l2);
+			if (rc == -EAGAIN)
+				break;
+			if (rc)
+				return rc;
+			p = p2;
+			size = size2;
+			l = l2;
+		}
 	}
 	q->burst_ok = true;
 	q->burst_n = i;
@@ -374,7 +414,12 @@ static int try_pop(struct shmbus_spsc *q, void *arg)
 int shmbus_spsc_peek(struct shmbus_spsc *q, const void **data, size_t *len, int timeout_ms)
 {
 	struct peek_args a = { .data = data, .len = len };
+	int rc = shmbus_spsc_peek_try(q, data, len);
 
+	/* Tried once in line first: a busy ring never pays for spsc_block()
+	 * and its indirect call. */
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_peek, &a, timeout_ms);
 }
 
@@ -382,13 +427,19 @@ int shmbus_spsc_peek_burst(struct shmbus_spsc *q, struct shmbus_spsc_msg *msgs, 
 			   int timeout_ms)
 {
 	struct peek_args a = { .msgs = msgs, .n = n };
+	int rc = shmbus_spsc_peek_burst_try(q, msgs, n);
 
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_peek_burst, &a, timeout_ms);
 }
 
 int shmbus_spsc_pop(struct shmbus_spsc *q, void *buf, size_t size, int timeout_ms)
 {
 	struct peek_args a = { .buf = buf, .size = size };
+	int rc = shmbus_spsc_pop_try(q, buf, size);
 
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_pop, &a, timeout_ms);
 }

@@ -139,6 +139,7 @@ struct shmbus_spsc {
 	uint64_t res_pos;    /* position of the first reserved record */
 	uint64_t res_size;   /* bursts only: record size of the first one */
 	uint64_t res_end;    /* bursts only: position after the last one */
+	uint64_t res_bytes;  /* bursts only: payload bytes reserved in all */
 	uint64_t want;       /* end position a failed reserve needed */
 
 	/* Consumer: what the last peek found, valid while peek_ok (cleared by

@@ -195,7 +195,10 @@ int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len)
 int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf *bufs,
 				  unsigned n)
 {
-	uint64_t p, need, start;
+	/* Locals: the stores through bufs could alias the handle. */
+	unsigned char *ring = q->ring;
+	uint64_t mask = q->mask, cap = q->cap, max = q->max_msg, other = q->other;
+	uint64_t p, need, start, bytes = 0;
 	unsigned i;
 	int rc = spsc_check(q, SHMBUS_SPSC_PRODUCER);
 
@@ -206,31 +209,41 @@ int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf 
 	q->res_n = 0;
 	p = q->pos;
 	for (i = 0; i < n; i++) {
-		if (bufs[i].len > q->cap - SPSC_HDR) {
-			if (i == 0)
-				return -EMSGSIZE;
-			break;
+		size_t len = bufs[i].len;
+
+		start = p;
+		need = spsc_rec_size(len);
+		/* As fits_fast(), at p; else place() pads, refreshes tail, or
+		 * says there is no room. */
+		if (__builtin_expect(!(len <= max - (p & mask) && p + need - other <= cap), 0)) {
+			if (len > max) {
+				if (i == 0)
+					return -EMSGSIZE;
+				break;
+			}
+			rc = place(q, p, need, i == 0, &start);
+			other = q->other;
+			if (rc == -EAGAIN && i > 0)
+				break;
+			if (rc)
+				return rc;
 		}
-		need = spsc_rec_size(bufs[i].len);
-		rc = place(q, p, need, i == 0, &start);
-		if (rc == -EAGAIN && i > 0)
-			break;
-		if (rc)
-			return rc;
 		if (i == 0) {
 			q->res_pos = start;
-			q->res_len = (uint32_t)bufs[0].len;
+			q->res_len = (uint32_t)len;
 			q->res_size = need;
 		}
 		/* The header, so that commit_burst can walk the records.
 		 * Relaxed: published by R1 (or never). */
-		atomic_store_explicit(spsc_rec(q, start), spsc_rec_word((uint32_t)bufs[i].len, need),
-				      memory_order_relaxed);
-		bufs[i].data = q->ring + (start & q->mask) + SPSC_HDR;
+		atomic_store_explicit((_Atomic uint64_t *)(void *)(ring + (start & mask)),
+				      spsc_rec_word((uint32_t)len, need), memory_order_relaxed);
+		bufs[i].data = ring + (start & mask) + SPSC_HDR;
+		bytes += len;
 		p = start + need;
 	}
 	q->res_n = i;
 	q->res_end = p;
+	q->res_bytes = bytes;
 	return (int)i;
 }
 
@@ -309,6 +322,17 @@ int shmbus_spsc_commit_burst(struct shmbus_spsc *q, const struct shmbus_spsc_buf
 		q->res_n = 0;
 		return 0;
 	}
+	if (!bufs && n == q->res_n) {
+		/* All of it, as reserved: the headers are written already (but
+		 * a single reserve's), end and bytes are in the handle. */
+		if (n == 1) {
+			commit_one(q, q->res_pos, q->res_len, spsc_rec_size(q->res_len));
+			return 0;
+		}
+		q->res_n = 0;
+		publish(q, q->res_end, n, q->res_bytes);
+		return 0;
+	}
 	/* Check everything first, so that a bad argument changes nothing. */
 	if (bufs) {
 		walk_reserved(q, bufs, n, false, &bytes, &rc);
@@ -376,10 +400,15 @@ static int try_push(struct shmbus_spsc *q, void *arg)
 	return shmbus_spsc_push_try(q, a->src, a->len);
 }
 
+/* Each blocking form tries once in line first: a busy ring never pays for
+ * spsc_block() and its indirect call. */
 int shmbus_spsc_reserve(struct shmbus_spsc *q, size_t len, void **data, int timeout_ms)
 {
 	struct reserve_args a = { .len = len, .data = data };
+	int rc = shmbus_spsc_reserve_try(q, len, data);
 
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_reserve, &a, timeout_ms);
 }
 
@@ -387,13 +416,19 @@ int shmbus_spsc_reserve_burst(struct shmbus_spsc *q, struct shmbus_spsc_buf *buf
 			      int timeout_ms)
 {
 	struct reserve_args a = { .bufs = bufs, .n = n };
+	int rc = shmbus_spsc_reserve_burst_try(q, bufs, n);
 
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_reserve_burst, &a, timeout_ms);
 }
 
 int shmbus_spsc_push(struct shmbus_spsc *q, const void *data, size_t len, int timeout_ms)
 {
 	struct reserve_args a = { .len = len, .src = data };
+	int rc = shmbus_spsc_push_try(q, data, len);
 
+	if (__builtin_expect(rc != -EAGAIN, 1))
+		return rc;
 	return spsc_block(q, try_push, &a, timeout_ms);
 }
