@@ -4,11 +4,14 @@
  *
  * Invariant: q->pos is the tail this consumer last stored and q->other a
  * head it has seen (never ahead of the real one), 0 <= other - pos <=
- * capacity; every record in [pos, other) was checked by read_rec() before
- * any of its bytes was handed out, and nothing is handed out twice to this
+ * capacity; every record was checked (by read_rec(), or by the stricter
+ * test of peek_fast()/next_fast()) against [pos, other) and the end of the
+ * ring before any of its bytes was handed out, and nothing is handed out
+ * twice to this
  * handle without an intervening release (peeking again returns the same).
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "spsc_internal.h"
@@ -350,21 +353,31 @@ int shmbus_spsc_release_burst(struct shmbus_spsc *q, unsigned n)
 	return (int)i;
 }
 
-int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf, size_t size)
+/* pop_fast() says: take the slow path (no length or error code). */
+#define POP_SLOW INT_MIN
+
+/* The fast path of pop_try (and pop): peek_fast, the copy and release_to()
+ * in line.  Returns the length, -EAGAIN, or POP_SLOW. */
+SPSC_HOT int pop_fast(struct shmbus_spsc *q, void *buf, size_t size)
 {
 	const void *data;
 	size_t len;
-	int rc;
+	int rc = peek_fast(q, &data, &len);
 
-	/* Fast path: peek_fast, the copy and release_to() in line. */
-	rc = peek_fast(q, &data, &len);
 	if (__builtin_expect(rc == 0 && len <= size && buf, 1)) {
 		memcpy(buf, data, len);
 		release_to(q, q->peek_end, 1, len);
 		return (int)len;
 	}
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : POP_SLOW;
+}
+
+static __attribute__((noinline)) int pop_slow(struct shmbus_spsc *q, void *buf, size_t size)
+{
+	const void *data;
+	size_t len;
+	int rc;
+
 	rc = shmbus_spsc_peek_try(q, &data, &len);
 	if (rc)
 		return rc;
@@ -377,6 +390,15 @@ int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf, size_t size)
 	}
 	rc = shmbus_spsc_release(q);
 	return rc ? rc : (int)len;
+}
+
+int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf, size_t size)
+{
+	int rc = pop_fast(q, buf, size);
+
+	if (__builtin_expect(rc != POP_SLOW, 1))
+		return rc;
+	return pop_slow(q, buf, size);
 }
 
 /* ------------------------------------------------------------ blocking forms */
@@ -411,35 +433,46 @@ static int try_pop(struct shmbus_spsc *q, void *arg)
 	return shmbus_spsc_pop_try(q, a->buf, a->size);
 }
 
-int shmbus_spsc_peek(struct shmbus_spsc *q, const void **data, size_t *len, int timeout_ms)
+/* The waiting part of each blocking form, out of line: the forms take their
+ * _try's fast path in line first, so a busy ring never pays for a call to
+ * spsc_block(), its indirect calls or the arguments' struct.  Each tries
+ * once more (the slow path may succeed) before it waits. */
+static __attribute__((noinline)) int peek_wait(struct shmbus_spsc *q, const void **data,
+					       size_t *len, int timeout_ms)
 {
 	struct peek_args a = { .data = data, .len = len };
-	int rc = shmbus_spsc_peek_try(q, data, len);
 
-	/* Tried once in line first: a busy ring never pays for spsc_block()
-	 * and its indirect call. */
-	if (__builtin_expect(rc != -EAGAIN, 1))
-		return rc;
 	return spsc_block(q, try_peek, &a, timeout_ms);
+}
+
+static __attribute__((noinline)) int pop_wait(struct shmbus_spsc *q, void *buf, size_t size,
+					      int timeout_ms)
+{
+	struct peek_args a = { .buf = buf, .size = size };
+
+	return spsc_block(q, try_pop, &a, timeout_ms);
+}
+
+int shmbus_spsc_peek(struct shmbus_spsc *q, const void **data, size_t *len, int timeout_ms)
+{
+	if (__builtin_expect(data && len && peek_fast(q, data, len) == 0, 1))
+		return 0;
+	return peek_wait(q, data, len, timeout_ms);
 }
 
 int shmbus_spsc_peek_burst(struct shmbus_spsc *q, struct shmbus_spsc_msg *msgs, unsigned n,
 			   int timeout_ms)
 {
 	struct peek_args a = { .msgs = msgs, .n = n };
-	int rc = shmbus_spsc_peek_burst_try(q, msgs, n);
 
-	if (__builtin_expect(rc != -EAGAIN, 1))
-		return rc;
 	return spsc_block(q, try_peek_burst, &a, timeout_ms);
 }
 
 int shmbus_spsc_pop(struct shmbus_spsc *q, void *buf, size_t size, int timeout_ms)
 {
-	struct peek_args a = { .buf = buf, .size = size };
-	int rc = shmbus_spsc_pop_try(q, buf, size);
+	int rc = pop_fast(q, buf, size);
 
-	if (__builtin_expect(rc != -EAGAIN, 1))
+	if (__builtin_expect(rc >= 0, 1))
 		return rc;
-	return spsc_block(q, try_pop, &a, timeout_ms);
+	return pop_wait(q, buf, size, timeout_ms);
 }

@@ -131,18 +131,25 @@ static __attribute__((noinline)) int reserve_slow(struct shmbus_spsc *q, size_t 
 	return 0;
 }
 
-int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
+/* The fast path of reserve_try (and reserve): nothing loaded from the
+ * block.  False: take the slow path. */
+SPSC_HOT bool reserve_fast(struct shmbus_spsc *q, size_t len, void **data)
 {
 	uint64_t off = q->pos & q->mask;
 
-	/* Fast path: a leaf function, nothing loaded from the block. */
-	if (__builtin_expect(data && fits_fast(q, len, off), 1)) {
-		q->res_n = 1;
-		q->res_len = (uint32_t)len;
-		q->res_pos = q->pos;
-		*data = q->ring + off + SPSC_HDR;
+	if (__builtin_expect(!(data && fits_fast(q, len, off)), 0))
+		return false;
+	q->res_n = 1;
+	q->res_len = (uint32_t)len;
+	q->res_pos = q->pos;
+	*data = q->ring + off + SPSC_HDR;
+	return true;
+}
+
+int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len, void **data)
+{
+	if (__builtin_expect(reserve_fast(q, len, data), 1))
 		return 0;
-	}
 	return reserve_slow(q, len, data);
 }
 
@@ -347,18 +354,24 @@ int shmbus_spsc_commit_burst(struct shmbus_spsc *q, const struct shmbus_spsc_buf
 	return 0;
 }
 
-int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
+/* The fast path of push_try (and push): reserve_fast's test, the copy and
+ * commit_one() in line. */
+SPSC_HOT bool push_fast(struct shmbus_spsc *q, const void *data, size_t len)
 {
 	uint64_t off = q->pos & q->mask;
+
+	if (__builtin_expect(!(data && fits_fast(q, len, off)), 0))
+		return false;
+	memcpy(q->ring + off + SPSC_HDR, data, len);
+	commit_one(q, q->pos, len, spsc_rec_size(len));
+	return true;
+}
+
+static __attribute__((noinline)) int push_slow(struct shmbus_spsc *q, const void *data, size_t len)
+{
 	void *dst;
 	int rc;
 
-	/* Fast path: reserve_try's, with the copy and commit_one() in line. */
-	if (__builtin_expect(data && fits_fast(q, len, off), 1)) {
-		memcpy(q->ring + off + SPSC_HDR, data, len);
-		commit_one(q, q->pos, len, spsc_rec_size(len));
-		return 0;
-	}
 	if (!data && len)
 		return -EINVAL;
 	rc = shmbus_spsc_reserve_try(q, len, &dst);
@@ -367,6 +380,13 @@ int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
 	if (len)
 		memcpy(dst, data, len);
 	return shmbus_spsc_commit(q, len);
+}
+
+int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
+{
+	if (__builtin_expect(push_fast(q, data, len), 1))
+		return 0;
+	return push_slow(q, data, len);
 }
 
 /* ------------------------------------------------------------ blocking forms */
@@ -400,35 +420,44 @@ static int try_push(struct shmbus_spsc *q, void *arg)
 	return shmbus_spsc_push_try(q, a->src, a->len);
 }
 
-/* Each blocking form tries once in line first: a busy ring never pays for
- * spsc_block() and its indirect call. */
-int shmbus_spsc_reserve(struct shmbus_spsc *q, size_t len, void **data, int timeout_ms)
+/* The waiting part of each blocking form, out of line: the forms take their
+ * _try's fast path in line first, so a busy ring never pays for a call to
+ * spsc_block(), its indirect calls or the arguments' struct.  Each tries
+ * once more (the slow path may succeed) before it waits. */
+static __attribute__((noinline)) int reserve_wait(struct shmbus_spsc *q, size_t len, void **data,
+						  int timeout_ms)
 {
 	struct reserve_args a = { .len = len, .data = data };
-	int rc = shmbus_spsc_reserve_try(q, len, data);
 
-	if (__builtin_expect(rc != -EAGAIN, 1))
-		return rc;
 	return spsc_block(q, try_reserve, &a, timeout_ms);
+}
+
+static __attribute__((noinline)) int push_wait(struct shmbus_spsc *q, const void *data, size_t len,
+					       int timeout_ms)
+{
+	struct reserve_args a = { .len = len, .src = data };
+
+	return spsc_block(q, try_push, &a, timeout_ms);
+}
+
+int shmbus_spsc_reserve(struct shmbus_spsc *q, size_t len, void **data, int timeout_ms)
+{
+	if (__builtin_expect(reserve_fast(q, len, data), 1))
+		return 0;
+	return reserve_wait(q, len, data, timeout_ms);
 }
 
 int shmbus_spsc_reserve_burst(struct shmbus_spsc *q, struct shmbus_spsc_buf *bufs, unsigned n,
 			      int timeout_ms)
 {
 	struct reserve_args a = { .bufs = bufs, .n = n };
-	int rc = shmbus_spsc_reserve_burst_try(q, bufs, n);
 
-	if (__builtin_expect(rc != -EAGAIN, 1))
-		return rc;
 	return spsc_block(q, try_reserve_burst, &a, timeout_ms);
 }
 
 int shmbus_spsc_push(struct shmbus_spsc *q, const void *data, size_t len, int timeout_ms)
 {
-	struct reserve_args a = { .len = len, .src = data };
-	int rc = shmbus_spsc_push_try(q, data, len);
-
-	if (__builtin_expect(rc != -EAGAIN, 1))
-		return rc;
-	return spsc_block(q, try_push, &a, timeout_ms);
+	if (__builtin_expect(push_fast(q, data, len), 1))
+		return 0;
+	return push_wait(q, data, len, timeout_ms);
 }
