@@ -7,8 +7,8 @@
  * capacity; every record was checked (by read_rec(), or by the stricter
  * test of peek_fast()/next_fast()) against [pos, other) and the end of the
  * ring before any of its bytes was handed out, and nothing is handed out
- * twice to this
- * handle without an intervening release (peeking again returns the same).
+ * twice to this handle without an intervening release (peeking again
+ * returns the same).
  */
 #include <errno.h>
 #include <limits.h>
