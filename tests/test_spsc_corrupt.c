@@ -164,6 +164,8 @@ static void test_bad_records(void **state)
 		{ 20, 12 },          /* not a multiple of 8 */
 		{ 20, 4096 },        /* larger than the ring */
 		{ 20, 64 },          /* larger than what was published (32) */
+		{ 50, 64 },          /* the same, with the exact size for its
+				      * length (the fast path's test) */
 		{ 100, 32 },         /* payload longer than the record */
 		{ SPSC_PAD, 32 },    /* padding at offset 0 */
 		{ UINT32_MAX - 1, 32 },
@@ -198,15 +200,18 @@ static void test_bad_records_at_wrap(void **state)
 	int k;
 
 	(void)state;
-	/* a record crossing the end */
-	pair_open(&x, "cross", 1024);
-	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 992 - 8), 0);
-	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 984);
-	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 24), 0); /* at 992, size 32 */
-	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 24), 0); /* at 1024 */
-	set_rec(&x, 992, 24, 64);
-	consumer_sees_corrupt(&x);
-	pair_close(&x);
+	/* a record crossing the end (with slack; with the exact size for its
+	 * length, as the fast path takes them) */
+	for (k = 0; k < 2; k++) {
+		pair_open(&x, "cross", 1024);
+		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 992 - 8), 0);
+		assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 984);
+		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 24), 0); /* at 992, size 32 */
+		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 24), 0); /* at 1024 */
+		set_rec(&x, 992, k ? 56 : 24, 64);
+		consumer_sees_corrupt(&x);
+		pair_close(&x);
+	}
 
 	/* padding that stops short of the end */
 	pair_open(&x, "pad", 1024);
