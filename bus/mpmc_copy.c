@@ -10,10 +10,23 @@
 
 #include "mpmc_internal.h"
 
-/* Straight to the ring's internals (not through the public calls, whose
- * checks this repeats): this is the busy path. */
+struct push_arg {
+	const void *data;
+	size_t len;
+};
+
+static int attempt_push(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why)
+{
+	const struct push_arg *a = arg;
+
+	return mpmc_push_one(h, a->data, a->len, why);
+}
+
+/* Straight to the ring (mpmc_push_one(): no entry in the claim list, no
+ * public call in between): this is the busy path. */
 static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *timeout_ms)
 {
+	struct mpmc_block_on why;
 	int rc;
 
 	if (h->role != SHMBUS_MPMC_PRODUCER)
@@ -24,12 +37,13 @@ static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *
 		return -EINVAL;
 	if (len > h->slot_size)
 		return -EMSGSIZE;
-	rc = mpmc_take(h, len, timeout_ms);
-	if (rc)
-		return rc;
-	if (len)
-		memcpy(mpmc_payload(mpmc_claim_oldest(h)), data, len);
-	rc = mpmc_publish_one(h, len);
+	rc = mpmc_push_one(h, data, len, &why);
+	if (rc == -EAGAIN) {
+		struct push_arg a = { data, len };
+
+		rc = timeout_ms ? mpmc_blocking(h, attempt_push, &a, *timeout_ms) :
+				  mpmc_try_stalled(h, attempt_push, &a, &why);
+	}
 	if (rc == 0)
 		mpmc_wake(h, &h->ctl->not_empty);
 	return rc;
@@ -86,10 +100,21 @@ int shmbus_mpmc_push_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *
 	return push_burst(h, msgs, n, &timeout_ms);
 }
 
+struct pop_arg {
+	void *buf;
+	size_t size;
+};
+
+static int attempt_pop(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why)
+{
+	const struct pop_arg *a = arg;
+
+	return mpmc_pop_one(h, a->buf, a->size, why);
+}
+
 static int pop(struct shmbus_mpmc *h, void *buf, size_t size, const int *timeout_ms)
 {
-	struct mpmc_claim *cl;
-	size_t len;
+	struct mpmc_block_on why;
 	int rc;
 
 	if (h->role != SHMBUS_MPMC_CONSUMER)
@@ -98,17 +123,16 @@ static int pop(struct shmbus_mpmc *h, void *buf, size_t size, const int *timeout
 		return -EBUSY;
 	if (!buf && size)
 		return -EINVAL;
-	rc = mpmc_take(h, size, timeout_ms);
-	if (rc)
-		return rc;
-	cl = mpmc_claim_oldest(h);
-	len = cl->len; /* <= size: mpmc_peek_one() checked */
-	if (len)
-		memcpy(buf, mpmc_payload(cl), len);
-	rc = mpmc_release_one(h);
-	if (rc == 0)
+	rc = mpmc_pop_one(h, buf, size, &why);
+	if (rc == -EAGAIN) {
+		struct pop_arg a = { buf, size };
+
+		rc = timeout_ms ? mpmc_blocking(h, attempt_pop, &a, *timeout_ms) :
+				  mpmc_try_stalled(h, attempt_pop, &a, &why);
+	}
+	if (rc >= 0)
 		mpmc_wake(h, &h->ctl->not_full);
-	return rc ? rc : (int)len;
+	return rc;
 }
 
 int shmbus_mpmc_pop_try(struct shmbus_mpmc *h, void *buf, size_t size)

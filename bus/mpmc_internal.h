@@ -336,6 +336,16 @@ struct mpmc_block_on {
  */
 int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why);
 int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why);
+/*
+ * The copying calls' busy path, with no entry in the handle's claim list
+ * (the claim lives only inside the call): claim, copy, publish / claim,
+ * copy, release.  mpmc_push_one returns 0, mpmc_pop_one the length; both
+ * -EAGAIN with @why filled, -ECANCELED, -SHMBUS_ECORRUPT; pop also
+ * -EMSGSIZE (longer than @size: not taken).
+ */
+int mpmc_push_one(struct shmbus_mpmc *h, const void *data, size_t len,
+		  struct mpmc_block_on *why);
+int mpmc_pop_one(struct shmbus_mpmc *h, void *buf, size_t size, struct mpmc_block_on *why);
 /* Finish the oldest claim: 0, or -ECANCELED if it had been recovered. */
 int mpmc_publish_one(struct shmbus_mpmc *h, size_t len);
 int mpmc_release_one(struct shmbus_mpmc *h);
@@ -432,6 +442,15 @@ int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why);
 /* Wait until @why changes, the deadline passes, or a liveness period ends. */
 int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
 	      const struct timespec *deadline);
+/*
+ * mpmc_try_stalled - a try call's @attempt stopped at @why (-EAGAIN): let
+ * mpmc_stalled() recover the slot if its owner is dead, and if it did, make
+ * the attempt once more.  Off the busy path.  Returns what the attempt
+ * returns, -EAGAIN, or mpmc_stalled()'s error.
+ */
+int mpmc_try_stalled(struct shmbus_mpmc *h,
+		     int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
+		     void *arg, struct mpmc_block_on *why);
 /*
  * mpmc_blocking - run @attempt (a try call) until it succeeds, fails with
  * something else than -EAGAIN, or @timeout_ms passes (-ETIMEDOUT).

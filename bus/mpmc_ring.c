@@ -104,6 +104,7 @@
  *    -SHMBUS_ECORRUPT.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "mpmc_internal.h"
 
@@ -193,15 +194,19 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 	}
 }
 
-int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why)
+/*
+ * Producer: claim the first free slot.  Returns 0 with the slot and the
+ * claim word in *@sp and *@wp (not yet in the handle's claim list), or
+ * -EAGAIN with @why filled, or -SHMBUS_ECORRUPT.
+ */
+static inline int claim_slot(struct shmbus_mpmc *h, struct mpmc_block_on *why,
+			     struct mpmc_slot **sp, uint64_t *wp)
 {
 	_Atomic uint64_t *tail = &h->ctl->tail.value;
 	uint64_t seen, pos, w, lap;
 	struct mpmc_slot *s;
 	int64_t d;
 
-	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
-		return -ENOBUFS;
 	/* A1: acquire, pairs with C1 (see the file comment). */
 	seen = atomic_load_explicit(tail, memory_order_acquire);
 	pos = start_at(h, seen);
@@ -228,7 +233,8 @@ retry:
 								     memory_order_acquire))
 				goto retry;
 			h->cursor = pos + 1;
-			claims_push(h, s, claim, len);
+			*sp = s;
+			*wp = claim;
 			mpmc_hook(MPMC_HOOK_CLAIMED, h);
 			return 0;
 		}
@@ -257,23 +263,27 @@ anomaly:
 	}
 }
 
-/* Free the newest message held, unread (its length is impossible): lost + 1. */
-static void drop_newest(struct shmbus_mpmc *h)
+/* Free a message just claimed, unread (its length is impossible): lost + 1. */
+static void drop_slot(struct shmbus_mpmc *h, struct mpmc_slot *s, uint64_t claim)
 {
-	struct mpmc_claim *cl = mpmc_claim_newest(h);
-	uint64_t want = cl->word;
-
-	/* R2, out of order: slots are independent, only our claim list is
-	 * ordered, and this one leaves it from the newest end. */
-	if (atomic_compare_exchange_strong_explicit(
-		    &cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
-		    memory_order_seq_cst, memory_order_relaxed))
+	/* R2 (see release_slot()). */
+	if (atomic_compare_exchange_strong_explicit(&s->word, &claim,
+						    mpmc_word(mpmc_word_lap(claim) + 1, 0, MPMC_EMPTY),
+						    memory_order_seq_cst, memory_order_relaxed))
 		mpmc_count_lost(h, 1);
-	h->nclaims--;
 	mpmc_wake(h, &h->ctl->not_full);
 }
 
-int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why)
+/*
+ * Consumer: claim the next message, unless it is longer than @max_len
+ * (-EMSGSIZE, nothing taken).  Returns 0 with the slot, the claim word and
+ * the message's length (checked: <= slot_size and <= @max_len) in *@sp,
+ * *@wp, *@lenp (not yet in the handle's claim list); -EAGAIN with @why
+ * filled; -SHMBUS_ECORRUPT (a message with an impossible length is taken and
+ * dropped, lost + 1).
+ */
+static inline int peek_slot(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why,
+			    struct mpmc_slot **sp, uint64_t *wp, size_t *lenp)
 {
 	_Atomic uint64_t *head = &h->ctl->head.value;
 	uint64_t seen, pos, w, lap;
@@ -281,8 +291,6 @@ int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *w
 	unsigned st;
 	int64_t d;
 
-	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
-		return -ENOBUFS;
 	/* A3: acquire, pairs with C1 on head. */
 	seen = atomic_load_explicit(head, memory_order_acquire);
 	pos = start_at(h, seen);
@@ -297,7 +305,7 @@ retry:
 		if ((w & ~mpmc_word(0, MPMC_OWNER_MASK, 0)) == mpmc_word(lap, 0, MPMC_FULL) &&
 		    mpmc_word_owner(w) < h->nparts) {
 			uint64_t claim = mpmc_word(lap, h->idx, MPMC_READING);
-			/* A7: acquire, pairs with R4 in publish: if this is a
+			/* A7: acquire, pairs with R4 in publish_slot(): if this is a
 			 * later lap's length, that producer's claim happens
 			 * before the re-load below, which then differs. */
 			uint32_t len = atomic_load_explicit(&s->len, memory_order_acquire);
@@ -331,11 +339,13 @@ retry:
 			 * a hostile peer may have changed it since, and the copy
 			 * in pop() must never write past the caller's @max_len. */
 			len = atomic_load_explicit(&s->len, memory_order_relaxed);
-			claims_push(h, s, claim, len);
 			if (len > h->slot_size || len > max_len) {
-				drop_newest(h);
+				drop_slot(h, s, claim);
 				return -SHMBUS_ECORRUPT;
 			}
+			*sp = s;
+			*wp = claim;
+			*lenp = len;
 			return 0;
 		}
 		if (!mpmc_word_ok(h, w))
@@ -364,11 +374,78 @@ anomaly:
 	}
 }
 
+int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why)
+{
+	struct mpmc_slot *s;
+	uint64_t w;
+	int rc;
+
+	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
+		return -ENOBUFS;
+	rc = claim_slot(h, why, &s, &w);
+	if (rc == 0)
+		claims_push(h, s, w, len);
+	return rc;
+}
+
+int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why)
+{
+	struct mpmc_slot *s;
+	uint64_t w;
+	size_t len;
+	int rc;
+
+	if (h->nclaims == SHMBUS_MPMC_BURST_MAX)
+		return -ENOBUFS;
+	rc = peek_slot(h, max_len, why, &s, &w, &len);
+	if (rc == 0)
+		claims_push(h, s, w, len);
+	return rc;
+}
+
+/* Publish our claim @claim of @s with length @len: 0, or -ECANCELED. */
+static inline int publish_slot(struct shmbus_mpmc *h, struct mpmc_slot *s, uint64_t claim,
+			       size_t len)
+{
+	/* R4: release, pairs with A7 in peek_slot(): a consumer that reads
+	 * this length also sees our claim.  (The consumer that takes the
+	 * message gets it ordered by R1 anyway.) */
+	atomic_store_explicit(&s->len, (uint32_t)len, memory_order_release);
+	/* R1: seq_cst (for A6; release is what pairs with A4/C3): payload and
+	 * len are visible to the consumer that sees FULL.  A CAS, not a
+	 * store: if our claim was recovered, the slot is no longer ours to
+	 * publish (I2). */
+	if (!atomic_compare_exchange_strong_explicit(&s->word, &claim,
+						     mpmc_word(mpmc_word_lap(claim), h->idx,
+							       MPMC_FULL),
+						     memory_order_seq_cst, memory_order_relaxed))
+		return -ECANCELED;
+	mpmc_count(&h->mine->msgs_in, 1);
+	mpmc_count(&h->mine->bytes_in, len);
+	return 0;
+}
+
+/* Free our claim @claim of @s, a message of @len bytes: 0, or -ECANCELED. */
+static inline int release_slot(struct shmbus_mpmc *h, struct mpmc_slot *s, uint64_t claim,
+			       size_t len)
+{
+	/* R2: seq_cst (for A6; release is what pairs with C2 of the next
+	 * lap's producer): our reads of the payload happen before it
+	 * overwrites them. */
+	if (!atomic_compare_exchange_strong_explicit(&s->word, &claim,
+						     mpmc_word(mpmc_word_lap(claim) + 1, 0,
+							       MPMC_EMPTY),
+						     memory_order_seq_cst, memory_order_relaxed))
+		return -ECANCELED;
+	mpmc_count(&h->mine->msgs_out, 1);
+	mpmc_count(&h->mine->bytes_out, len);
+	return 0;
+}
+
 int mpmc_publish_one(struct shmbus_mpmc *h, size_t len)
 {
 	struct mpmc_claim *cl;
-	uint64_t want;
-	bool ok;
+	int rc;
 
 	if (h->nclaims == 0)
 		return -EINVAL;
@@ -376,50 +453,56 @@ int mpmc_publish_one(struct shmbus_mpmc *h, size_t len)
 		return -EINVAL;
 	cl = mpmc_claim_oldest(h);
 	mpmc_hook(MPMC_HOOK_WRITTEN, h);
-	/* R4: release, pairs with A7 in mpmc_peek_one(): a consumer that
-	 * reads this length also sees our claim.  (The consumer that takes
-	 * the message gets it ordered by R1 anyway.) */
-	atomic_store_explicit(&cl->slot->len, (uint32_t)len, memory_order_release);
-	want = cl->word;
-	/* R1: seq_cst (for A6; release is what pairs with A4/C3): payload and
-	 * len are visible to the consumer that sees FULL.  A CAS, not a store: if our claim was
-	 * recovered, the slot is no longer ours to publish (I2). */
-	ok = atomic_compare_exchange_strong_explicit(
-		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word), h->idx, MPMC_FULL),
-		memory_order_seq_cst, memory_order_relaxed);
+	rc = publish_slot(h, cl->slot, cl->word, len);
 	claims_pop(h);
-	if (!ok)
-		return -ECANCELED;
-	mpmc_count(&h->mine->msgs_in, 1);
-	mpmc_count(&h->mine->bytes_in, len);
-	return 0;
+	return rc;
 }
 
 int mpmc_release_one(struct shmbus_mpmc *h)
 {
 	struct mpmc_claim *cl;
-	uint64_t want;
-	size_t len;
-	bool ok;
+	int rc;
 
 	if (h->nclaims == 0)
 		return -EAGAIN;
 	cl = mpmc_claim_oldest(h);
-	len = cl->len;
 	mpmc_hook(MPMC_HOOK_READ, h);
-	want = cl->word;
-	/* R2: seq_cst (for A6; release is what pairs with C2 of the next
-	 * lap's producer): our reads of the payload happen before it
-	 * overwrites them. */
-	ok = atomic_compare_exchange_strong_explicit(
-		&cl->slot->word, &want, mpmc_word(mpmc_word_lap(cl->word) + 1, 0, MPMC_EMPTY),
-		memory_order_seq_cst, memory_order_relaxed);
+	rc = release_slot(h, cl->slot, cl->word, cl->len);
 	claims_pop(h);
-	if (!ok)
-		return -ECANCELED;
-	mpmc_count(&h->mine->msgs_out, 1);
-	mpmc_count(&h->mine->bytes_out, len);
-	return 0;
+	return rc;
+}
+
+int mpmc_push_one(struct shmbus_mpmc *h, const void *data, size_t len,
+		  struct mpmc_block_on *why)
+{
+	struct mpmc_slot *s;
+	uint64_t w;
+	int rc;
+
+	rc = claim_slot(h, why, &s, &w);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy((char *)s + MPMC_SLOT_HDR, data, len);
+	mpmc_hook(MPMC_HOOK_WRITTEN, h);
+	return publish_slot(h, s, w, len);
+}
+
+int mpmc_pop_one(struct shmbus_mpmc *h, void *buf, size_t size, struct mpmc_block_on *why)
+{
+	struct mpmc_slot *s;
+	uint64_t w;
+	size_t len;
+	int rc;
+
+	rc = peek_slot(h, size, why, &s, &w, &len);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(buf, (const char *)s + MPMC_SLOT_HDR, len);
+	mpmc_hook(MPMC_HOOK_READ, h);
+	rc = release_slot(h, s, w, len);
+	return rc ? rc : (int)len;
 }
 
 void mpmc_cancel_one(struct shmbus_mpmc *h)

@@ -126,6 +126,17 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
 	return false;
 }
 
+int mpmc_try_stalled(struct shmbus_mpmc *h,
+		     int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
+		     void *arg, struct mpmc_block_on *why)
+{
+	int st = mpmc_stalled(h, why);
+
+	if (st <= 0)
+		return st < 0 ? st : -EAGAIN;
+	return attempt(h, arg, why);
+}
+
 int mpmc_blocking(struct shmbus_mpmc *h,
 		  int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
 		  void *arg, int timeout_ms)

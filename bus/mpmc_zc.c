@@ -21,20 +21,6 @@ void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins)
 	h->spin = spins;
 }
 
-/*
- * A try step stopped at a claimed slot: let the stuck-slot logic recover it
- * if its owner is dead, and try once more.  Off the busy path.
- */
-static __attribute__((noinline)) int try_again(struct shmbus_mpmc *h, size_t len,
-					      struct mpmc_block_on *why)
-{
-	int st = mpmc_stalled(h, why);
-
-	if (st <= 0)
-		return st < 0 ? st : -EAGAIN;
-	return is_producer(h) ? mpmc_claim_one(h, len, why) : mpmc_peek_one(h, len, why);
-}
-
 static int attempt_one(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why)
 {
 	size_t len = *(const size_t *)arg;
@@ -52,7 +38,7 @@ int mpmc_take(struct shmbus_mpmc *h, size_t len, const int *timeout_ms)
 	rc = is_producer(h) ? mpmc_claim_one(h, len, &why) : mpmc_peek_one(h, len, &why);
 	if (__builtin_expect(rc != -EAGAIN, 1))
 		return rc;
-	return try_again(h, len, &why);
+	return mpmc_try_stalled(h, attempt_one, &len, &why);
 }
 
 static int reserve(struct shmbus_mpmc *h, size_t len, void **data, const int *timeout_ms)
