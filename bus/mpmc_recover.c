@@ -158,7 +158,8 @@ static int take_and_recover(struct shmbus_mpmc *h, uint32_t idx)
 	int n;
 
 	/* -EBUSY if a live process owns it: its owner, another recoverer, or
-	 * a new participant that recovers it at open. */
+	 * a new participant that recovers it at open.  The role is loaded
+	 * relaxed: it is informational (inspection), kept as it was. */
 	if (shmbus_part_claim(p, atomic_load_explicit(&p->role, memory_order_relaxed), h->me,
 			      &prev))
 		return -EBUSY;
