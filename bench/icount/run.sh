@@ -22,7 +22,8 @@ ir() {
 	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/icount" "$1" "$2" 2>&1 |
 		sed -n 's/.*Collected : //p'
 }
-for m in ${@:-ideal zc zc8 copy blk burst}; do
+[ $# -gt 0 ] || set -- ideal zc zc8 copy blk burst
+for m in "$@"; do
 	a=$(ir "$m" $n)
 	b=$(ir "$m" $((2 * n)))
 	echo "$m: $(((b - a) / n)) instructions per message"
