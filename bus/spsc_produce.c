@@ -112,12 +112,14 @@ static __attribute__((noinline)) int reserve_slow(struct shmbus_spsc *q, size_t 
 
 	if (rc)
 		return rc;
+	/* Any reserve replaces the reservation before it, even one that
+	 * fails (-EAGAIN may have published padding, moving head). */
+	q->res_n = 0;
 	if (!data)
 		return -EINVAL;
 	if (len > q->cap - SPSC_HDR)
 		return -EMSGSIZE;
 	need = spsc_rec_size(len);
-	q->res_n = 0;
 	start = q->pos;
 	if (need > q->cap - (start & q->mask) || start + need - q->other > q->cap) {
 		rc = place(q, start, need, true, &start);
@@ -211,9 +213,9 @@ int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf 
 
 	if (rc)
 		return rc;
+	q->res_n = 0; /* as in reserve_slow() */
 	if (!bufs && n)
 		return -EINVAL;
-	q->res_n = 0;
 	p = q->pos;
 	for (i = 0; i < n; i++) {
 		size_t len = bufs[i].len;
@@ -372,6 +374,8 @@ static __attribute__((noinline)) int push_slow(struct shmbus_spsc *q, const void
 	void *dst;
 	int rc;
 
+	q->res_n = 0; /* replaces a reservation, as any reserve (0 already
+		       * on a handle of the other role or a broken one) */
 	if (!data && len)
 		return -EINVAL;
 	rc = shmbus_spsc_reserve_try(q, len, &dst);

@@ -248,6 +248,16 @@ static void test_commit_less_and_replace(void **state)
 	assert_int_equal(len, 4);
 	assert_memory_equal(d, "abcd", 4);
 	assert_int_equal(shmbus_spsc_release(x.c), 0);
+	/* a failed reserve replaces it too, whatever the failure: -EAGAIN
+	 * always did (its padding may have moved head), -EMSGSIZE and
+	 * -EINVAL now do as well */
+	assert_int_equal(shmbus_spsc_reserve_try(x.p, 8, &w), 0);
+	assert_int_equal(shmbus_spsc_reserve_try(x.p, 5000, &w2), -EMSGSIZE);
+	assert_int_equal(shmbus_spsc_commit(x.p, 8), -EINVAL);
+	assert_int_equal(shmbus_spsc_reserve_try(x.p, 8, &w), 0);
+	assert_int_equal(shmbus_spsc_reserve_try(x.p, 8, NULL), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit(x.p, 8), -EINVAL);
+	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), -EAGAIN);
 	assert_int_equal(shmbus_spsc_stats(x.c, &st), 0);
 	assert_int_equal(st.msgs_in, 2);
 	assert_int_equal(st.msgs_out, 2);

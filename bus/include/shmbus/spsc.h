@@ -183,7 +183,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_stats(const struct shmbus_spsc *q,
  * shmbus_spsc_reserve_try - room for a message of up to @len bytes.
  * On success *@data points to @len writable bytes (8-byte aligned) in the
  * ring, invisible to the consumer until shmbus_spsc_commit().  A new reserve
- * replaces a reservation that was not committed.
+ * (of any form, even one that fails) replaces a reservation that was not
+ * committed.
  * Returns 0, -EAGAIN (not enough room now), -EMSGSIZE (@len > max_msg: it can
  * never fit), -EPERM (not a producer handle), -EINVAL, -SHMBUS_ECORRUPT.
  */
