@@ -84,7 +84,7 @@ static int push_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *msgs,
 		if (msgs[i].len)
 			memcpy(bufs[i].data, msgs[i].data, msgs[i].len);
 	}
-	rc = shmbus_mpmc_commit_burst(h, bufs, (unsigned)k);
+	rc = shmbus_mpmc_commit_bulk(h, bufs, (unsigned)k);
 	return rc ? rc : k;
 }
 

@@ -120,7 +120,7 @@ int shmbus_mpmc_commit(struct shmbus_mpmc *h, size_t len)
 	return rc;
 }
 
-int shmbus_mpmc_commit_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_buf *bufs,
+int shmbus_mpmc_commit_bulk(struct shmbus_mpmc *h, const struct shmbus_mpmc_buf *bufs,
 			     unsigned n)
 {
 	unsigned k;

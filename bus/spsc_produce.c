@@ -242,7 +242,7 @@ int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_buf 
 			q->res_len = (uint32_t)len;
 			q->res_size = need;
 		}
-		/* The header, so that commit_burst can walk the records.
+		/* The header, so that commit_bulk can walk the records.
 		 * Relaxed: published by R1 (or never). */
 		atomic_store_explicit((_Atomic uint64_t *)(void *)(ring + (start & mask)),
 				      spsc_rec_word((uint32_t)len, need), memory_order_relaxed);
@@ -317,7 +317,7 @@ corrupt:
 	return 0;
 }
 
-int shmbus_spsc_commit_burst(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
+int shmbus_spsc_commit_bulk(struct shmbus_spsc *q, const struct shmbus_spsc_buf *bufs,
 			     unsigned n)
 {
 	uint64_t end, bytes;

@@ -139,7 +139,7 @@ static int op_burst(struct shmbus_spsc *q)
 		bufs[i].len = lens[10 + i];
 		memcpy(bufs[i].data, src[i], bufs[i].len);
 	}
-	return shmbus_spsc_commit_burst(q, bufs, 3) ? 2 : 0;
+	return shmbus_spsc_commit_bulk(q, bufs, 3) ? 2 : 0;
 }
 
 /* A record that fits only after the consumer frees the padding in front of

@@ -79,8 +79,8 @@ static int producer(void *arg)
 				return tsp_fail("producer", "reserve_burst", n, rc);
 			for (i = 0; i < (uint64_t)rc; i++)
 				slow_fill(bufs[i].data, n + i);
-			if (shmbus_spsc_commit_burst(q, bufs, (unsigned)rc))
-				return tsp_fail("producer", "commit_burst", n, rc);
+			if (shmbus_spsc_commit_bulk(q, bufs, (unsigned)rc))
+				return tsp_fail("producer", "commit_bulk", n, rc);
 			n += (uint64_t)rc;
 			continue;
 		}

@@ -232,11 +232,11 @@ static void test_bursts(void **state)
 	assert_int_equal(n, 8);
 	for (i = 0; i < n; i++)
 		memset(bufs[i].data, 'a' + i, bufs[i].len);
-	assert_int_equal(shmbus_mpmc_commit_burst(p, NULL, 9), -EINVAL);
-	assert_int_equal(shmbus_mpmc_commit_burst(p, bufs, 5), 0);
+	assert_int_equal(shmbus_mpmc_commit_bulk(p, NULL, 9), -EINVAL);
+	assert_int_equal(shmbus_mpmc_commit_bulk(p, bufs, 5), 0);
 	/* 3 still held; commit them with shorter lengths. */
 	bufs[5].len = 1;
-	assert_int_equal(shmbus_mpmc_commit_burst(p, bufs + 5, 3), 0);
+	assert_int_equal(shmbus_mpmc_commit_bulk(p, bufs + 5, 3), 0);
 	assert_int_equal(shmbus_mpmc_commit(p, 1), -EINVAL); /* nothing held */
 
 	n = shmbus_mpmc_peek_burst_try(c, msgs, 3);

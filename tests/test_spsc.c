@@ -267,9 +267,9 @@ static void test_commit_less_and_replace(void **state)
 	pair_close(&x);
 }
 
-/* A single reserve is a reservation of one message: commit_burst takes it
+/* A single reserve is a reservation of one message: commit_bulk takes it
  * too, with the lengths given or the one reserved, across many wraps. */
-static void test_commit_burst_after_reserve(void **state)
+static void test_commit_bulk_after_reserve(void **state)
 {
 	unsigned char buf[256];
 	struct shmbus_spsc_buf b;
@@ -286,21 +286,21 @@ static void test_commit_burst_after_reserve(void **state)
 		if (n % 2) {
 			/* NULL: the length reserved */
 			tsp_fill(w, n, len + extra);
-			assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), 0);
+			assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 1), 0);
 			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)(len + extra));
 			assert_true(tsp_check(buf, len + extra, n, 0));
 		} else {
 			tsp_fill(w, n, len);
 			b.data = w;
 			b.len = len + extra + 1; /* longer than reserved */
-			assert_int_equal(shmbus_spsc_commit_burst(x.p, &b, 1), -EINVAL);
+			assert_int_equal(shmbus_spsc_commit_bulk(x.p, &b, 1), -EINVAL);
 			b.len = len;
-			assert_int_equal(shmbus_spsc_commit_burst(x.p, &b, 1), 0);
+			assert_int_equal(shmbus_spsc_commit_bulk(x.p, &b, 1), 0);
 			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)len);
 			assert_true(tsp_check(buf, len, n, 0));
 		}
 	}
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 1), -EINVAL);
 	pair_close(&x);
 }
 
@@ -339,7 +339,7 @@ static void test_bursts(void **state)
 			tsp_fill(bufs[i].data, n + i, len);
 			bufs[i].len = len;
 		}
-		assert_int_equal(shmbus_spsc_commit_burst(x.p, bufs, (unsigned)m), 0);
+		assert_int_equal(shmbus_spsc_commit_bulk(x.p, bufs, (unsigned)m), 0);
 		n += (uint64_t)m;
 		/* drain in bursts of another shape, sometimes partly */
 		while (got < n) {
@@ -354,21 +354,21 @@ static void test_bursts(void **state)
 	}
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 4), -EAGAIN);
 
-	/* commit_burst: bad arguments change nothing */
+	/* commit_bulk: bad arguments change nothing */
 	bufs[0].len = 10;
 	bufs[1].len = 10;
 	assert_int_equal(shmbus_spsc_reserve_burst_try(x.p, bufs, 2), 2);
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, bufs, 3), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, bufs, 3), -EINVAL);
 	bufs[1].len = 11;
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, bufs, 2), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, bufs, 2), -EINVAL);
 	bufs[1].len = 10;
 	bufs[1].data = (char *)bufs[1].data + 8;
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, bufs, 2), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, bufs, 2), -EINVAL);
 	bufs[1].data = (char *)bufs[1].data - 8;
 	memcpy(bufs[0].data, "first-msg!", 10);
 	memcpy(bufs[1].data, "second-msg", 10);
 	/* NULL: the reserved lengths */
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 2), 0);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 2), 0);
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 16), 2);
 	assert_memory_equal(msgs[1].data, "second-msg", 10);
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
@@ -380,7 +380,7 @@ static void test_bursts(void **state)
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 16), 1);
 	assert_int_equal(msgs[0].len, 4);
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 1), -EINVAL);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 1), -EINVAL);
 	pair_close(&x);
 }
 
@@ -456,7 +456,7 @@ static void test_full_and_empty(void **state)
 	/* at ring offset 72: 8 records of 112 bytes before the end; the 9th
 	 * would need 56 bytes of padding + 112 > the 72 left */
 	assert_int_equal(shmbus_spsc_reserve_burst_try(x.p, bufs, 20), 8);
-	assert_int_equal(shmbus_spsc_commit_burst(x.p, NULL, 8), 0);
+	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 8), 0);
 	pair_close(&x);
 }
 
@@ -737,7 +737,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_wrap_every_size, tu_teardown),
 		cmocka_unit_test_teardown(test_wrap_positions_2_64, tu_teardown),
 		cmocka_unit_test_teardown(test_commit_less_and_replace, tu_teardown),
-		cmocka_unit_test_teardown(test_commit_burst_after_reserve, tu_teardown),
+		cmocka_unit_test_teardown(test_commit_bulk_after_reserve, tu_teardown),
 		cmocka_unit_test_teardown(test_bursts, tu_teardown),
 		cmocka_unit_test_teardown(test_release_burst_takes_what_fits, tu_teardown),
 		cmocka_unit_test_teardown(test_full_and_empty, tu_teardown),

@@ -172,9 +172,9 @@ static inline int tsp_produce(const struct tsp_stream *s, struct shmbus_spsc *q)
 					bufs[i].len = tsp_len(n + i, s->max_len);
 					tsp_fill(bufs[i].data, n + i, bufs[i].len);
 				}
-				rc = shmbus_spsc_commit_burst(q, bufs, (unsigned)k);
+				rc = shmbus_spsc_commit_bulk(q, bufs, (unsigned)k);
 				if (rc)
-					return tsp_fail("producer", "commit_burst", n, rc);
+					return tsp_fail("producer", "commit_bulk", n, rc);
 				n += k;
 			}
 			break;

@@ -166,7 +166,7 @@ static int producer(const struct opts *o, struct result *r)
 			fill(bufs[i].data, n + i, bufs[i].len);
 			r->bytes += bufs[i].len;
 		}
-		rc = shmbus_spsc_commit_burst(q, NULL, (unsigned)k);
+		rc = shmbus_spsc_commit_bulk(q, NULL, (unsigned)k);
 		if (rc) {
 			snprintf(r->what, sizeof(r->what), "producer: commit: %s",
 				 shmbus_strerror(rc));

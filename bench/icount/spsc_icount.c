@@ -12,7 +12,7 @@
  *   zc8     the same, 8 in then 8 out (the consumer's cached head covers 8)
  *   copy    push_try / pop_try
  *   blk     reserve / peek with timeout -1 (that need not wait)
- *   burst   reserve_burst_try(8) + commit_burst(NULL), peek_burst_try(8) +
+ *   burst   reserve_burst_try(8) + commit_bulk(NULL), peek_burst_try(8) +
  *           release_burst(8)
  * Usage: spsc_icount MODE N
  */
@@ -174,7 +174,7 @@ static __attribute__((noinline)) void run_burst(struct shmbus_spsc *p, struct sh
 			memcpy(src, &v, sizeof(v));
 			memcpy(b[k].data, src, SZ);
 		}
-		if (shmbus_spsc_commit_burst(p, NULL, 8) || shmbus_spsc_peek_burst_try(c, m, 8) != 8)
+		if (shmbus_spsc_commit_bulk(p, NULL, 8) || shmbus_spsc_peek_burst_try(c, m, 8) != 8)
 			abort();
 		for (k = 0; k < 8; k++) {
 			memcpy(dst, m[k].data, SZ);

@@ -230,13 +230,14 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve_burst(struct shmbus_mpmc *h
 							    unsigned n, int timeout_ms);
 
 /*
- * shmbus_mpmc_commit_burst - publish the @n oldest reservations, with final
+ * shmbus_mpmc_commit_bulk - publish exactly the @n oldest reservations (all
+ * or nothing, but see -ECANCELED), with final
  * lengths bufs[i].len (NULL: the lengths reserved), with one wake-up.
  * Returns 0, -EINVAL (@n more than held, a length > slot_size: nothing is
  * published), -EPERM, -ECANCELED (as commit; the others are published).
  * Wait-free.
  */
-SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit_burst(struct shmbus_mpmc *h,
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit_bulk(struct shmbus_mpmc *h,
 							   const struct shmbus_mpmc_buf *bufs,
 							   unsigned n);
 

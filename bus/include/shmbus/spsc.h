@@ -221,7 +221,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve_burst(struct shmbus_spsc *q
 							    unsigned n, int timeout_ms);
 
 /*
- * shmbus_spsc_commit_burst - publish the first @n reserved messages at once
+ * shmbus_spsc_commit_bulk - publish exactly the first @n reserved messages
+ * (all-or-nothing: on any error nothing is published), at once
  * (one position store, at most one wake-up).  @bufs: the array the
  * reservation filled, with each .len set to the final length (<= reserved);
  * NULL commits the reserved lengths.  Reserved messages after the first @n
@@ -230,7 +231,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve_burst(struct shmbus_spsc *q
  * data pointer that is not the reserved one), -EPERM, -SHMBUS_ECORRUPT.
  * Wait-free.
  */
-SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_commit_burst(struct shmbus_spsc *q,
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_commit_bulk(struct shmbus_spsc *q,
 							   const struct shmbus_spsc_buf *bufs,
 							   unsigned n);
 
