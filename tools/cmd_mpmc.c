@@ -107,35 +107,20 @@ int tool_create_mpmc(int argc, char **argv)
 	return TOOL_OK;
 }
 
+static int mpmc_push(void *h, const void *data, size_t len, int timeout_ms)
+{
+	return shmbus_mpmc_push(h, data, len, timeout_ms);
+}
+
 int mpmc_pub(const struct pubsub_opts *o)
 {
 	struct shmbus_mpmc *h;
-	char *line = NULL;
-	size_t size = 0;
-	uint64_t lineno = 0;
-	ssize_t n;
 	int rc;
 
 	rc = shmbus_mpmc_open(&h, o->name, SHMBUS_MPMC_PRODUCER);
 	if (rc)
 		return tool_fail(o->name, "cannot publish", rc);
-	while ((n = getline(&line, &size, o->in)) >= 0) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		rc = shmbus_mpmc_push(h, line, (size_t)n, o->timeout_ms);
-		if (rc) {
-			char what[64];
-
-			snprintf(what, sizeof(what), "cannot publish line %llu",
-				 (unsigned long long)lineno);
-			rc = tool_fail(o->name, what, rc);
-			goto out;
-		}
-	}
-	rc = ferror(o->in) ? tool_fail(o->name, "cannot read standard input", -EIO) : TOOL_OK;
-out:
-	free(line);
+	rc = pub_lines(o, mpmc_push, h);
 	shmbus_mpmc_close(h);
 	return rc;
 }

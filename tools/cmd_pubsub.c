@@ -5,8 +5,10 @@
  * This file parses the options and dispatches on the block's kind (from its
  * header); the loops are the kind's own (see pubsub.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "pubsub.h"
@@ -33,6 +35,37 @@ static int block_kind(const char *name, enum shmbus_kind *kind)
 	shmbus_block_close(b);
 	if (rc == 0)
 		*kind = info.kind;
+	return rc;
+}
+
+int pub_lines(const struct pubsub_opts *o,
+	      int (*push)(void *h, const void *data, size_t len, int timeout_ms), void *h)
+{
+	char *line = NULL;
+	size_t size = 0;
+	uint64_t lineno = 0;
+	ssize_t n;
+	int rc = TOOL_OK;
+
+	while ((n = getline(&line, &size, o->in)) >= 0) {
+		int err;
+
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		err = push(h, line, (size_t)n, o->timeout_ms);
+		if (err) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "cannot publish line %llu",
+				 (unsigned long long)lineno);
+			rc = tool_fail(o->name, what, err);
+			break;
+		}
+	}
+	if (rc == TOOL_OK && ferror(o->in))
+		rc = tool_fail(o->name, "cannot read standard input", -EIO);
+	free(line);
 	return rc;
 }
 

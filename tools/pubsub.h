@@ -16,6 +16,7 @@
 #ifndef SHMBUS_TOOL_PUBSUB_H
 #define SHMBUS_TOOL_PUBSUB_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -34,6 +35,14 @@ struct pubsub_opts {
  * tool_fail().  sub: running out of time is TOOL_OK without --count, and an
  * error ("timed out after K of N messages") with it.
  */
+/*
+ * pub_lines - the framing of pub, for every kind: send each line of o->in
+ * through @push(@h, data, len, o->timeout_ms), which returns 0 or a negative
+ * code.  Returns TOOL_OK, or TOOL_ERR after printing which line failed.
+ */
+int pub_lines(const struct pubsub_opts *o,
+	      int (*push)(void *h, const void *data, size_t len, int timeout_ms), void *h);
+
 int spsc_pub(const struct pubsub_opts *o);
 int spsc_sub(const struct pubsub_opts *o);
 int mpmc_pub(const struct pubsub_opts *o);
