@@ -70,6 +70,9 @@ int shmbus_json_set(json_t *obj, const char *key, json_t *value);
  * on out-of-memory. */
 json_t *shmbus_json_text(const char *s);
 
+/* An unsigned counter or position as a JSON number (a real above INT64_MAX). */
+json_t *shmbus_json_u64(uint64_t v);
+
 /* CLOCK_REALTIME nanoseconds as an ISO 8601 UTC string (ms precision). */
 json_t *shmbus_json_time(uint64_t ns);
 

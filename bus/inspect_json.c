@@ -82,6 +82,13 @@ json_t *shmbus_json_text(const char *s)
 	return j;
 }
 
+json_t *shmbus_json_u64(uint64_t v)
+{
+	/* jansson integers are signed 64-bit: larger values (garbage, or a
+	 * position after 2^63 bytes) are given as a (rounded) real. */
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
 json_t *shmbus_json_time(uint64_t ns)
 {
 	char buf[64];

@@ -206,12 +206,6 @@ fail:
 	return rc;
 }
 
-/* Values above INT64_MAX (garbage) do not fit a jansson integer. */
-static json_t *json_u64(uint64_t v)
-{
-	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
-}
-
 static int mpmc_json(const struct shmbus_snapshot *snap, json_t *doc)
 {
 	const struct mpmc_snap *s = snap->kind_state;
@@ -225,27 +219,27 @@ static int mpmc_json(const struct shmbus_snapshot *snap, json_t *doc)
 		occ = 0;
 	if (occ > (int64_t)s->geom.slots)
 		occ = s->geom.slots;
-	rc |= shmbus_json_set(r, "slots", json_u64(s->geom.slots));
-	rc |= shmbus_json_set(r, "slot_size", json_u64(s->geom.slot_size));
-	rc |= shmbus_json_set(r, "slot_stride", json_u64(s->geom.slot_stride));
-	rc |= shmbus_json_set(r, "max_message", json_u64(s->geom.slot_size));
-	rc |= shmbus_json_set(r, "liveness_ms", json_u64(s->geom.liveness_ms));
-	rc |= shmbus_json_set(r, "participants_max", json_u64(s->geom.participants));
-	rc |= shmbus_json_set(r, "head", json_u64(s->head));
-	rc |= shmbus_json_set(r, "tail", json_u64(s->tail));
-	rc |= shmbus_json_set(r, "occupancy", json_u64((uint64_t)occ));
-	rc |= shmbus_json_set(r, "free", json_u64(s->geom.slots - (uint64_t)occ));
-	rc |= shmbus_json_set(r, "msgs_in", json_u64(s->msgs_in));
-	rc |= shmbus_json_set(r, "msgs_out", json_u64(s->msgs_out));
-	rc |= shmbus_json_set(r, "bytes_in", json_u64(s->bytes_in));
-	rc |= shmbus_json_set(r, "bytes_out", json_u64(s->bytes_out));
-	rc |= shmbus_json_set(r, "full_waits", json_u64(s->full_waits));
-	rc |= shmbus_json_set(r, "empty_waits", json_u64(s->empty_waits));
-	rc |= shmbus_json_set(r, "wakes", json_u64(s->wakes));
-	rc |= shmbus_json_set(r, "lost", json_u64(s->lost));
-	rc |= shmbus_json_set(r, "recovered", json_u64(s->recovered));
-	rc |= shmbus_json_set(r, "waiting_producers", json_u64(s->waiting_producers));
-	rc |= shmbus_json_set(r, "waiting_consumers", json_u64(s->waiting_consumers));
+	rc |= shmbus_json_set(r, "slots", shmbus_json_u64(s->geom.slots));
+	rc |= shmbus_json_set(r, "slot_size", shmbus_json_u64(s->geom.slot_size));
+	rc |= shmbus_json_set(r, "slot_stride", shmbus_json_u64(s->geom.slot_stride));
+	rc |= shmbus_json_set(r, "max_message", shmbus_json_u64(s->geom.slot_size));
+	rc |= shmbus_json_set(r, "liveness_ms", shmbus_json_u64(s->geom.liveness_ms));
+	rc |= shmbus_json_set(r, "participants_max", shmbus_json_u64(s->geom.participants));
+	rc |= shmbus_json_set(r, "head", shmbus_json_u64(s->head));
+	rc |= shmbus_json_set(r, "tail", shmbus_json_u64(s->tail));
+	rc |= shmbus_json_set(r, "occupancy", shmbus_json_u64((uint64_t)occ));
+	rc |= shmbus_json_set(r, "free", shmbus_json_u64(s->geom.slots - (uint64_t)occ));
+	rc |= shmbus_json_set(r, "msgs_in", shmbus_json_u64(s->msgs_in));
+	rc |= shmbus_json_set(r, "msgs_out", shmbus_json_u64(s->msgs_out));
+	rc |= shmbus_json_set(r, "bytes_in", shmbus_json_u64(s->bytes_in));
+	rc |= shmbus_json_set(r, "bytes_out", shmbus_json_u64(s->bytes_out));
+	rc |= shmbus_json_set(r, "full_waits", shmbus_json_u64(s->full_waits));
+	rc |= shmbus_json_set(r, "empty_waits", shmbus_json_u64(s->empty_waits));
+	rc |= shmbus_json_set(r, "wakes", shmbus_json_u64(s->wakes));
+	rc |= shmbus_json_set(r, "lost", shmbus_json_u64(s->lost));
+	rc |= shmbus_json_set(r, "recovered", shmbus_json_u64(s->recovered));
+	rc |= shmbus_json_set(r, "waiting_producers", shmbus_json_u64(s->waiting_producers));
+	rc |= shmbus_json_set(r, "waiting_consumers", shmbus_json_u64(s->waiting_consumers));
 	if (s->census)
 		rc |= shmbus_json_set(r, "slot_states",
 				      json_pack("{s:I, s:I, s:I, s:I}", "writing",

@@ -91,21 +91,6 @@ fail:
 	return rc;
 }
 
-/* Positions above INT64_MAX (8 EiB of traffic, or garbage) do not fit a
- * JSON integer of jansson: they are given as a (rounded) real. */
-static json_t *json_u64(uint64_t v)
-{
-	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
-}
-
-static json_t *json_role(shmbus_ident_t id, bool alive)
-{
-	if (id == SHMBUS_IDENT_NONE)
-		return json_null();
-	return json_pack("{s:I, s:I, s:b}", "pid", (json_int_t)shmbus_ident_pid(id), "start_ticks",
-			 (json_int_t)shmbus_ident_start(id), "alive", alive);
-}
-
 static int spsc_json(const struct shmbus_snapshot *snap, json_t *doc)
 {
 	const struct spsc_snap *s = snap->kind_state;
@@ -115,24 +100,24 @@ static int spsc_json(const struct shmbus_snapshot *snap, json_t *doc)
 
 	if (!r)
 		return -ENOMEM;
-	rc |= shmbus_json_set(r, "capacity", json_u64(s->capacity));
-	rc |= shmbus_json_set(r, "max_message", json_u64(s->capacity - SPSC_HDR));
-	rc |= shmbus_json_set(r, "head", json_u64(s->head));
-	rc |= shmbus_json_set(r, "tail", json_u64(s->tail));
-	rc |= shmbus_json_set(r, "used", json_u64(s->corrupt ? 0 : used));
-	rc |= shmbus_json_set(r, "free", json_u64(s->corrupt ? 0 : s->capacity - used));
-	rc |= shmbus_json_set(r, "msgs_in", json_u64(s->msgs_in));
-	rc |= shmbus_json_set(r, "msgs_out", json_u64(s->msgs_out));
-	rc |= shmbus_json_set(r, "bytes_in", json_u64(s->bytes_in));
-	rc |= shmbus_json_set(r, "bytes_out", json_u64(s->bytes_out));
-	rc |= shmbus_json_set(r, "full_waits", json_u64(s->full_waits));
-	rc |= shmbus_json_set(r, "empty_waits", json_u64(s->empty_waits));
-	rc |= shmbus_json_set(r, "wakes", json_u64(s->wakes));
-	rc |= shmbus_json_set(r, "waiting_producers", json_u64(s->waiting_producers));
-	rc |= shmbus_json_set(r, "waiting_consumers", json_u64(s->waiting_consumers));
+	rc |= shmbus_json_set(r, "capacity", shmbus_json_u64(s->capacity));
+	rc |= shmbus_json_set(r, "max_message", shmbus_json_u64(s->capacity - SPSC_HDR));
+	rc |= shmbus_json_set(r, "head", shmbus_json_u64(s->head));
+	rc |= shmbus_json_set(r, "tail", shmbus_json_u64(s->tail));
+	rc |= shmbus_json_set(r, "used", shmbus_json_u64(s->corrupt ? 0 : used));
+	rc |= shmbus_json_set(r, "free", shmbus_json_u64(s->corrupt ? 0 : s->capacity - used));
+	rc |= shmbus_json_set(r, "msgs_in", shmbus_json_u64(s->msgs_in));
+	rc |= shmbus_json_set(r, "msgs_out", shmbus_json_u64(s->msgs_out));
+	rc |= shmbus_json_set(r, "bytes_in", shmbus_json_u64(s->bytes_in));
+	rc |= shmbus_json_set(r, "bytes_out", shmbus_json_u64(s->bytes_out));
+	rc |= shmbus_json_set(r, "full_waits", shmbus_json_u64(s->full_waits));
+	rc |= shmbus_json_set(r, "empty_waits", shmbus_json_u64(s->empty_waits));
+	rc |= shmbus_json_set(r, "wakes", shmbus_json_u64(s->wakes));
+	rc |= shmbus_json_set(r, "waiting_producers", shmbus_json_u64(s->waiting_producers));
+	rc |= shmbus_json_set(r, "waiting_consumers", shmbus_json_u64(s->waiting_consumers));
 	rc |= shmbus_json_set(r, "corrupt", json_boolean(s->corrupt));
-	rc |= shmbus_json_set(r, "producer", json_role(s->producer, s->producer_alive));
-	rc |= shmbus_json_set(r, "consumer", json_role(s->consumer, s->consumer_alive));
+	rc |= shmbus_json_set(r, "producer", shmbus_json_process(s->producer, s->producer_alive));
+	rc |= shmbus_json_set(r, "consumer", shmbus_json_process(s->consumer, s->consumer_alive));
 	if (rc) {
 		json_decref(r);
 		return -ENOMEM;
