@@ -23,6 +23,7 @@
 
 #include "inspect_internal.h"
 #include "manager_internal.h"
+#include "shm_dir_internal.h"
 
 struct gc_ctx {
 	int dirfd;
@@ -42,62 +43,6 @@ struct gc_look {
 	shmbus_ident_t unready_creator; /* header not ready: who builds it */
 };
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void free_names(char **names, size_t n)
-{
-	while (n)
-		free(names[--n]);
-	free(names);
-}
-
-/* The names in /dev/shm that start with @prefix, sorted. */
-static int list_names(int dirfd, const char *prefix, char ***out, size_t *count)
-{
-	size_t plen = prefix ? strlen(prefix) : 0, n = 0, cap = 0;
-	char **names = NULL;
-	struct dirent *e;
-	int fd;
-	DIR *d;
-
-	fd = dup(dirfd);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
-			continue;
-		if (shmbus_name_check(e->d_name) != 0 || strncmp(e->d_name, prefix, plen) != 0)
-			continue;
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
-
-			if (!grown)
-				goto nomem;
-			names = grown;
-		}
-		if (!(names[n] = strdup(e->d_name)))
-			goto nomem;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
-	*out = names;
-	*count = n;
-	return 0;
-nomem:
-	closedir(d);
-	free_names(names, n);
-	return -ENOMEM;
-}
 
 /* The creator recorded in a header that is not ready yet (0 if none). */
 static shmbus_ident_t unready_creator(int fd)
@@ -320,13 +265,13 @@ int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg
 	if (c.dirfd < 0)
 		return -errno;
 	c.prefix = prefix ? prefix : "";
-	rc = list_names(c.dirfd, c.prefix, &names, &n);
+	rc = shmbus_shm_list(c.dirfd, c.prefix, &names, &n);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
 		gc_one(&c, names[i]);
 	rc = c.count;
-	free_names(names, n);
+	shmbus_shm_list_free(names, n);
 out:
 	free(c.seen);
 	close(c.dirfd);

@@ -1,7 +1,6 @@
 /*
  * cmd_ls.c - `shmbus ls [--json]`: every block in /dev/shm, ours and others.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -13,53 +12,10 @@
 #include <jansson.h>
 
 #include "inspect_internal.h"
+#include "shm_dir_internal.h"
 #include "tool.h"
 
 #define SHM_DIR "/dev/shm"
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Names of the regular files in /dev/shm, sorted. */
-static int list_names(char ***out, size_t *count)
-{
-	DIR *d = opendir(SHM_DIR);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
-			continue;
-		if (shmbus_name_check(e->d_name) != 0)
-			continue;
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*names));
-
-			if (!grown)
-				goto nomem;
-			names = grown;
-		}
-		if (!(names[n] = strdup(e->d_name)))
-			goto nomem;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
-	*out = names;
-	*count = n;
-	return 0;
-nomem:
-	closedir(d);
-	while (n)
-		free(names[--n]);
-	free(names);
-	return -ENOMEM;
-}
 
 static double age_seconds(const struct shmbus_snapshot *s)
 {
@@ -115,7 +71,7 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return tool_usage_error(&cmd_ls, "takes no arguments");
-	rc = list_names(&names, &n);
+	rc = shmbus_shm_list(-1, NULL, &names, &n);
 	if (rc)
 		return tool_fail(SHM_DIR, "cannot list", rc);
 	if (json) {
@@ -163,9 +119,7 @@ static int run(int argc, char **argv)
 	}
 	json_decref(arr);
 	json_decref(doc);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	shmbus_shm_list_free(names, n);
 	return status;
 }
 

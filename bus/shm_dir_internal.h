@@ -1,0 +1,20 @@
+/*
+ * shm_dir_internal.h - listing the blocks in /dev/shm.
+ */
+#ifndef SHMBUS_SHM_DIR_INTERNAL_H
+#define SHMBUS_SHM_DIR_INTERNAL_H
+
+#include <stddef.h>
+
+#include "shmbus/block.h"
+
+/*
+ * shmbus_shm_list - the names in the directory @dirfd (-1: /dev/shm) that
+ * are regular files (or of unknown type) with a valid block name starting
+ * with @prefix (NULL or "": any), sorted.  Returns 0 and fills *@out (free
+ * with shmbus_shm_list_free()) and *@count, or -errno.
+ */
+int shmbus_shm_list(int dirfd, const char *prefix, char ***out, size_t *count);
+void shmbus_shm_list_free(char **names, size_t n);
+
+#endif
