@@ -18,6 +18,7 @@
 #include "tool.h"
 
 #define SUB_BURST SHMBUS_MPMC_BURST_MAX
+_Static_assert(SUB_BURST <= SUB_BURST_MAX, "sub_lines() takes at most SUB_BURST_MAX at once");
 
 static const struct tool_cmd create_mpmc_cmd = {
 	.name = "create mpmc",
@@ -125,67 +126,54 @@ int mpmc_pub(const struct pubsub_opts *o)
 	return rc;
 }
 
-/* Print @k messages held by @h and release them once flushed. */
-static int print_and_release(const struct pubsub_opts *o, struct shmbus_mpmc *h,
-			     const struct shmbus_mpmc_msg *msgs, int k)
+/* The ring's message struct has the same fields as struct pubsub_msg; copy
+ * them across rather than rely on the two layouts matching. */
+static int mpmc_peek_common(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms,
+			   bool wait)
 {
-	int i, rc;
+	struct shmbus_mpmc_msg m[SUB_BURST_MAX];
+	int k, i;
 
+	if (n > SUB_BURST_MAX)
+		n = SUB_BURST_MAX;
+	k = wait ? shmbus_mpmc_peek_burst(h, m, n, timeout_ms) : shmbus_mpmc_peek_burst_try(h, m, n);
 	for (i = 0; i < k; i++) {
-		fwrite(msgs[i].data, 1, msgs[i].len, o->out);
-		putc('\n', o->out);
+		msgs[i].data = m[i].data;
+		msgs[i].len = m[i].len;
 	}
-	if (fflush(o->out) != 0)
-		return tool_fail(o->name, "cannot write standard output", -EIO);
-	rc = shmbus_mpmc_release_burst(h, (unsigned)k);
-	return rc < 0 ? tool_fail(o->name, "cannot receive", rc) : TOOL_OK;
+	return k;
+}
+
+static int mpmc_peek_try(void *h, struct pubsub_msg *msgs, unsigned n)
+{
+	return mpmc_peek_common(h, msgs, n, 0, false);
+}
+
+static int mpmc_peek(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms)
+{
+	return mpmc_peek_common(h, msgs, n, timeout_ms, true);
+}
+
+static int mpmc_release(void *h, unsigned n)
+{
+	return shmbus_mpmc_release_burst(h, n);
 }
 
 int mpmc_sub(const struct pubsub_opts *o)
 {
-	struct shmbus_mpmc_msg msgs[SUB_BURST];
+	static const struct sub_ops ops = {
+		.peek_try = mpmc_peek_try,
+		.peek = mpmc_peek,
+		.release = mpmc_release,
+		.burst = SUB_BURST,
+	};
 	struct shmbus_mpmc *h;
-	uint64_t got = 0;
-	int rc, k;
+	int rc;
 
 	rc = shmbus_mpmc_open(&h, o->name, SHMBUS_MPMC_CONSUMER);
 	if (rc)
 		return tool_fail(o->name, "cannot subscribe", rc);
-	while (o->count == 0 || got < o->count) {
-		unsigned want = SUB_BURST;
-
-		if (o->count && o->count - got < want)
-			want = (unsigned)(o->count - got);
-		/* Take what is there; flush before waiting for more. */
-		k = shmbus_mpmc_peek_burst_try(h, msgs, want);
-		if (k == -EAGAIN) {
-			fflush(o->out);
-			k = shmbus_mpmc_peek_burst(h, msgs, want, o->timeout_ms);
-		}
-		if (k == -ETIMEDOUT && o->count == 0) {
-			rc = TOOL_OK;
-			goto out;
-		}
-		if (k == -ETIMEDOUT) {
-			char what[96];
-
-			snprintf(what, sizeof(what), "timed out after %llu of %llu messages",
-				 (unsigned long long)got, (unsigned long long)o->count);
-			rc = tool_fail(o->name, what, -ETIMEDOUT);
-			goto out;
-		}
-		if (k < 0) {
-			rc = tool_fail(o->name, "cannot receive", k);
-			goto out;
-		}
-		rc = print_and_release(o, h, msgs, k);
-		if (rc)
-			goto out;
-		got += (uint64_t)k;
-	}
-	rc = TOOL_OK;
-out:
-	fflush(o->out);
+	rc = sub_lines(o, &ops, h);
 	shmbus_mpmc_close(h);
 	return rc;
 }

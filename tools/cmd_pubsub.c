@@ -69,6 +69,50 @@ int pub_lines(const struct pubsub_opts *o,
 	return rc;
 }
 
+int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
+{
+	struct pubsub_msg msgs[SUB_BURST_MAX];
+	uint64_t got = 0;
+	int k, i, rc;
+
+	while (o->count == 0 || got < o->count) {
+		unsigned want = ops->burst;
+
+		if (o->count && o->count - got < want)
+			want = (unsigned)(o->count - got);
+		/* Print what is there; flush before waiting for more. */
+		k = ops->peek_try(h, msgs, want);
+		if (k == -EAGAIN) {
+			fflush(o->out);
+			k = ops->peek(h, msgs, want, o->timeout_ms);
+		}
+		if (k == -ETIMEDOUT && o->count == 0)
+			break;
+		if (k == -ETIMEDOUT) {
+			char what[96];
+
+			snprintf(what, sizeof(what), "timed out after %llu of %llu messages",
+				 (unsigned long long)got, (unsigned long long)o->count);
+			return tool_fail(o->name, what, -ETIMEDOUT);
+		}
+		if (k < 0)
+			return tool_fail(o->name, "cannot receive", k);
+		for (i = 0; i < k; i++) {
+			fwrite(msgs[i].data, 1, msgs[i].len, o->out);
+			putc('\n', o->out);
+		}
+		/* Consumed only once written out: at-least-once if we die. */
+		if (fflush(o->out) != 0)
+			return tool_fail(o->name, "cannot write standard output", -EIO);
+		rc = ops->release(h, (unsigned)k);
+		if (rc < 0)
+			return tool_fail(o->name, "cannot receive", rc);
+		got += (uint64_t)k;
+	}
+	fflush(o->out);
+	return TOOL_OK;
+}
+
 static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 {
 	switch (kind) {

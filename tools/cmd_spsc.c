@@ -12,6 +12,7 @@
 #include "tool.h"
 
 #define SUB_BURST 64
+_Static_assert(SUB_BURST <= SUB_BURST_MAX, "sub_lines() takes at most SUB_BURST_MAX at once");
 
 static const struct tool_cmd create_spsc_cmd = {
 	.name = "create spsc",
@@ -80,62 +81,54 @@ int spsc_pub(const struct pubsub_opts *o)
 	return rc;
 }
 
+/* The ring's message struct has the same fields as struct pubsub_msg; copy
+ * them across rather than rely on the two layouts matching. */
+static int spsc_peek_common(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms,
+			   bool wait)
+{
+	struct shmbus_spsc_msg m[SUB_BURST_MAX];
+	int k, i;
+
+	if (n > SUB_BURST_MAX)
+		n = SUB_BURST_MAX;
+	k = wait ? shmbus_spsc_peek_burst(h, m, n, timeout_ms) : shmbus_spsc_peek_burst_try(h, m, n);
+	for (i = 0; i < k; i++) {
+		msgs[i].data = m[i].data;
+		msgs[i].len = m[i].len;
+	}
+	return k;
+}
+
+static int spsc_peek_try(void *h, struct pubsub_msg *msgs, unsigned n)
+{
+	return spsc_peek_common(h, msgs, n, 0, false);
+}
+
+static int spsc_peek(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms)
+{
+	return spsc_peek_common(h, msgs, n, timeout_ms, true);
+}
+
+static int spsc_release(void *h, unsigned n)
+{
+	return shmbus_spsc_release_burst(h, n);
+}
+
 int spsc_sub(const struct pubsub_opts *o)
 {
-	struct shmbus_spsc_msg msgs[SUB_BURST];
+	static const struct sub_ops ops = {
+		.peek_try = spsc_peek_try,
+		.peek = spsc_peek,
+		.release = spsc_release,
+		.burst = SUB_BURST,
+	};
 	struct shmbus_spsc *q;
-	uint64_t got = 0;
-	int rc, k, i;
+	int rc;
 
 	rc = shmbus_spsc_open(&q, o->name, SHMBUS_SPSC_CONSUMER);
 	if (rc)
 		return tool_fail(o->name, "cannot subscribe", rc);
-	while (o->count == 0 || got < o->count) {
-		unsigned want = SUB_BURST;
-
-		if (o->count && o->count - got < want)
-			want = (unsigned)(o->count - got);
-		/* Print what is there; flush before waiting for more. */
-		k = shmbus_spsc_peek_burst_try(q, msgs, want);
-		if (k == -EAGAIN) {
-			fflush(o->out);
-			k = shmbus_spsc_peek_burst(q, msgs, want, o->timeout_ms);
-		}
-		if (k == -ETIMEDOUT && o->count == 0) {
-			rc = TOOL_OK;
-			goto out;
-		}
-		if (k == -ETIMEDOUT) {
-			char what[96];
-
-			snprintf(what, sizeof(what), "timed out after %llu of %llu messages",
-				 (unsigned long long)got, (unsigned long long)o->count);
-			rc = tool_fail(o->name, what, -ETIMEDOUT);
-			goto out;
-		}
-		if (k < 0) {
-			rc = tool_fail(o->name, "cannot receive", k);
-			goto out;
-		}
-		for (i = 0; i < k; i++) {
-			fwrite(msgs[i].data, 1, msgs[i].len, o->out);
-			putc('\n', o->out);
-		}
-		/* Consumed only once written out: at-least-once if we die. */
-		if (fflush(o->out) != 0) {
-			rc = tool_fail(o->name, "cannot write standard output", -EIO);
-			goto out;
-		}
-		rc = shmbus_spsc_release_burst(q, (unsigned)k);
-		if (rc < 0) {
-			rc = tool_fail(o->name, "cannot receive", rc);
-			goto out;
-		}
-		got += (uint64_t)k;
-	}
-	rc = TOOL_OK;
-out:
-	fflush(o->out);
+	rc = sub_lines(o, &ops, q);
 	shmbus_spsc_close(q);
 	return rc;
 }

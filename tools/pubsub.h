@@ -43,6 +43,33 @@ struct pubsub_opts {
 int pub_lines(const struct pubsub_opts *o,
 	      int (*push)(void *h, const void *data, size_t len, int timeout_ms), void *h);
 
+/* One message seen in place, whatever the ring kind. */
+struct pubsub_msg {
+	const void *data;
+	size_t len;
+};
+
+/* How sub_lines() takes messages from one kind of ring. */
+struct sub_ops {
+	/* At most @n messages in place, oldest first: a count, -EAGAIN
+	 * (none now) / -ETIMEDOUT (none within @timeout_ms), or an error. */
+	int (*peek_try)(void *h, struct pubsub_msg *msgs, unsigned n);
+	int (*peek)(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms);
+	/* Consume the @n oldest peeked messages: >= 0, or an error. */
+	int (*release)(void *h, unsigned n);
+	unsigned burst;   /* most messages per peek, <= SUB_BURST_MAX */
+};
+
+#define SUB_BURST_MAX 64
+
+/*
+ * sub_lines - the framing of sub, for every kind: print each message and a
+ * newline, release messages only once they are flushed (at-least-once if
+ * sub dies), stop after o->count or when o->timeout_ms passes with nothing.
+ * Returns TOOL_OK, or TOOL_ERR after printing the error.
+ */
+int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h);
+
 int spsc_pub(const struct pubsub_opts *o);
 int spsc_sub(const struct pubsub_opts *o);
 int mpmc_pub(const struct pubsub_opts *o);
