@@ -66,6 +66,11 @@ extern const struct spsc_transport spsc_tp_shmbus;          /* reserve/commit, p
 extern const struct spsc_transport spsc_tp_shmbus_copy;     /* push/pop */
 extern const struct spsc_transport spsc_tp_shmbus_blocking; /* reserve/peek with waiting */
 
+/* The transports of the message workloads (spsc-throughput, spsc-latency),
+ * NULL-terminated, and their names for the workload tables. */
+extern const struct spsc_transport *const spsc_msg_transports[];
+extern const char *const spsc_msg_names[];
+
 /*
  * spsc_measure - one bench_measure() of @tp in mode stream (@pingpong false)
  * or pingpong with a copy of @c; @extra is consumed.

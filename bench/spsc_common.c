@@ -77,3 +77,17 @@ int spsc_measure(struct bench_run *run, const struct spsc_transport *tp,
 	json_object_set_new(extra, "warmup", json_integer((json_int_t)c->warmup));
 	return bench_measure(run, tp->name, c->msg_size, spsc_rep, &job, extra);
 }
+
+const struct spsc_transport *const spsc_msg_transports[] = {
+	&spsc_tp_ideal,
+	&spsc_tp_shmbus,
+	&spsc_tp_shmbus_copy,
+	&spsc_tp_shmbus_blocking,
+	&spsc_tp_pipe,
+	&spsc_tp_unix,
+	NULL,
+};
+
+const char *const spsc_msg_names[] = {
+	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
+};

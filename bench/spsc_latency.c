@@ -13,19 +13,6 @@
 #define DEFAULT_RING (64u << 10)
 #define WARMUP_ROUND_TRIPS 1000u
 
-static const struct spsc_transport *const transports[] = {
-	&spsc_tp_ideal,
-	&spsc_tp_shmbus,
-	&spsc_tp_shmbus_copy,
-	&spsc_tp_shmbus_blocking,
-	&spsc_tp_pipe,
-	&spsc_tp_unix,
-};
-
-static const char *const names[] = {
-	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
-};
-
 static int spsc_latency_run(struct bench_run *run)
 {
 	size_t size = bench_opt_size(run, DEFAULT_SIZE);
@@ -36,9 +23,9 @@ static int spsc_latency_run(struct bench_run *run)
 	spsc_cfg_init(&c, size, bench_opt_round_trips(run, DEFAULT_ROUND_TRIPS), ring);
 	c.warmup = WARMUP_ROUND_TRIPS;
 	c.pingpong = true;
-	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (bench_transport_selected(run, transports[i]->name))
-			spsc_measure(run, transports[i], &c, NULL);
+	for (i = 0; spsc_msg_transports[i]; i++)
+		if (bench_transport_selected(run, spsc_msg_transports[i]->name))
+			spsc_measure(run, spsc_msg_transports[i], &c, NULL);
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_P50_NS, BENCH_AT_MOST, 1.5);
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_P99_NS, BENCH_NO_TARGET, 0);
 	bench_ratio(run, "shmbus-spsc-copy", "ideal", size, BENCH_METRIC_P50_NS, BENCH_NO_TARGET, 0);
@@ -51,6 +38,6 @@ static int spsc_latency_run(struct bench_run *run)
 const struct bench_workload bench_wl_spsc_latency = {
 	.name = "spsc-latency",
 	.summary = "round trips between two processes (p50/p99/p99.9/max ns)",
-	.transports = names,
+	.transports = spsc_msg_names,
 	.run = spsc_latency_run,
 };

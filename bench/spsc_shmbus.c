@@ -162,57 +162,41 @@ fail:
 	return rc;
 }
 
-/* The three transports differ only in the send/recv pair; spelled out per
- * transport so that each call site is direct. */
-static int zc_roles(struct bench_proc *p, void *arg)
+/*
+ * Open the ends, run the stream or ping-pong loops with @send/@recv, close.
+ * Always inlined, like the loops: each transport below gets its own copy
+ * with the send/recv calls direct, not through a pointer.
+ */
+static SPSC_BENCH_ALWAYS_INLINE int shmbus_roles(struct bench_proc *p, const struct spsc_cfg *c,
+						 spsc_send_fn send, spsc_recv_fn recv)
 {
-	const struct spsc_cfg *c = arg;
 	struct shmbus_spsc *tx, *rx;
 	int rc = shmbus_open_ends(p, c, &tx, &rx);
 
 	if (rc < 0)
 		return rc;
 	if (c->pingpong)
-		rc = spsc_pingpong_roles(p, c, tx, rx, zc_send, zc_recv);
+		rc = spsc_pingpong_roles(p, c, tx, rx, send, recv);
 	else
-		rc = spsc_stream_roles(p, c, tx, rx, zc_send, zc_recv);
+		rc = spsc_stream_roles(p, c, tx, rx, send, recv);
 	shmbus_spsc_close(tx);
 	shmbus_spsc_close(rx);
 	return rc;
+}
+
+static int zc_roles(struct bench_proc *p, void *arg)
+{
+	return shmbus_roles(p, arg, zc_send, zc_recv);
 }
 
 static int copy_roles(struct bench_proc *p, void *arg)
 {
-	const struct spsc_cfg *c = arg;
-	struct shmbus_spsc *tx, *rx;
-	int rc = shmbus_open_ends(p, c, &tx, &rx);
-
-	if (rc < 0)
-		return rc;
-	if (c->pingpong)
-		rc = spsc_pingpong_roles(p, c, tx, rx, copy_send, copy_recv);
-	else
-		rc = spsc_stream_roles(p, c, tx, rx, copy_send, copy_recv);
-	shmbus_spsc_close(tx);
-	shmbus_spsc_close(rx);
-	return rc;
+	return shmbus_roles(p, arg, copy_send, copy_recv);
 }
 
 static int blocking_roles(struct bench_proc *p, void *arg)
 {
-	const struct spsc_cfg *c = arg;
-	struct shmbus_spsc *tx, *rx;
-	int rc = shmbus_open_ends(p, c, &tx, &rx);
-
-	if (rc < 0)
-		return rc;
-	if (c->pingpong)
-		rc = spsc_pingpong_roles(p, c, tx, rx, blocking_send, blocking_recv);
-	else
-		rc = spsc_stream_roles(p, c, tx, rx, blocking_send, blocking_recv);
-	shmbus_spsc_close(tx);
-	shmbus_spsc_close(rx);
-	return rc;
+	return shmbus_roles(p, arg, blocking_send, blocking_recv);
 }
 
 const struct spsc_transport spsc_tp_shmbus = {

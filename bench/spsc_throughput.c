@@ -12,19 +12,6 @@
 #define DEFAULT_MSGS 1000000u
 #define DEFAULT_RING (64u << 10)
 
-static const struct spsc_transport *const transports[] = {
-	&spsc_tp_ideal,
-	&spsc_tp_shmbus,
-	&spsc_tp_shmbus_copy,
-	&spsc_tp_shmbus_blocking,
-	&spsc_tp_pipe,
-	&spsc_tp_unix,
-};
-
-static const char *const names[] = {
-	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
-};
-
 static int spsc_throughput_run(struct bench_run *run)
 {
 	size_t size = bench_opt_size(run, DEFAULT_SIZE);
@@ -34,9 +21,9 @@ static int spsc_throughput_run(struct bench_run *run)
 
 	spsc_cfg_init(&c, size, bench_opt_msgs(run, DEFAULT_MSGS), ring);
 	c.warmup = spsc_stream_warmup(size, ring);
-	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (bench_transport_selected(run, transports[i]->name))
-			spsc_measure(run, transports[i], &c, NULL);
+	for (i = 0; spsc_msg_transports[i]; i++)
+		if (bench_transport_selected(run, spsc_msg_transports[i]->name))
+			spsc_measure(run, spsc_msg_transports[i], &c, NULL);
 	bench_ratio(run, "shmbus-spsc", "ideal", size, BENCH_METRIC_MSGS_PER_S, BENCH_AT_LEAST, 0.8);
 	bench_ratio(run, "shmbus-spsc", "unix-socket", size, BENCH_METRIC_MSGS_PER_S,
 		    BENCH_AT_LEAST, 50);
@@ -54,6 +41,6 @@ static int spsc_throughput_run(struct bench_run *run)
 const struct bench_workload bench_wl_spsc_throughput = {
 	.name = "spsc-throughput",
 	.summary = "stream messages one way between two processes (msgs/s, bytes/s)",
-	.transports = names,
+	.transports = spsc_msg_names,
 	.run = spsc_throughput_run,
 };
