@@ -278,9 +278,14 @@ out:
 	return rc;
 }
 
-int shmbus_manager_untrack(struct shmbus_manager *m, const char *name)
+/*
+ * Lock @m and find the listed entry for @name (copied into @key).  Returns
+ * its index with the lock held, or a negative code with the lock not held
+ * (-EINVAL, a name error, enter()'s errors, -ENOENT when not listed).
+ */
+static int enter_listed(struct shmbus_manager *m, const char *name,
+			char key[SHMBUS_NAME_MAX + 1])
 {
-	char key[SHMBUS_NAME_MAX + 1];
 	int rc, i;
 
 	if (!m)
@@ -293,39 +298,38 @@ int shmbus_manager_untrack(struct shmbus_manager *m, const char *name)
 		return rc;
 	i = find(m, key, -1);
 	if (i < 0) {
-		rc = -ENOENT;
-	} else {
-		header_release(&m->items[i], m->guardian);
-		list_drop(m, i);
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
 	}
+	return i;
+}
+
+int shmbus_manager_untrack(struct shmbus_manager *m, const char *name)
+{
+	char key[SHMBUS_NAME_MAX + 1];
+	int i = enter_listed(m, name, key);
+
+	if (i < 0)
+		return i;
+	header_release(&m->items[i], m->guardian);
+	list_drop(m, i);
 	pthread_mutex_unlock(&m->lock);
-	return rc;
+	return 0;
 }
 
 int shmbus_manager_unlink(struct shmbus_manager *m, const char *name)
 {
 	char key[SHMBUS_NAME_MAX + 1];
-	int rc, i;
+	int rc, i = enter_listed(m, name, key);
 
-	if (!m)
-		return -EINVAL;
-	rc = copy_name(key, name);
-	if (rc)
-		return rc;
-	rc = enter(m);
-	if (rc)
-		return rc;
-	i = find(m, key, -1);
-	if (i < 0) {
-		rc = -ENOENT;
-	} else {
-		rc = shmbus_mgr_unlink_same(m->dirfd, key, m->items[i].dev, m->items[i].ino);
-		/* Unlinked, or the name no longer holds our object: either way
-		 * the entry has nothing left to protect.  Other errors (EACCES)
-		 * keep it listed. */
-		if (rc == 0 || rc == -ESTALE)
-			list_drop(m, i);
-	}
+	if (i < 0)
+		return i;
+	rc = shmbus_mgr_unlink_same(m->dirfd, key, m->items[i].dev, m->items[i].ino);
+	/* Unlinked, or the name no longer holds our object: either way the
+	 * entry has nothing left to protect.  Other errors (EACCES) keep it
+	 * listed. */
+	if (rc == 0 || rc == -ESTALE)
+		list_drop(m, i);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
