@@ -11,30 +11,11 @@
 #include "kinds_util.h"
 #include "testutil.h"
 
-static const char *py;
-
-/* 0 if @doc validates against tools/schema/@schema. */
-static int validate(const char *schema, const char *doc)
-{
-	char path[512];
-	const char *argv[] = { py, SHMBUS_TEST_SRCDIR "/py/validate_schema.py", path, NULL };
-	char *out, *err;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/../tools/schema/%s", SHMBUS_TEST_SRCDIR, schema);
-	rc = tu_run(argv, doc, &out, &err);
-	if (rc)
-		fprintf(stderr, "%s: %s%s\n", schema, out, err);
-	free(out);
-	free(err);
-	return rc;
-}
-
 static void check_inspect(const char *name)
 {
 	char *doc = kinds_tool_json("inspect", name, "--json");
 
-	assert_int_equal(validate("inspect.schema.json", doc), 0);
+	assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
 	free(doc);
 }
 
@@ -51,7 +32,7 @@ static void test_every_kind(void **state)
 	check_inspect(k.slots);
 	check_inspect(k.pylist);
 	doc = kinds_tool_json("ls", "--json", NULL);
-	assert_int_equal(validate("ls.schema.json", doc), 0);
+	assert_int_equal(tu_schema_check("ls.schema.json", doc), 0);
 	free(doc);
 	{
 		const char *argv[] = { tu_tool(), "watch", k.spsc, "--json", "--count", "2",
@@ -59,7 +40,7 @@ static void test_every_kind(void **state)
 		char *err;
 
 		assert_int_equal(tu_run(argv, NULL, &doc, &err), 0);
-		assert_int_equal(validate("inspect.schema.json", doc), 0);
+		assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
 		free(doc);
 		free(err);
 	}
@@ -77,7 +58,7 @@ static void test_manager_block(void **state)
 	shmbus_block_close(b);
 	check_inspect(tu_name("mgr"));
 	doc = kinds_tool_json("ls", "--json", NULL);
-	assert_int_equal(validate("ls.schema.json", doc), 0);
+	assert_int_equal(tu_schema_check("ls.schema.json", doc), 0);
 	free(doc);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
 	shmbus_manager_free(m);
@@ -102,7 +83,7 @@ static void test_corrupt_ring(void **state)
 	shmbus_block_close(b);
 	doc = kinds_tool_json("inspect", name, "--json");
 	assert_non_null(strstr(doc, "\"error\""));
-	assert_int_equal(validate("inspect.schema.json", doc), 0);
+	assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
 	free(doc);
 }
 
@@ -120,11 +101,11 @@ static void test_schema_rejects(void **state)
 	assert_non_null(doc);
 	assert_int_equal(json_object_del(json_object_get(doc, "ring"), "capacity"), 0);
 	bad = json_dumps(doc, JSON_SORT_KEYS);
-	assert_int_not_equal(validate("inspect.schema.json", bad), 0);
+	assert_int_not_equal(tu_schema_check("inspect.schema.json", bad), 0);
 	json_object_set_new(doc, "kind", json_string("no-such-kind"));
 	free(bad);
 	bad = json_dumps(doc, JSON_SORT_KEYS);
-	assert_int_not_equal(validate("inspect.schema.json", bad), 0);
+	assert_int_not_equal(tu_schema_check("inspect.schema.json", bad), 0);
 	free(bad);
 	free(text);
 	json_decref(doc);
@@ -139,8 +120,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_schema_rejects, tu_teardown),
 	};
 
-	py = tu_python_with("jsonschema");
-	if (!py) {
+	if (!tu_python_with("jsonschema")) {
 		fprintf(stderr, "no python3 with jsonschema (Debian: python3-jsonschema)\n");
 		return 1;
 	}

@@ -212,6 +212,25 @@ const char *tu_python_with(const char *module)
 	return NULL;
 }
 
+int tu_schema_check(const char *schema, const char *doc)
+{
+	const char *py = tu_python_with("jsonschema");
+	char path[512];
+	const char *argv[] = { py, SHMBUS_TEST_SRCDIR "/py/validate_schema.py", path, NULL };
+	char *out, *err;
+	int rc;
+
+	if (!py)
+		fail_msg("no python3 with jsonschema (Debian: python3-jsonschema)");
+	snprintf(path, sizeof(path), "%s/../tools/schema/%s", SHMBUS_TEST_SRCDIR, schema);
+	rc = tu_run(argv, doc, &out, &err);
+	if (rc)
+		fprintf(stderr, "%s: %s%s\n", schema, out, err);
+	free(out);
+	free(err);
+	return rc;
+}
+
 int tu_sanitized(void)
 {
 #ifdef SHMBUS_SANITIZED

@@ -68,6 +68,15 @@ const char *tu_python(void);
  */
 const char *tu_python_with(const char *module);
 
+/*
+ * tu_schema_check - validate the JSON document(s) @doc (one, or one per
+ * line) against tools/schema/@schema with tests/py/validate_schema.py.
+ * Returns 0 if valid, non-zero (and prints why) if not.  Fails the test if
+ * no python3 with jsonschema is found: scripts/deps.sh installs one, so a
+ * missing validator is a broken setup, not a reason to skip.
+ */
+int tu_schema_check(const char *schema, const char *doc);
+
 /* Whether this build runs under a sanitizer (tests then use smaller loads). */
 int tu_sanitized(void);
 
