@@ -214,6 +214,10 @@ struct bench_proc {
 	struct bench_shared *sh;
 };
 
+/* Pin the calling process to the (index mod n)-th CPU it may run on (what
+ * --pin does to child @index).  Returns the CPU, or -1 with errno set. */
+int bench_pin_self(unsigned index);
+
 /* A role: runs in a child process; returns 0 or -errno (printed). */
 typedef int (*bench_proc_fn)(struct bench_proc *p, void *arg);
 

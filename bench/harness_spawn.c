@@ -119,8 +119,7 @@ void bench_proc_latency(struct bench_proc *p, uint64_t *samples, size_t n)
 	s->has_lat = 1;
 }
 
-/* Pin the calling process to the (index mod n)-th CPU it may run on. */
-static int pin_self(unsigned index)
+int bench_pin_self(unsigned index)
 {
 	cpu_set_t allowed, one;
 	int cpu, seen = 0, want;
@@ -150,7 +149,7 @@ static void child_main(const struct bench_run *run, struct bench_shared *sh, uns
 	int rc;
 
 	if (run->opts->pin) {
-		p.cpu = pin_self(index);
+		p.cpu = bench_pin_self(index);
 		if (p.cpu < 0)
 			fprintf(stderr, "shmbus-bench: cannot pin process %u: %s\n", index,
 				strerror(errno));

@@ -16,6 +16,8 @@
  * Ops per repeat: --msgs (default 1000000) for C; -D py_ops=N (default
  * msgs / 10) for Python, which is some hundred times slower.
  *
+ * With --pin both sides run on one CPU (the first this process may use).
+ *
  * Target (issue #5), as ratios from the same run: shmbus >= 100 x python,
  * for get and for set.
  *
@@ -23,6 +25,7 @@
  * so it unregisters it from its resource tracker (CPython gh-82300).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +218,8 @@ static int slots_run(struct bench_run *run)
 {
 	uint64_t c_get[BENCH_MAX_REPEAT], c_set[BENCH_MAX_REPEAT];
 	uint64_t py_get[BENCH_MAX_REPEAT], py_set[BENCH_MAX_REPEAT];
-	bool want_c, want_py, c_failed = false, py_failed = false;
+	bool want_c, want_py, c_failed = false, py_failed = false, pinned = false;
+	cpu_set_t affinity;
 	unsigned reps = run->opts->repeat, r;
 	char name[64], va[4096], vb[4096];
 	struct slots_cfg c = { 0 };
@@ -238,6 +242,16 @@ static int slots_run(struct bench_run *run)
 	va[c.size] = vb[c.size] = '\0';
 	c.a = c.as_int ? shmbus_slot_int(12345) : shmbus_slot_str(va);
 	c.b = c.as_int ? shmbus_slot_int(67890) : shmbus_slot_str(vb);
+	/* --pin: C and Python on one CPU (Python inherits it).  Unpinned,
+	 * each side may run on either vCPU of a VM, and their rates move by
+	 * up to 1.8x with where they land (seen here), which the ratio of
+	 * the two then carries. */
+	if (run->opts->pin && sched_getaffinity(0, sizeof(affinity), &affinity) == 0) {
+		if (bench_pin_self(0) < 0)
+			fprintf(stderr, "shmbus-bench: slots: cannot pin: %s\n", strerror(errno));
+		else
+			pinned = true;
+	}
 	snprintf(name, sizeof(name), "shmbus_bench_slots_%d", (int)getpid());
 	c.name = name;
 	rc = shmbus_slots_create(&sl, name, &c.a, 1, 0);
@@ -279,6 +293,8 @@ static int slots_run(struct bench_run *run)
 		rc = record(run, "python-set", "python", "set", &c, c.py_ops, py_set, reps);
 	shmbus_slots_close(sl);
 	if (shmbus_block_unlink(name)) { /* already gone: nothing to clean */ }
+	if (pinned && sched_setaffinity(0, sizeof(affinity), &affinity) < 0)
+		fprintf(stderr, "shmbus-bench: slots: cannot unpin: %s\n", strerror(errno));
 	bench_ratio(run, "shmbus-get", "python-get", c.size, BENCH_METRIC_MSGS_PER_S,
 		    BENCH_AT_LEAST, 100);
 	bench_ratio(run, "shmbus-set", "python-set", c.size, BENCH_METRIC_MSGS_PER_S,

@@ -232,12 +232,20 @@ copy_body(const struct shmbus_slots *sl, uint64_t i, struct shmbus_slot_copy *c,
 		return;
 	c->len = slot_stripped_len(sl, slot, cap);
 	ncopy = c->len < bufsize ? c->len : bufsize;
-	for (w = 0; 8 * w < ncopy; w++) {
+	/* Whole words, then the last part-word once: a copy of a
+	 * constant size is one store, a variable one is a call. */
+	for (w = 0; 8 * w + 8 <= ncopy; w++) {
 		/* DATA_LOAD: as above. */
 		uint64_t v = atomic_load_explicit(word_at(sl, slot + 8 * w), DATA_LOAD);
-		uint64_t part = ncopy - 8 * w < 8 ? ncopy - 8 * w : 8;
 
-		memcpy(dst + 8 * w, &v, part);
+		memcpy(dst + 8 * w, &v, 8);
+		high |= v;
+	}
+	if (ncopy % 8) {
+		/* DATA_LOAD: as above. */
+		uint64_t v = atomic_load_explicit(word_at(sl, slot + 8 * w), DATA_LOAD);
+
+		memcpy(dst + 8 * w, &v, ncopy % 8);
 		high |= v;
 	}
 	/* Bytes past the value in the last word are NULs: no high bit set
@@ -266,8 +274,9 @@ static int guard_stuck(const struct shmbus_slot_guard *g, uint64_t s)
 	return shmbus_proc_alive(w) ? 0 : -SHMBUS_EPEERDEAD;
 }
 
-/* Wait for an even sequence number; fill @seq with it. */
-static int guard_begin(const struct shmbus_slot_guard *g, uint64_t *seq)
+/* guard_begin()'s wait, out of line: a write is in progress. */
+static __attribute__((noinline)) int guard_wait_even(const struct shmbus_slot_guard *g,
+						     uint64_t *seq)
 {
 	unsigned spins;
 	int rc;
@@ -289,6 +298,19 @@ static int guard_begin(const struct shmbus_slot_guard *g, uint64_t *seq)
 		}
 		backoff(spins);
 	}
+}
+
+/* Wait for an even sequence number; fill @seq with it. */
+static inline __attribute__((always_inline)) int guard_begin(const struct shmbus_slot_guard *g,
+							     uint64_t *seq)
+{
+	/* A1 (as in guard_wait_even()): the common case, no writer. */
+	uint64_t s = atomic_load_explicit(&g->seq, memory_order_acquire);
+
+	if (s & 1)
+		return guard_wait_even(g, seq);
+	*seq = s;
+	return 0;
 }
 
 /* shmbus_slots_read(), inlined into get (the hot path). */
@@ -436,17 +458,19 @@ void shmbus_slots_write_body(struct shmbus_slots *sl, uint64_t i,
 	case SHMBUS_SLOT_STR:
 	case SHMBUS_SLOT_BYTES:
 		/* "<cap>s" writes the whole slot, NUL-padded. */
-		for (w = 0; w < cap / 8; w++) {
-			uint64_t have = v->u.s.len > 8 * w ? v->u.s.len - 8 * w : 0;
-
-			memset(b, 0, sizeof(b));
-			if (have)
-				memcpy(b, (const unsigned char *)v->u.s.data + 8 * w,
-				       have < 8 ? have : 8);
-			memcpy(&word, b, sizeof(word));
-			atomic_store_explicit(word_at(sl, slot + 8 * w), word,
-					      DATA_STORE);
+		/* Whole words of the value, its last part-word, then NULs. */
+		for (w = 0; 8 * w + 8 <= v->u.s.len; w++) {
+			memcpy(&word, (const unsigned char *)v->u.s.data + 8 * w, 8);
+			atomic_store_explicit(word_at(sl, slot + 8 * w), word, DATA_STORE);
 		}
+		if (v->u.s.len % 8) {
+			memcpy(b, (const unsigned char *)v->u.s.data + 8 * w, v->u.s.len % 8);
+			memcpy(&word, b, sizeof(word));
+			atomic_store_explicit(word_at(sl, slot + 8 * w), word, DATA_STORE);
+			w++;
+		}
+		for (; w < cap / 8; w++)
+			atomic_store_explicit(word_at(sl, slot + 8 * w), 0, DATA_STORE);
 		return;
 	default:
 		/* None, "xxxxxx?x": struct packs bool(None), all zero. */
