@@ -189,8 +189,8 @@ static int mpmc_take_snap(const struct shmbus_snap_src *src, const struct shmbus
 	s->geom = c->geom;
 	s->head = COPY_LOAD(c->head.value);
 	s->tail = COPY_LOAD(c->tail.value);
-	s->waiting_producers = COPY_LOAD(c->not_full.q.waiters);
-	s->waiting_consumers = COPY_LOAD(c->not_empty.q.waiters);
+	s->waiting_producers = shmbus_waitq_word_waiters(COPY_LOAD(c->not_full.q.word));
+	s->waiting_consumers = shmbus_waitq_word_waiters(COPY_LOAD(c->not_empty.q.word));
 	rc = take_counters(src, s);
 	if (rc == 0)
 		rc = take_census(src, s);

@@ -155,9 +155,6 @@ struct mpmc_pstats {
 	uint8_t pad[MPMC_REGION - 96];
 };
 
-/* Wakes with a sleeper counted between two looks for dead sleepers. */
-#define MPMC_SWEEP_WAKES 64u
-
 #define MPMC_ASLEEP_NOT_EMPTY 1u
 #define MPMC_ASLEEP_NOT_FULL 2u
 
@@ -283,9 +280,6 @@ struct shmbus_mpmc {
 	uint64_t stuck_since_ns;
 	bool stuck_valid;
 	unsigned spin;                  /* polls before a blocking call sleeps */
-	/* Wakes issued since the last sweep for dead sleepers, and when it ran. */
-	unsigned wakes_unswept;
-	uint64_t swept_ns;
 };
 
 /* The slot for position @pos. */
@@ -421,9 +415,9 @@ uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
 /* Settle the pending recovery of a dead entry, if any (the sweep). */
 int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx);
 /*
- * mpmc_sweep_sleepers - recover every entry whose owner died asleep (so
- * that it no longer counts as a waiter; its wakers would pay a futex_wake
- * each forever).  Reads /proc once per entry marked asleep.  Returns how
+ * mpmc_sweep_sleepers - recover every entry whose owner died asleep (its
+ * entry, and with it the count it left in a wait queue until the next wake
+ * of that queue).  Reads /proc once per entry marked asleep.  Returns how
  * many entries it recovered, or -SHMBUS_ECORRUPT.
  */
 int mpmc_sweep_sleepers(struct shmbus_mpmc *h);

@@ -171,27 +171,15 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 	 * precedes F1, so does W (sequenced before it), and the sleeper's
 	 * re-check after F1 sees W.  So the busy path pays no fence (on x86
 	 * the CAS is a locked instruction and this a plain load); the full
-	 * wake, fence included, runs only when somebody sleeps.
+	 * wake, fence included, runs only when somebody sleeps.  A wake
+	 * takes every sleeper out of the count, so the calls after it pay
+	 * nothing until one sleeps again, and one that died asleep is
+	 * forgotten (waitq_internal.h).
 	 */
-	if (atomic_load_explicit(&wq->q.waiters, memory_order_seq_cst) == 0)
+	if (shmbus_waitq_word_waiters(atomic_load_explicit(&wq->q.word, memory_order_seq_cst)) == 0)
 		return;
 	if (shmbus_waitq_wake(&wq->q))
 		mpmc_count(&h->mine->wakes, 1);
-	/*
-	 * Somebody counts as asleep.  If it died asleep, nobody recovers its
-	 * entry (it holds no claim) and every wake-up from now on would cost
-	 * a system call: every so many wakes, at most once per liveness
-	 * period, look for such sleepers (mpmc_sweep_sleepers()).
-	 */
-	if (++h->wakes_unswept >= MPMC_SWEEP_WAKES) {
-		uint64_t now = mpmc_now_ns();
-
-		h->wakes_unswept = 0;
-		if (now - h->swept_ns >= h->liveness_ns) {
-			h->swept_ns = now;
-			if (mpmc_sweep_sleepers(h) < 0) { /* corrupt: the next call reports it */ }
-		}
-	}
 }
 
 /*

@@ -183,11 +183,11 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	/*
 	 * Only this role ever sleeps on its own queue and we now hold the
 	 * role, so nobody sleeps there: a count left behind by an owner killed
-	 * in its sleep is stale, and would make every wake of the other side a
-	 * needless system call.  Relaxed: a hint, see spsc_wait.c.
+	 * in its sleep is stale.  A wake clears it (waitq_internal.h), so the
+	 * other side's first wake does not have to.
 	 */
 	own_wq = role == SHMBUS_SPSC_PRODUCER ? &q->sh->space_wq : &q->sh->data_wq;
-	atomic_store_explicit(&own_wq->waiters, 0, memory_order_relaxed);
+	shmbus_waitq_wake(own_wq);
 	rc = load_positions(q);
 	if (rc) {
 		spsc_corrupt(q);

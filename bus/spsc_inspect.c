@@ -73,8 +73,8 @@ static int spsc_take(const struct shmbus_snap_src *src, const struct shmbus_head
 	s->bytes_out = COPY_LOAD(c->cons.bytes_out);
 	s->empty_waits = COPY_LOAD(c->cons.empty_waits);
 	s->wakes = COPY_LOAD(c->prod.wakes) + COPY_LOAD(c->cons.wakes);
-	s->waiting_producers = COPY_LOAD(c->space_wq.waiters);
-	s->waiting_consumers = COPY_LOAD(c->data_wq.waiters);
+	s->waiting_producers = shmbus_waitq_word_waiters(COPY_LOAD(c->space_wq.word));
+	s->waiting_consumers = shmbus_waitq_word_waiters(COPY_LOAD(c->data_wq.word));
 	s->producer = COPY_LOAD(c->part[0].ident);
 	s->consumer = COPY_LOAD(c->part[1].ident);
 	s->producer_alive = shmbus_proc_alive(s->producer);

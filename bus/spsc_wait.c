@@ -22,9 +22,10 @@
  *         program order
  *     W3  load armed (relaxed, through q->wake_hint); if 1: W4 exchange
  *         armed -> 0 (acq_rel), and if that returned 1, shmbus_waitq_wake()
- *         (seq_cst fence, load waiters, bump seq, futex_wake)
+ *         (seq_cst fence, load the waiters count; if non-zero, zero it,
+ *         bump seq, futex_wake)
  *   sleeper (once per sleep; ready() below, inside shmbus_waitq_wait()):
- *     S0  waiters++, then seq_cst fence F1          (shmbus_waitq_wait)
+ *     S0  waiters++ (reads seq), seq_cst fence F1   (shmbus_waitq_wait)
  *     S1  exchange armed <- 1 (seq_cst)
  *     S2  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
  *     S3  load position (seq_cst); futex_wait on seq only if still no
@@ -47,8 +48,8 @@
  *    a release that S0 precedes:
  *    S1 synchronises with W4, so S0's waiters++ happens before
  *    shmbus_waitq_wake() loads waiters; it sees the sleeper (or the sleeper
- *    has already left) and bumps seq, and futex_wait on the seq value read
- *    before S0 then returns at once or is woken.
+ *    has already left) and bumps seq, and futex_wait on the seq value S0
+ *    read then returns at once or is woken.
  * Either way the sleeper does not sleep through the new position.  A sleeper
  * woken too early (the producer needs more room than was freed) re-arms in
  * its next ready() call before sleeping again, so every sleep is covered.

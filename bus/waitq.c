@@ -8,37 +8,59 @@
 #include "shmbus/wait.h"
 #include "waitq_internal.h"
 
+/* The 32-bit seq half of the word, as futex(2) wants it. */
+static uint32_t *seq_half(struct shmbus_waitq *wq)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (uint32_t *)(void *)&wq->word + 1;
+#else
+	return (uint32_t *)(void *)&wq->word;
+#endif
+}
+
+/* Take ourselves out of the count we joined under @seq, unless a wake
+ * already did (seq moved on).  Never below 0. */
+static void leave(struct shmbus_waitq *wq, uint32_t seq)
+{
+	/* Relaxed: only the count matters here; the caller re-checks its
+	 * condition with its own acquire loads. */
+	uint64_t w = atomic_load_explicit(&wq->word, memory_order_relaxed);
+
+	while (shmbus_waitq_word_seq(w) == seq && shmbus_waitq_word_waiters(w) != 0 &&
+	       !atomic_compare_exchange_weak_explicit(&wq->word, &w, w - SHMBUS_WAITQ_ONE_WAITER,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
 			     const struct timespec *deadline, _Atomic uint32_t *mark,
 			     uint32_t value)
 {
 	for (;;) {
-		/* A2: acquire, pairs with R2 in shmbus_waitq_wake(): a seq
-		 * value newer than ours means a wake we must not sleep through. */
-		uint32_t seq = atomic_load_explicit(&wq->seq, memory_order_acquire);
+		/* Relaxed RMW: the fence F1 below orders it before the
+		 * condition load.  It returns the seq we are counted under:
+		 * a wake after it bumps seq, so the futex wait below cannot
+		 * sleep through it. */
+		uint32_t seq = shmbus_waitq_word_seq(atomic_fetch_add_explicit(
+			&wq->word, SHMBUS_WAITQ_ONE_WAITER, memory_order_relaxed));
 		int rc;
 
-		/* Relaxed increment: the fence below orders it before the
-		 * condition load. */
-		atomic_fetch_add_explicit(&wq->waiters, 1, memory_order_relaxed);
-		/* M1: release, after the increment and cleared (M2) before the
-		 * decrement, so a caller killed in between leaves the mark set
-		 * exactly while it is counted (waitq_internal.h). */
+		/* M1: release, so that whoever reads the mark of a dead
+		 * waiter also sees the count it joined. */
 		if (mark)
 			atomic_store_explicit(mark, value, memory_order_release);
 		/* F1: pairs with F2 in shmbus_waitq_wake() (Dekker). */
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(arg)) {
-			/* M2: release, as M1. */
+			leave(wq, seq);
 			if (mark)
 				atomic_store_explicit(mark, 0, memory_order_release);
-			atomic_fetch_sub_explicit(&wq->waiters, 1, memory_order_relaxed);
 			return 0;
 		}
-		rc = shmbus_futex_wait((uint32_t *)&wq->seq, seq, deadline);
+		rc = shmbus_futex_wait(seq_half(wq), seq, deadline);
+		leave(wq, seq);
 		if (mark)
-			atomic_store_explicit(mark, 0, memory_order_release); /* M2 */
-		atomic_fetch_sub_explicit(&wq->waiters, 1, memory_order_relaxed);
+			atomic_store_explicit(mark, 0, memory_order_release);
 		if (ready(arg))
 			return 0;
 		if (rc == -ETIMEDOUT || shmbus_deadline_passed(deadline))
@@ -54,33 +76,38 @@ int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *a
 
 void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
 {
-	uint32_t n;
-
-	/* Acquire: pairs with M1 of the dead waiter.  Cleared before the
-	 * decrement: a caller killed in between leaves the count too high
-	 * (a needless wake-up), never too low (a lost one). */
+	/* Acquire: pairs with M1 of the dead waiter. */
 	if (atomic_load_explicit(mark, memory_order_acquire) == 0)
 		return;
 	atomic_store_explicit(mark, 0, memory_order_relaxed);
-	/* Relaxed, saturating at 0: a garbage mark must not wrap the count
-	 * to a huge value. */
-	n = atomic_load_explicit(&wq->waiters, memory_order_relaxed);
-	while (n > 0 && !atomic_compare_exchange_weak_explicit(&wq->waiters, &n, n - 1,
-							       memory_order_relaxed,
-							       memory_order_relaxed))
-		;
+	/* No fence: this wake makes no condition true, it only drops the
+	 * count (the live sleepers it wakes re-check and count again). */
+	shmbus_waitq_wake_nofence(wq);
+}
+
+int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq)
+{
+	/* Relaxed: ordered by the caller's fence (or seq_cst operation). */
+	uint64_t w = atomic_load_explicit(&wq->word, memory_order_relaxed);
+
+	if (shmbus_waitq_word_waiters(w) == 0)
+		return 0;
+	/* R2: release, so a woken waiter that reads the new seq (through
+	 * futex, or the RMW of its next round) sees what the waker did
+	 * before; the waiters themselves re-check with acquire loads. */
+	while (!atomic_compare_exchange_weak_explicit(&wq->word, &w,
+						      (uint64_t)(shmbus_waitq_word_seq(w) + 1u),
+						      memory_order_release, memory_order_relaxed))
+		if (shmbus_waitq_word_waiters(w) == 0)
+			return 0; /* they all left on their own */
+	shmbus_futex_wake(seq_half(wq), INT_MAX);
+	return 1;
 }
 
 int shmbus_waitq_wake(struct shmbus_waitq *wq)
 {
 	/* F2: pairs with F1: the caller's condition store is ordered before
-	 * the waiters load. */
+	 * the load of the word. */
 	atomic_thread_fence(memory_order_seq_cst);
-	/* Relaxed: ordered by F2. */
-	if (atomic_load_explicit(&wq->waiters, memory_order_relaxed) == 0)
-		return 0;
-	/* R2: release, pairs with A2. */
-	atomic_fetch_add_explicit(&wq->seq, 1, memory_order_release);
-	shmbus_futex_wake((uint32_t *)&wq->seq, INT_MAX);
-	return 1;
+	return shmbus_waitq_wake_nofence(wq);
 }

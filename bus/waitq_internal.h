@@ -1,25 +1,36 @@
 /*
- * waitq_internal.h - a wait queue in shared memory: sleep until a condition
- * holds, woken by another process, with no syscall on the waker's side unless
- * somebody actually sleeps.
+ * waitq_internal.h - a wait queue in shared memory (an "eventcount"): sleep
+ * until a condition holds, woken by another process, with no system call
+ * on the waker's side unless somebody sleeps that no wake has reached yet.
+ *
+ * One 64-bit word: | waiters (32) | seq (32) |.  seq is the futex word (its
+ * 32-bit half at the lower address on little-endian machines, so the bytes
+ * are those of the earlier layout: seq at offset 0, waiters at offset 4).
  *
  * Protocol (Dekker-style, the pattern futex(7) users know):
+ *   waiter: shmbus_waitq_wait(): add one to waiters (an RMW that returns
+ *           the seq it counted itself under), seq_cst fence, re-check the
+ *           condition; futex-sleep on seq only if still false and seq is
+ *           still the one it counted under.
  *   waker:  make the condition true (release store), then
- *           shmbus_waitq_wake(): seq_cst fence, read `waiters`; only if it is
- *           non-zero bump `seq` and futex_wake(seq).
- *   waiter: shmbus_waitq_wait(): read `seq`, increment `waiters`, seq_cst
- *           fence, re-check the condition; sleep on `seq` only if still false.
- * The two fences order "condition store -> waiters load" against
- * "waiters store -> condition load": at least one side sees the other, so a
- * wake-up is never lost.  A waiter that read `seq` before a wake finds it
- * changed and futex_wait returns at once.
+ *           shmbus_waitq_wake(): seq_cst fence, read the word; only if
+ *           waiters is non-zero, replace it by (0, seq + 1) with a CAS, and
+ *           futex_wake(seq).
+ * The two fences order "condition store -> word load" against "waiters
+ * increment -> condition load": at least one side sees the other, so a
+ * wake-up is never lost.
  *
- * A waiter killed while asleep leaves `waiters` too high; that costs every
- * later wake-up a fence and a futex_wake system call, never a hang.  A
- * layout whose waiters can be known dead (a participant table) repairs it:
- * each waiter passes a mark word of its own to shmbus_waitq_wait_marked(),
- * set only while it is counted; whoever proves it dead calls
- * shmbus_waitq_forget() on its mark.
+ * A wake takes every counted waiter out of the count at once (and bumps
+ * seq, so that none of them can go to sleep on the old value).  So a busy
+ * waker pays one system call per group of sleepers, not one per call until
+ * the woken get to run; and a waiter killed in its sleep is forgotten by
+ * the next wake.  A waiter leaving on its own (ready, timed out,
+ * interrupted) takes itself out only if seq is still the one it counted
+ * under: otherwise a wake already did.
+ *
+ * Marks: a waiter may pass a word of its own (shmbus_waitq_wait_marked()),
+ * set while it is inside the call, so that whoever proves it dead can see
+ * that it died there (shmbus_waitq_forget()).
  */
 #ifndef SHMBUS_WAITQ_INTERNAL_H
 #define SHMBUS_WAITQ_INTERNAL_H
@@ -30,9 +41,21 @@
 #include <time.h>
 
 struct shmbus_waitq {
-	_Atomic uint32_t seq;     /* futex word, bumped by each real wake */
-	_Atomic uint32_t waiters; /* processes/threads inside shmbus_waitq_wait() */
+	_Atomic uint64_t word; /* waiters << 32 | seq */
 };
+
+#define SHMBUS_WAITQ_ONE_WAITER (UINT64_C(1) << 32)
+
+/* The two fields of a word (e.g. of a snapshot). */
+static inline uint32_t shmbus_waitq_word_waiters(uint64_t w)
+{
+	return (uint32_t)(w >> 32);
+}
+
+static inline uint32_t shmbus_waitq_word_seq(uint64_t w)
+{
+	return (uint32_t)w;
+}
 
 /*
  * shmbus_waitq_wait - block until @ready(@arg) returns true or @deadline
@@ -46,10 +69,7 @@ int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *a
 /*
  * shmbus_waitq_wait_marked - as shmbus_waitq_wait(), and store @value into
  * @mark (a word of the caller's own, e.g. in its participant entry) while
- * the caller is counted in `waiters`: set after the increment, cleared
- * before the decrement.  So a caller killed inside this call leaves @mark
- * set exactly when (and only when) it is still counted, bar the window of
- * one instruction on each side, where the count is left too high.
+ * the caller is counted: set after the increment, cleared when it leaves.
  */
 int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
 			     const struct timespec *deadline, _Atomic uint32_t *mark,
@@ -57,23 +77,32 @@ int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), 
 
 /*
  * shmbus_waitq_forget - a waiter whose @mark this is has died (the caller
- * proved it and owns its mark now): if the mark is set, clear it and take
- * the dead waiter out of `waiters` (never below 0).  Wait-free.
+ * proved it and owns its mark now): if the mark is set, clear it and wake
+ * the queue, which takes the dead waiter out of the count (live sleepers
+ * wake, re-check and count themselves again).  Wait-free but for the wake.
  */
 void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark);
 
 /*
  * shmbus_waitq_wake - wake every sleeper, if there is one.  Call after the
  * release store that makes the condition true.  Returns 1 if a futex wake
- * was issued (count it), 0 if nobody slept.  Wait-free.
+ * was issued (count it), 0 if nobody was counted.  Lock-free.
  */
 int shmbus_waitq_wake(struct shmbus_waitq *wq);
 
-/* Whether anybody sleeps (for callers that batch their wakes). */
+/*
+ * shmbus_waitq_wake_nofence - shmbus_waitq_wake() for a caller whose own
+ * seq_cst operation, sequenced before this call, plays the fence's part
+ * (see mpmc_wake()).
+ */
+int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq);
+
+/* Whether anybody is counted (for callers that batch their wakes). */
 static inline bool shmbus_waitq_has_waiters(struct shmbus_waitq *wq)
 {
 	/* Relaxed: a hint; shmbus_waitq_wake() does the ordered check. */
-	return atomic_load_explicit(&wq->waiters, memory_order_relaxed) != 0;
+	return shmbus_waitq_word_waiters(atomic_load_explicit(&wq->word, memory_order_relaxed)) !=
+	       0;
 }
 
 #endif

@@ -285,13 +285,13 @@ struct sleep_arg {
 };
 
 /* Wait (bounded) until @waiters shows someone asleep on it. */
-static void wait_asleep(_Atomic uint32_t *waiters)
+static void wait_asleep(struct shmbus_waitq *q)
 {
 	int i;
 
-	for (i = 0; i < 20000 && atomic_load(waiters) == 0; i++)
+	for (i = 0; i < 20000 && shmbus_waitq_word_waiters(atomic_load(&q->word)) == 0; i++)
 		nap_ms(1);
-	assert_true(atomic_load(waiters) != 0);
+	assert_true(shmbus_waitq_word_waiters(atomic_load(&q->word)) != 0);
 	nap_ms(20); /* past the re-check, into the futex */
 }
 
@@ -411,7 +411,7 @@ static void test_producer_replaced_while_consumer_sleeps(void **state)
 	sh = map_ring(a.name, &b);
 	old = tu_spawn(hold_producer, &a);
 	cons = tu_spawn(sleepy_consumer, &a);
-	wait_asleep(&sh->data_wq.waiters);
+	wait_asleep(&sh->data_wq);
 	assert_int_equal(kill(old, SIGKILL), 0);
 	assert_int_equal(tu_wait(old), 1000 + SIGKILL);
 	/* the consumer still sleeps; a new process takes the role and sends */
@@ -433,7 +433,7 @@ static void test_consumer_replaced_while_producer_sleeps(void **state)
 	sh = map_ring(a.name, &b);
 	old = tu_spawn(hold_consumer, &a);
 	prod = tu_spawn(sleepy_producer, &a);
-	wait_asleep(&sh->space_wq.waiters);
+	wait_asleep(&sh->space_wq);
 	assert_int_equal(kill(old, SIGKILL), 0);
 	assert_int_equal(tu_wait(old), 1000 + SIGKILL);
 	assert_int_equal(tu_wait(tu_spawn(pop_one, &a)), 0);
