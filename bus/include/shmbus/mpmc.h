@@ -87,8 +87,8 @@ struct shmbus_mpmc;
 #define SHMBUS_MPMC_PARTICIPANTS_MAX 4096u
 /* Most reservations (or peeked messages) one handle may hold at once. */
 #define SHMBUS_MPMC_BURST_MAX 64u
-/* Default spin iterations of a blocking call before it sleeps. */
-#define SHMBUS_MPMC_SPIN_DEFAULT 2000u
+/* Default polls of a blocking call before it sleeps (shmbus_mpmc_set_spin()). */
+#define SHMBUS_MPMC_SPIN_DEFAULT 200u
 
 enum shmbus_mpmc_role {
 	SHMBUS_MPMC_PRODUCER = 1,
@@ -180,8 +180,11 @@ struct shmbus_mpmc_msg {
 	size_t len;
 };
 
-/* How many times a blocking call polls before it sleeps (0: sleep at once;
- * default SHMBUS_MPMC_SPIN_DEFAULT).  Not concurrently with calls on @h. */
+/* How many times a blocking call polls before it sleeps on a futex (0: sleep
+ * at once; default SHMBUS_MPMC_SPIN_DEFAULT).  The first 100 polls pause
+ * the CPU between them, the rest call sched_yield(), so that a process we
+ * wait for that shares our CPU gets it at once.  Not concurrently with
+ * calls on @h. */
 SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
 
 /* --- producer, zero-copy ------------------------------------------------- */
