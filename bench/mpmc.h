@@ -20,6 +20,7 @@
 #define SHMBUS_BENCH_MPMC_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,7 +54,8 @@ struct mpmc_bench_cfg {
 	size_t sh_len;
 	char name[64];            /* shmbus block / POSIX queue name */
 	uint32_t mq_maxmsg;       /* what the POSIX queue was given */
-	bool blocking;
+	bool blocking;            /* shmbus: the blocking calls, not _try */
+	unsigned spin;            /* shmbus: -D spin=N, shmbus_mpmc_set_spin() */
 };
 
 struct mpmc_bench_transport {
@@ -68,11 +70,33 @@ struct mpmc_bench_transport {
 	bench_proc_fn role;
 };
 
-extern const struct mpmc_bench_transport mpmc_tp_shmbus;          /* push_try/pop_try, spin */
-extern const struct mpmc_bench_transport mpmc_tp_shmbus_blocking; /* push/pop, futex */
-extern const struct mpmc_bench_transport mpmc_tp_ck;              /* Concurrency Kit ck_ring */
+extern const struct mpmc_bench_transport mpmc_tp_shmbus;     /* push/pop: the library waits */
+extern const struct mpmc_bench_transport mpmc_tp_shmbus_try; /* push_try/pop_try, mpmc_bench_wait() */
+extern const struct mpmc_bench_transport mpmc_tp_ck;         /* Concurrency Kit ck_ring, the same */
 extern const struct mpmc_bench_transport mpmc_tp_mq;              /* POSIX message queue */
 extern const bool mpmc_bench_have_ck;
+
+/* Spins of mpmc_bench_wait() with a pause before it yields the CPU. */
+#define MPMC_BENCH_PAUSES 100u
+
+/*
+ * mpmc_bench_wait - what a transport without a wait of its own (ck_ring,
+ * our _try calls) does between two failed attempts; @spins counts them.
+ * A pause for the first MPMC_BENCH_PAUSES, then sched_yield(): with more
+ * processes than CPUs, a pure spin would hold the CPU that the process it
+ * waits for needs, for a whole time slice (seen here: 0.25 M msgs/s at 2x1
+ * on 2 CPUs, with ck_ring and with us).  The same policy as the first two
+ * phases of our blocking calls, without their futex sleep.
+ */
+static inline void mpmc_bench_wait(unsigned *spins)
+{
+	if (*spins < MPMC_BENCH_PAUSES) {
+		++*spins;
+		bench_cpu_relax();
+	} else {
+		sched_yield();
+	}
+}
 
 /* Send @len bytes of @buf as one message / receive exactly @len bytes into
  * @buf.  0 or -errno. */

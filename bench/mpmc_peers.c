@@ -4,8 +4,10 @@
  *             block the children inherit, each slot holding a whole message
  *             (the value-carrying form CK_RING_PROTOTYPE generates for a
  *             struct type, here with the size chosen at run time: ck's own
- *             _ck_ring_enqueue_mp / _ck_ring_dequeue_mc), spinning on full
- *             and empty like shmbus-mpmc.  Built only when pkg-config finds
+ *             _ck_ring_enqueue_mp / _ck_ring_dequeue_mc), waiting on full
+ *             and empty with mpmc_bench_wait() (pause, then sched_yield:
+ *             ck_ring has no wait of its own), like shmbus-mpmc-try.  Built
+ *             only when pkg-config finds
  *             ck (Debian libck-dev); it has no crash recovery.
  *   posix-mq  a POSIX message queue (mq_send / mq_receive, blocking), as
  *             large as the limits allow up to the ring's capacity.
@@ -61,18 +63,20 @@ struct ck_link {
 static int ck_send(void *link, const void *buf, size_t len)
 {
 	struct ck_link *l = link;
+	unsigned spins = 0;
 
 	while (!_ck_ring_enqueue_mp(l->ring, l->slots, buf, (unsigned)len, NULL))
-		bench_cpu_relax();
+		mpmc_bench_wait(&spins);
 	return 0;
 }
 
 static int ck_recv(void *link, void *buf, size_t len)
 {
 	struct ck_link *l = link;
+	unsigned spins = 0;
 
 	while (!_ck_ring_dequeue_mc(l->ring, l->slots, buf, (unsigned)len))
-		bench_cpu_relax();
+		mpmc_bench_wait(&spins);
 	return 0;
 }
 

@@ -4,18 +4,22 @@
  * --consumers processes, through each transport; messages and bytes per
  * second (counted when consumed).  Processes, not threads.
  *
- * Transports: shmbus-mpmc (spinning), shmbus-mpmc-blocking (futex), ck-ring
- * (Concurrency Kit, if built with it), posix-mq, and shmbus-spsc as the 1x1
- * yardstick (the spsc-throughput measurement, one producer and one consumer
- * whatever --producers/--consumers say).
+ * Transports: shmbus-mpmc (the blocking calls: the library's own wait),
+ * shmbus-mpmc-try (the _try calls with the same wait loop as ck-ring),
+ * ck-ring (Concurrency Kit, if built with it), posix-mq, and shmbus-spsc as
+ * the 1x1 yardstick (the spsc-throughput measurement, one producer and one
+ * consumer whatever --producers/--consumers say).
  *
  * Targets (issue #4), as ratios from the same run:
  *   at 1x1, shmbus-mpmc >= 0.5 x shmbus-spsc;
  *   at every PxC, shmbus-mpmc >= ck-ring, and >= 20 x posix-mq.
+ * Also shown, with the same target: shmbus-mpmc-try / ck-ring, the two
+ * rings with the same wait loop.
  *
  * Knobs: --ring BYTES sets the capacity (in messages: BYTES / size, rounded
  * down to a power of two; default 1024 messages); -D slots=N sets it
- * directly.  Every repeat gets a fresh ring (untimed).
+ * directly.  -D spin=N: shmbus_mpmc_set_spin() for shmbus-mpmc.  Every
+ * repeat gets a fresh ring (untimed).
  */
 #include <shmbus/mpmc.h>
 
@@ -28,7 +32,7 @@
 #define SPSC_RING (64u << 10)
 
 static const char *const names[] = {
-	"shmbus-mpmc", "shmbus-mpmc-blocking", "shmbus-spsc", "posix-mq",
+	"shmbus-mpmc", "shmbus-mpmc-try", "shmbus-spsc", "posix-mq",
 #ifdef SHMBUS_HAVE_CK
 	"ck-ring",
 #endif
@@ -75,7 +79,7 @@ static int measure(struct bench_run *run, const struct mpmc_bench_transport *tp,
 	r.c.sh = bench_shared_alloc(r.c.sh_len);
 	if (!r.c.sh)
 		return -ENOMEM;
-	r.c.blocking = tp == &mpmc_tp_shmbus_blocking;
+	r.c.blocking = tp == &mpmc_tp_shmbus;
 	extra = geometry(&r.c, r.c.producers, r.c.consumers);
 	rc = bench_measure(run, tp->name, r.c.msg_size, one_repeat, &r, extra);
 	bench_shared_free(r.c.sh, r.c.sh_len);
@@ -126,10 +130,11 @@ static int mpmc_throughput_run(struct bench_run *run)
 	c.producers = (unsigned)p;
 	c.consumers = (unsigned)k;
 	c.slots = pick_slots(run, c.msg_size);
+	c.spin = (unsigned)bench_param_u64(run, "spin", SHMBUS_MPMC_SPIN_DEFAULT);
 	if (bench_transport_selected(run, "shmbus-mpmc"))
 		measure(run, &mpmc_tp_shmbus, &c);
-	if (bench_transport_selected(run, "shmbus-mpmc-blocking"))
-		measure(run, &mpmc_tp_shmbus_blocking, &c);
+	if (bench_transport_selected(run, "shmbus-mpmc-try"))
+		measure(run, &mpmc_tp_shmbus_try, &c);
 	if (mpmc_bench_have_ck && bench_transport_selected(run, "ck-ring"))
 		measure(run, &mpmc_tp_ck, &c);
 	if (bench_transport_selected(run, "posix-mq"))
@@ -140,13 +145,14 @@ static int mpmc_throughput_run(struct bench_run *run)
 	vs_spsc = p == 1 && k == 1 ? BENCH_AT_LEAST : BENCH_NO_TARGET;
 	bench_ratio(run, "shmbus-mpmc", "shmbus-spsc", c.msg_size, BENCH_METRIC_MSGS_PER_S,
 		    vs_spsc, 0.5);
-	if (mpmc_bench_have_ck)
+	if (mpmc_bench_have_ck) {
 		bench_ratio(run, "shmbus-mpmc", "ck-ring", c.msg_size, BENCH_METRIC_MSGS_PER_S,
 			    BENCH_AT_LEAST, 1.0);
+		bench_ratio(run, "shmbus-mpmc-try", "ck-ring", c.msg_size,
+			    BENCH_METRIC_MSGS_PER_S, BENCH_AT_LEAST, 1.0);
+	}
 	bench_ratio(run, "shmbus-mpmc", "posix-mq", c.msg_size, BENCH_METRIC_MSGS_PER_S,
 		    BENCH_AT_LEAST, 20);
-	bench_ratio(run, "shmbus-mpmc-blocking", "posix-mq", c.msg_size, BENCH_METRIC_MSGS_PER_S,
-		    BENCH_NO_TARGET, 0);
 	return 0;
 }
 
