@@ -33,7 +33,9 @@
 #include "shmbus/mpmc.h"
 #include "waitq_internal.h"
 
-#define MPMC_VERSION 1
+/* 2: the wait queues are eventcounts (waitq_internal.h); a version 1 process
+ * would decrement counts that a version 2 wake already dropped. */
+#define MPMC_VERSION 2
 #define MPMC_REGION 128
 #define MPMC_SLOT_ALIGN 64
 #define MPMC_GEOM_MAGIC UINT32_C(0x434d504d) /* "MPMC" */
@@ -146,9 +148,10 @@ struct mpmc_pstats {
 	_Atomic uint64_t reclaims;   /* times this entry was recovered from a dead owner */
 	_Atomic uint64_t jslot;
 	_Atomic uint64_t jword;
-	/* MPMC_ASLEEP_*: set while the owner is counted in that wait queue's
-	 * waiters (shmbus_waitq_wait_marked()); a dead sleeper's is undone by
-	 * whoever takes the entry over (mpmc_recover_entry()).  Zero in
+	/* MPMC_ASLEEP_*: set while the owner is inside a wait on that queue
+	 * (shmbus_waitq_wait_marked()); a dead sleeper's count is dropped by
+	 * whoever takes the entry over (mpmc_recover_entry()), if no wake
+	 * dropped it first.  Zero in
 	 * blocks made before it existed: the field was padding. */
 	_Atomic uint32_t asleep;
 	uint32_t reserved;

@@ -207,6 +207,10 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	}
 	spsc_set_asym(q, spsc_asym_register());
 	q->sliced = !q->asym;
+	/* The one we replace may have died inside a wake of the other side,
+	 * after taking it out of the count and before waking it: rouse it
+	 * (it re-checks, and sleeps again if it must). */
+	shmbus_waitq_rouse(q->wake_wq);
 	*out = q;
 	return 0;
 

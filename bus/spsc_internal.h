@@ -48,7 +48,9 @@
 #include "shmbus/spsc.h"
 #include "waitq_internal.h"
 
-#define SHMBUS_SPSC_VERSION 1
+/* 2: the wait queues are eventcounts (waitq_internal.h); a version 1 process
+ * would decrement counts that a version 2 wake already dropped. */
+#define SHMBUS_SPSC_VERSION 2
 #define SPSC_REGION 128
 #define SPSC_DATA_OFF 1024
 #define SPSC_PAD UINT32_C(0xffffffff) /* `len` of a padding record */

@@ -98,6 +98,9 @@
 #include "spsc_internal.h"
 
 #define SLICE_MS 5
+/* The longest sleep, membarrier or not: a waker killed inside its wake (see
+ * "Kills" in waitq_internal.h) costs a sleeper at most this much. */
+#define SPSC_SLEEP_CAP_MS 200
 
 static int membarrier(int cmd)
 {
@@ -200,10 +203,11 @@ static void cpu_relax(void)
 #endif
 }
 
-/* The sooner of @deadline and now + SLICE_MS. */
-static const struct timespec *slice(const struct timespec *deadline, struct timespec *buf)
+/* The sooner of @deadline and now + @ms. */
+static const struct timespec *slice(const struct timespec *deadline, int ms,
+				    struct timespec *buf)
 {
-	shmbus_deadline(SLICE_MS, buf);
+	shmbus_deadline(ms, buf);
 	if (deadline && (deadline->tv_sec < buf->tv_sec ||
 			 (deadline->tv_sec == buf->tv_sec && deadline->tv_nsec < buf->tv_nsec)))
 		return deadline;
@@ -257,7 +261,8 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 			slept = true;
 			/* Its result does not matter: the attempt below decides. */
 			shmbus_waitq_wait(wq, ready, &s,
-					  q->sliced ? slice(deadline, &slice_buf) : deadline);
+					  slice(deadline, q->sliced ? SLICE_MS : SPSC_SLEEP_CAP_MS,
+						&slice_buf));
 		}
 		rc = attempt(q, arg);
 		if (rc != -EAGAIN)

@@ -87,14 +87,16 @@ void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
 
 int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq)
 {
-	/* Relaxed: ordered by the caller's fence (or seq_cst operation). */
-	uint64_t w = atomic_load_explicit(&wq->word, memory_order_relaxed);
+	/* seq_cst: after shmbus_waitq_wake()'s fence that costs nothing more
+	 * on x86-64 and arm64, and a caller that needs no fence (forget)
+	 * still reads the word in the single total order. */
+	uint64_t w = atomic_load_explicit(&wq->word, memory_order_seq_cst);
 
 	if (shmbus_waitq_word_waiters(w) == 0)
 		return 0;
-	/* R2: release, so a woken waiter that reads the new seq (through
-	 * futex, or the RMW of its next round) sees what the waker did
-	 * before; the waiters themselves re-check with acquire loads. */
+	/* R2: release (the waiters re-check their condition with acquire
+	 * loads of their own; this orders nothing they rely on, but keeps
+	 * the swap after what the waker did in every reader's view). */
 	while (!atomic_compare_exchange_weak_explicit(&wq->word, &w,
 						      (uint64_t)(shmbus_waitq_word_seq(w) + 1u),
 						      memory_order_release, memory_order_relaxed))
@@ -110,4 +112,9 @@ int shmbus_waitq_wake(struct shmbus_waitq *wq)
 	 * the load of the word. */
 	atomic_thread_fence(memory_order_seq_cst);
 	return shmbus_waitq_wake_nofence(wq);
+}
+
+void shmbus_waitq_rouse(struct shmbus_waitq *wq)
+{
+	shmbus_futex_wake(seq_half(wq), INT_MAX);
 }

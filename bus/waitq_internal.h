@@ -28,6 +28,17 @@
  * interrupted) takes itself out only if seq is still the one it counted
  * under: otherwise a wake already did.
  *
+ * Kills.  A waiter killed anywhere leaves at most its own count, which the
+ * next wake drops.  A waker killed between its swap and its futex_wake has
+ * taken the sleepers out of the count without waking them, and later wakers
+ * see nobody to wake: those sleepers sleep on until their deadline.  So
+ * every user bounds its sleeps (the mpmc ring by its liveness timeout, the
+ * spsc ring by SPSC_SLEEP_CAP_MS), and a process that takes over a dead
+ * peer's role rouses the queue (shmbus_waitq_rouse()).  A "wake in
+ * progress" bit would close the window, but every busy waker that saw it
+ * would have to wake too, and wakers that overlap keep it set for each
+ * other: a storm of system calls with nobody asleep.
+ *
  * Marks: a waiter may pass a word of its own (shmbus_waitq_wait_marked()),
  * set while it is inside the call, so that whoever proves it dead can see
  * that it died there (shmbus_waitq_forget()).
@@ -86,16 +97,25 @@ void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark);
 /*
  * shmbus_waitq_wake - wake every sleeper, if there is one.  Call after the
  * release store that makes the condition true.  Returns 1 if a futex wake
- * was issued (count it), 0 if nobody was counted.  Lock-free.
+ * was issued (count it), 0 if nobody was counted.  Lock-free: its CAS
+ * fails only when a waiter joined or left, or another wake happened.
  */
 int shmbus_waitq_wake(struct shmbus_waitq *wq);
 
 /*
- * shmbus_waitq_wake_nofence - shmbus_waitq_wake() for a caller whose own
- * seq_cst operation, sequenced before this call, plays the fence's part
- * (see mpmc_wake()).
+ * shmbus_waitq_wake_nofence - shmbus_waitq_wake() without the fence, for a
+ * wake that makes no condition true and only drops the count
+ * (shmbus_waitq_forget()).  Lock-free.
  */
 int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq);
+
+/*
+ * shmbus_waitq_rouse - wake every sleeper whether counted or not (a futex
+ * wake on seq, nothing else): for a process taking over the role of one
+ * that may have died inside a wake (see "Kills" above).  Sleepers re-check
+ * and sleep again if they must.
+ */
+void shmbus_waitq_rouse(struct shmbus_waitq *wq);
 
 /* Whether anybody is counted (for callers that batch their wakes). */
 static inline bool shmbus_waitq_has_waiters(struct shmbus_waitq *wq)

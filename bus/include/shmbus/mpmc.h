@@ -49,7 +49,10 @@
  *                                                         pass over the slots)
  *   reserve*_try, push*_try            any                lock-free (a CAS can fail only
  *   peek*_try, pop*_try                                   because another call progressed)
- *   commit*, release*, cancel          any                wait-free
+ *   commit*, release*, cancel          any                wait-free, but for a wake-up
+ *                                                         of sleepers: lock-free (its CAS
+ *                                                         fails only when a sleeper came
+ *                                                         or went)
  *   reserve, peek, push, pop, bursts   any                blocking, up to @timeout_ms
  *   recover                            any                one pass; reads /proc
  *   stats, accessors                   any                wait-free
@@ -213,7 +216,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve(struct shmbus_mpmc *h, size
  * stays), -EPERM, -ECANCELED (the reservation had been recovered as if this
  * process were dead, so it is not published; cannot happen to a live
  * process unless the block was tampered with, see the file comment).
- * Wait-free.
+ * Wait-free but for the wake-up (see the table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit(struct shmbus_mpmc *h, size_t len);
 
@@ -238,7 +241,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reserve_burst(struct shmbus_mpmc *h
  * lengths bufs[i].len (NULL: the lengths reserved), with one wake-up.
  * Returns 0, -EINVAL (@n more than held, a length > slot_size: nothing is
  * published), -EPERM, -ECANCELED (as commit; the others are published).
- * Wait-free.
+ * Wait-free but for the wake-up (see the table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_commit_bulk(struct shmbus_mpmc *h,
 							   const struct shmbus_mpmc_buf *bufs,
@@ -293,7 +296,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek(struct shmbus_mpmc *h, const v
 /*
  * shmbus_mpmc_release - free the slot of the oldest message held.
  * Returns 0, -EAGAIN (none held), -EPERM, -ECANCELED (it had been recovered
- * as if this process were dead).  Wait-free.
+ * as if this process were dead).  Wait-free but for the wake-up (see the table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release(struct shmbus_mpmc *h);
 
@@ -314,7 +317,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_burst(struct shmbus_mpmc *h,
  * with one wake-up; like every _burst call it takes what there is (as
  * shmbus_spsc_release_burst()).  Returns how many were freed (1..@n), 0 if
  * @n is 0, -EAGAIN (none held), -EPERM, -ECANCELED (one of them had been
- * recovered, as release; the others are freed).  Wait-free.
+ * recovered, as release; the others are freed).  Wait-free but for the wake-up (see the table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n);
 
@@ -348,8 +351,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
  * shmbus_mpmc_recover - recover, now, every slot claimed by a dead process
  * (without waiting for the liveness timeout: it checks each owner in /proc),
  * settle the count of any recovery whose recoverer was killed half-way,
- * stop counting participants that died asleep as waiters (they would cost
- * every wake-up a system call), and move the head and tail hints over
+ * recover the entries of participants that died asleep (their count in a
+ * wait queue goes with the next wake-up anyway), and move the head and tail hints over
  * claimed slots.  For watchdogs and tests;
  * waiters do all this on their own.  Returns how many slots it recovered, or
  * -SHMBUS_ECORRUPT.
