@@ -121,11 +121,13 @@ int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
 
 /*
  * Poll for a change before paying for a futex sleep: pause, then yield
- * (MPMC_SPIN_PAUSES).  *@polls counts the polls of this wait, up to h->spin
- * over however many calls: a change may be somebody else's win, after
- * which the caller polls on where it left off.
+ * (MPMC_SPIN_PAUSES), but not past @deadline (NULL: none).  *@polls counts
+ * the polls of this wait, up to h->spin over however many calls: a change
+ * may be somebody else's win, after which the caller polls on where it left
+ * off.
  */
-static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigned *polls)
+static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigned *polls,
+		 const struct timespec *deadline)
 {
 	struct wait_arg a = {
 		.h = h,
@@ -137,10 +139,14 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 	for (; *polls < h->spin; ++*polls) {
 		if (changed(&a))
 			return true;
-		if (*polls < MPMC_SPIN_PAUSES)
+		if (*polls < MPMC_SPIN_PAUSES) {
 			cpu_relax();
-		else
+		} else {
+			/* A yield may give the CPU away for a whole slice. */
+			if (shmbus_deadline_passed(deadline))
+				return false;
 			sched_yield();
+		}
 	}
 	return false;
 }
@@ -183,7 +189,7 @@ int mpmc_blocking(struct shmbus_mpmc *h,
 			continue;
 		if (timeout_ms == 0 || (has_deadline && shmbus_deadline_passed(&deadline)))
 			return -ETIMEDOUT;
-		if (spin(h, &why, &polls))
+		if (spin(h, &why, &polls, has_deadline ? &deadline : NULL))
 			continue;
 		mpmc_wait(h, &why, has_deadline ? &deadline : NULL);
 		polls = 0; /* woken (or a liveness check is due): poll again */
