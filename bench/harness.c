@@ -119,6 +119,8 @@ int bench_ratio(struct bench_run *run, const char *num, const char *den, size_t 
 		.workload = run->wl->name, .num = num, .den = den, .msg_size = msg_size,
 		.metric = metric, .op = op, .target = target, .value = NAN,
 	};
+	snprintf(run->ratios[run->nratios - 1].label, sizeof(run->ratios[0].label), "%s",
+		 run->ratio_label);
 	return 0;
 }
 

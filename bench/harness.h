@@ -147,6 +147,7 @@ struct bench_ratio {
 	enum bench_target_op op;
 	double target;
 	double value;           /* NaN when one side is missing */
+	char label[24];         /* run->ratio_label when it was made, or "" */
 };
 
 struct bench_run {
@@ -159,6 +160,10 @@ struct bench_run {
 	int last_kind;          /* for table headers; -1 before the first */
 	uint64_t t0_ns;         /* when the run started (for the end meta) */
 	unsigned long long cpu_total0, cpu_steal0; /* /proc/stat at start */
+	/* Set by a workload before bench_ratio() to tell ratios of one
+	 * configuration from another in a file of many runs (e.g. "2x2",
+	 * producers x consumers): "label" in the JSON, [label] in tables. */
+	char ratio_label[24];
 };
 
 struct bench_workload {

@@ -301,6 +301,8 @@ void bench_print_ratios(const struct bench_run *run)
 			if (!o)
 				continue;
 			json_object_set_new(o, "name", json_sprintf("%s/%s", q->num, q->den));
+			if (q->label[0])
+				json_object_set_new(o, "label", json_string(q->label));
 			if (q->op != BENCH_NO_TARGET) {
 				json_object_set_new(o, "target", json_real(q->target));
 				json_object_set_new(o, "target_op",
@@ -318,7 +320,8 @@ void bench_print_ratios(const struct bench_run *run)
 		const struct bench_ratio *q = &run->ratios[i];
 		char name[128], val[32], tgt[32];
 
-		snprintf(name, sizeof(name), "%s / %s", q->num, q->den);
+		snprintf(name, sizeof(name), "%s / %s%s%s%s", q->num, q->den,
+			 q->label[0] ? " [" : "", q->label, q->label[0] ? "]" : "");
 		if (isnan(q->value))
 			snprintf(val, sizeof(val), "n/a");
 		else

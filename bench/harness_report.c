@@ -77,7 +77,11 @@ static void print_ratio(json_t *o, bool *header)
 		       "value", "target");
 		*header = true;
 	}
-	snprintf(name, sizeof(name), "%s / %s", str(o, "num"), str(o, "den"));
+	if (json_string_value(json_object_get(o, "label")))
+		snprintf(name, sizeof(name), "%s / %s [%s]", str(o, "num"), str(o, "den"),
+			 str(o, "label"));
+	else
+		snprintf(name, sizeof(name), "%s / %s", str(o, "num"), str(o, "den"));
 	if (json_is_number(v))
 		snprintf(val, sizeof(val), "%.3f", json_number_value(v));
 	else

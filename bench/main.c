@@ -2,7 +2,8 @@
  * main.c - shmbus-bench: the command line and the table of workloads.
  *
  *   shmbus-bench WORKLOAD [options]     measure (see --help)
- *   shmbus-bench list [-q]              the workloads this binary has
+ *   shmbus-bench list [-q|-t]           the workloads this binary has (-t: with
+ *                                       their transports, "workload transport")
  *   shmbus-bench validate [--complete] [FILE]   check JSON lines
  *   shmbus-bench report FILE            tables of a file of JSON lines
  *
@@ -38,7 +39,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: shmbus-bench WORKLOAD [options]\n"
-		"       shmbus-bench list [-q]\n"
+		"       shmbus-bench list [-q | -t]\n"
 		"       shmbus-bench validate [--complete] [FILE]\n"
 		"       shmbus-bench report FILE\n"
 		"\n"
@@ -108,17 +109,23 @@ static int parse_u64(const char *s, uint64_t *out)
 static int cmd_list(int argc, char **argv)
 {
 	bool quiet = argc > 1 && strcmp(argv[1], "-q") == 0;
-	size_t i;
+	bool transports = argc > 1 && strcmp(argv[1], "-t") == 0;
+	size_t i, k;
 
 	for (i = 0; i < bench_nworkloads; i++) {
 		const struct bench_workload *wl = bench_workloads[i];
 
 		if (!wl)
 			continue;
-		if (quiet)
+		if (transports) {
+			/* "workload transport", a line each: what this build has. */
+			for (k = 0; wl->transports[k]; k++)
+				printf("%s %s\n", wl->name, wl->transports[k]);
+		} else if (quiet) {
 			printf("%s\n", wl->name);
-		else
+		} else {
 			printf("%-18s %s\n", wl->name, wl->summary);
+		}
 	}
 	return 0;
 }

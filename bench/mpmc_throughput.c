@@ -141,6 +141,7 @@ static int mpmc_throughput_run(struct bench_run *run)
 		measure(run, &mpmc_tp_mq, &c);
 	if (bench_transport_selected(run, "shmbus-spsc"))
 		measure_spsc(run, &c);
+	snprintf(run->ratio_label, sizeof(run->ratio_label), "%ux%u", c.producers, c.consumers);
 	/* The 0.5 x SPSC target is stated for one producer and one consumer. */
 	vs_spsc = p == 1 && k == 1 ? BENCH_AT_LEAST : BENCH_NO_TARGET;
 	bench_ratio(run, "shmbus-mpmc", "shmbus-spsc", c.msg_size, BENCH_METRIC_MSGS_PER_S,

@@ -6,8 +6,15 @@
 # ratio table.  Each measurement is repeated (REPEAT, default 5) and the
 # median reported.  Meant for a quiet machine; takes about 2 minutes.
 #
+# mpmc-throughput runs at 1x1 with the others, then at each producers x
+# consumers of MPMC_GEOMS (default "1x2 2x1 2x2 4x4"), 400k messages; where
+# P + C > 4, ck-ring gets its own run of 20k messages with ours beside it
+# (its producers spin inside ck_ring for preempted predecessors: 400k would
+# take it hours on 2 CPUs).
+#
 # Environment: REPEAT (default 5), PIN (default 1: --pin), BENCH_ARGS (extra
-# arguments for every workload, e.g. "--msgs 100000" for a quick look).
+# arguments for every workload, e.g. "--msgs 100000" for a quick look),
+# MPMC_GEOMS.
 set -u
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
 	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
@@ -36,6 +43,28 @@ for wl in $("$bench" list -q); do
 		status=1
 	fi
 done
+mpmc_run() { # P C MSGS TRANSPORTS
+	echo "# running mpmc-throughput $1x$2, $3 messages: $4 ..."
+	# shellcheck disable=SC2086 # BENCH_ARGS is a list of words
+	if ! "$bench" mpmc-throughput --producers "$1" --consumers "$2" --msgs "$3" \
+		--transport "$4" --json --repeat "$repeat" $pin ${BENCH_ARGS:-} >>"$out"; then
+		echo "# mpmc-throughput $1x$2 FAILED (its lines so far are kept)"
+		status=1
+	fi
+}
+if "$bench" list -q | grep -qx mpmc-throughput; then
+	ck=ck-ring
+	"$bench" list -t | grep -qx 'mpmc-throughput ck-ring' || ck=
+	for g in ${MPMC_GEOMS:-1x2 2x1 2x2 4x4}; do
+		p=${g%x*} c=${g#*x}
+		if [ $((p + c)) -le 4 ]; then
+			mpmc_run "$p" "$c" 400000 "shmbus-mpmc,shmbus-mpmc-try,posix-mq${ck:+,$ck}"
+		else
+			mpmc_run "$p" "$c" 400000 shmbus-mpmc,shmbus-mpmc-try,posix-mq
+			[ -n "$ck" ] && mpmc_run "$p" "$c" 20000 "shmbus-mpmc,shmbus-mpmc-try,$ck"
+		fi
+	done
+fi
 echo "# done in $(($(date +%s) - start)) s; JSON lines in $out"
 echo
 "$bench" report "$out" || status=1
