@@ -239,6 +239,12 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 		goto fail;
 	}
 	h->idx = (uint32_t)rc;
+	/* A stream of its own per handle (mpmc_wait.c); xorshift needs a
+	 * non-zero state. */
+	h->rnd = ((uint32_t)h->me * UINT32_C(2654435761)) ^ (uint32_t)(h->me >> 32) ^
+		 (h->idx * UINT32_C(40503)) ^ (uint32_t)(uintptr_t)h;
+	if (h->rnd == 0)
+		h->rnd = 1;
 	h->mine = &h->pstats[h->idx];
 	/* I4: claims still naming this entry belong to a previous owner that
 	 * is gone; recover them before we claim anything under its index. */

@@ -282,7 +282,9 @@ struct shmbus_mpmc {
 	uint64_t stuck_pos;
 	uint64_t stuck_since_ns;
 	bool stuck_valid;
-	unsigned spin;                  /* polls before a blocking call sleeps */
+	unsigned spin;                  /* yields before a blocking call sleeps */
+	unsigned pauses;                /* pause polls of the current wait */
+	uint32_t rnd;                   /* xorshift32 state, never 0 */
 };
 
 /* The slot for position @pos. */

@@ -90,8 +90,8 @@ struct shmbus_mpmc;
 #define SHMBUS_MPMC_PARTICIPANTS_MAX 4096u
 /* Most reservations (or peeked messages) one handle may hold at once. */
 #define SHMBUS_MPMC_BURST_MAX 64u
-/* Default polls of a blocking call before it sleeps (shmbus_mpmc_set_spin()). */
-#define SHMBUS_MPMC_SPIN_DEFAULT 200u
+/* Default yields of a blocking call before it sleeps (shmbus_mpmc_set_spin()). */
+#define SHMBUS_MPMC_SPIN_DEFAULT 100u
 
 enum shmbus_mpmc_role {
 	SHMBUS_MPMC_PRODUCER = 1,
@@ -183,11 +183,13 @@ struct shmbus_mpmc_msg {
 	size_t len;
 };
 
-/* How many times a blocking call polls before it sleeps on a futex (0: sleep
- * at once; default SHMBUS_MPMC_SPIN_DEFAULT).  The first 100 polls pause
- * the CPU between them, the rest call sched_yield(), so that a process we
- * wait for that shares our CPU gets it at once.  Not concurrently with
- * calls on @h. */
+/* How a blocking call waits before it sleeps on a futex: it polls with a
+ * pause between polls for a short while (20 to 320 polls, drawn at random
+ * for each wait, so that processes sharing CPUs do not switch roles in
+ * lockstep), then @spins more times with sched_yield() between polls, so
+ * that a process we wait for that shares our CPU gets it at once.  0: sleep
+ * at once, no polls.  Default SHMBUS_MPMC_SPIN_DEFAULT.  Not concurrently
+ * with calls on @h. */
 SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
 
 /* --- producer, zero-copy ------------------------------------------------- */
