@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "relax_internal.h"
 #include "shmbus/wait.h"
 #include "mpmc_internal.h"
 
@@ -39,15 +40,6 @@
  */
 #define MPMC_PAUSES_MIN 20u
 #define MPMC_PAUSES_SPREAD 300u
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 uint64_t mpmc_now_ns(void)
 {
@@ -111,23 +103,28 @@ static bool changed(void *arg)
 				    memory_order_acquire) != a->why->word;
 }
 
+/* What @h waits for, having stopped at @why: its side's hint and slot. */
+static struct wait_arg wait_arg_of(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
+{
+	return (struct wait_arg){
+		.h = h,
+		.hint = h->role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
+							   &h->ctl->head.value,
+		.why = why,
+	};
+}
+
 int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
 	      const struct timespec *deadline)
 {
 	bool producer = h->role == SHMBUS_MPMC_PRODUCER;
-	struct wait_arg a = {
-		.h = h,
-		.hint = producer ? &h->ctl->tail.value : &h->ctl->head.value,
-		.why = why,
-	};
+	struct wait_arg a = wait_arg_of(h, why);
 	struct mpmc_wq *wq = producer ? &h->ctl->not_full : &h->ctl->not_empty;
-	struct timespec cap;
+	struct timespec buf;
 
-	shmbus_deadline((int)h->liveness_ms, &cap);
-	if (deadline && (deadline->tv_sec < cap.tv_sec ||
-			 (deadline->tv_sec == cap.tv_sec && deadline->tv_nsec < cap.tv_nsec)))
-		cap = *deadline;
-	return shmbus_waitq_wait_marked(&wq->q, changed, &a, &cap, &h->mine->asleep,
+	return shmbus_waitq_wait_marked(&wq->q, changed, &a,
+					shmbus_waitq_cap(deadline, (int)h->liveness_ms, &buf),
+					&h->mine->asleep,
 					producer ? MPMC_ASLEEP_NOT_FULL : MPMC_ASLEEP_NOT_EMPTY);
 }
 
@@ -154,12 +151,7 @@ static uint32_t next_random(struct shmbus_mpmc *h)
 static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigned *polls,
 		 const struct timespec *deadline)
 {
-	struct wait_arg a = {
-		.h = h,
-		.hint = h->role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
-							   &h->ctl->head.value,
-		.why = why,
-	};
+	struct wait_arg a = wait_arg_of(h, why);
 
 	if (h->spin == 0)
 		return false;
@@ -169,7 +161,7 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 		if (changed(&a))
 			return true;
 		if (*polls < h->pauses) {
-			cpu_relax();
+			shmbus_cpu_relax();
 		} else {
 			/* A yield may give the CPU away for a whole slice. */
 			if (shmbus_deadline_passed(deadline))

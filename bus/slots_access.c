@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relax_internal.h"
 #include "slots_internal.h"
 
 /*
@@ -95,11 +96,7 @@ static shmbus_ident_t self_ident(void)
 static void backoff(unsigned spins)
 {
 	if (spins < SPINS) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ __volatile__("yield");
-#endif
+		shmbus_cpu_relax();
 		return;
 	}
 	sched_yield();

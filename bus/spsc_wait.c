@@ -94,6 +94,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "relax_internal.h"
 #include "shmbus/wait.h"
 #include "spsc_internal.h"
 
@@ -194,26 +195,6 @@ static bool ready(void *arg)
 	return progressed(s->q);
 }
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/* The sooner of @deadline and now + @ms. */
-static const struct timespec *slice(const struct timespec *deadline, int ms,
-				    struct timespec *buf)
-{
-	shmbus_deadline(ms, buf);
-	if (deadline && (deadline->tv_sec < buf->tv_sec ||
-			 (deadline->tv_sec == buf->tv_sec && deadline->tv_nsec < buf->tv_nsec)))
-		return deadline;
-	return buf;
-}
-
 int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
 	       void *arg, int timeout_ms)
 {
@@ -244,7 +225,7 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 	for (;;) {
 		if (spins < q->spin) {
 			spins++;
-			cpu_relax();
+			shmbus_cpu_relax();
 			if (!progressed(q))
 				continue;
 		} else {
@@ -261,8 +242,9 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 			slept = true;
 			/* Its result does not matter: the attempt below decides. */
 			shmbus_waitq_wait(wq, ready, &s,
-					  slice(deadline, q->sliced ? SLICE_MS : SPSC_SLEEP_CAP_MS,
-						&slice_buf));
+					  shmbus_waitq_cap(deadline,
+							   q->sliced ? SLICE_MS : SPSC_SLEEP_CAP_MS,
+							   &slice_buf));
 		}
 		rc = attempt(q, arg);
 		if (rc != -EAGAIN)

@@ -51,6 +51,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "shmbus/wait.h"
+
 struct shmbus_waitq {
 	_Atomic uint64_t word; /* waiters << 32 | seq */
 };
@@ -116,6 +118,21 @@ int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq);
  * and sleep again if they must.
  */
 void shmbus_waitq_rouse(struct shmbus_waitq *wq);
+
+/*
+ * shmbus_waitq_cap - the sooner of @deadline (CLOCK_MONOTONIC, NULL: none)
+ * and now + @ms: @deadline itself, or @buf filled.  For sleeps that must
+ * end at least every @ms (see "Kills" above).
+ */
+static inline const struct timespec *shmbus_waitq_cap(const struct timespec *deadline, int ms,
+						      struct timespec *buf)
+{
+	shmbus_deadline(ms, buf);
+	if (deadline && (deadline->tv_sec < buf->tv_sec ||
+			 (deadline->tv_sec == buf->tv_sec && deadline->tv_nsec < buf->tv_nsec)))
+		return deadline;
+	return buf;
+}
 
 /* Whether anybody is counted (for callers that batch their wakes). */
 static inline bool shmbus_waitq_has_waiters(struct shmbus_waitq *wq)
