@@ -70,9 +70,11 @@ struct mpmc_bench_transport {
 	bench_proc_fn role;
 };
 
-extern const struct mpmc_bench_transport mpmc_tp_shmbus;     /* push/pop: the library waits */
-extern const struct mpmc_bench_transport mpmc_tp_shmbus_try; /* push_try/pop_try, mpmc_bench_wait() */
-extern const struct mpmc_bench_transport mpmc_tp_ck;         /* Concurrency Kit ck_ring, the same */
+/* shmbus: push/pop (the library waits); shmbus_try: push_try/pop_try with
+ * mpmc_bench_wait(); ck: Concurrency Kit's ck_ring, with the same. */
+extern const struct mpmc_bench_transport mpmc_tp_shmbus;
+extern const struct mpmc_bench_transport mpmc_tp_shmbus_try;
+extern const struct mpmc_bench_transport mpmc_tp_ck;
 extern const struct mpmc_bench_transport mpmc_tp_mq;              /* POSIX message queue */
 extern const bool mpmc_bench_have_ck;
 

@@ -151,8 +151,8 @@ struct mpmc_pstats {
 	/* MPMC_ASLEEP_*: set while the owner is inside a wait on that queue
 	 * (shmbus_waitq_wait_marked()); a dead sleeper's count is dropped by
 	 * whoever takes the entry over (mpmc_recover_entry()), if no wake
-	 * dropped it first.  Zero in
-	 * blocks made before it existed: the field was padding. */
+	 * dropped it first.  Zero in blocks made before it existed: the
+	 * field was padding. */
 	_Atomic uint32_t asleep;
 	uint32_t reserved;
 	uint8_t pad[MPMC_REGION - 96];

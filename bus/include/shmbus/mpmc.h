@@ -298,7 +298,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek(struct shmbus_mpmc *h, const v
 /*
  * shmbus_mpmc_release - free the slot of the oldest message held.
  * Returns 0, -EAGAIN (none held), -EPERM, -ECANCELED (it had been recovered
- * as if this process were dead).  Wait-free but for the wake-up (see the table above).
+ * as if this process were dead).  Wait-free but for the wake-up (see the
+ * table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release(struct shmbus_mpmc *h);
 
@@ -319,7 +320,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_peek_burst(struct shmbus_mpmc *h,
  * with one wake-up; like every _burst call it takes what there is (as
  * shmbus_spsc_release_burst()).  Returns how many were freed (1..@n), 0 if
  * @n is 0, -EAGAIN (none held), -EPERM, -ECANCELED (one of them had been
- * recovered, as release; the others are freed).  Wait-free but for the wake-up (see the table above).
+ * recovered, as release; the others are freed).  Wait-free but for the
+ * wake-up (see the table above).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n);
 
@@ -354,9 +356,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
  * (without waiting for the liveness timeout: it checks each owner in /proc),
  * settle the count of any recovery whose recoverer was killed half-way,
  * recover the entries of participants that died asleep (their count in a
- * wait queue goes with the next wake-up anyway), and move the head and tail hints over
- * claimed slots.  For watchdogs and tests;
- * waiters do all this on their own.  Returns how many slots it recovered, or
+ * wait queue goes with the next wake-up anyway), and move the head and tail
+ * hints over claimed slots.  For watchdogs and tests; waiters do all this on
+ * their own.  Returns how many slots it recovered, or
  * -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_recover(struct shmbus_mpmc *h);

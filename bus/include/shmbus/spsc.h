@@ -52,8 +52,9 @@
  * Progress: _try calls, commit* and release* are wait-free (a bounded
  * number of steps, no locks; commit/release make one futex_wake system call
  * when the other side sleeps), but for that wake-up, which is lock-free (a
- * CAS that fails only when the sleeper came or went meanwhile).  stats is bounded (it reads two small files
- * of /proc to tell live roles from dead ones).  Calls with a timeout are
+ * CAS that fails only when the sleeper came or went meanwhile).  stats is
+ * bounded (it reads two small files of /proc to tell live roles from dead
+ * ones).  Calls with a timeout are
  * blocking.
  * Memory ordering: everything the producer wrote into a message before
  * commit is visible to the consumer that peeks it; everything the consumer
