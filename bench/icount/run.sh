@@ -1,11 +1,11 @@
 #!/bin/sh
-# run.sh BUILD_DIR [MODE...] - instructions per message of the SPSC hot paths,
+# run.sh BUILD_DIR [MODE...] - instructions per message of the SPSC (and MPMC) hot paths,
 # counted by callgrind (deterministic, unlike wall time on a busy machine):
 # builds spsc_icount.c against BUILD_DIR/libshmbus.a (build it in Release
 # first: cmake --build BUILD_DIR --target shmbus_static), runs each mode
 # with N and 2N messages and prints (Ir(2N) - Ir(N)) / N, so that setup
 # costs cancel out.  Needs valgrind.  Modes: see spsc_icount.c (default:
-# ideal zc zc8 copy blk burst).
+# ideal zc zc8 copy blk burst mpmc).
 set -eu
 [ $# -ge 1 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 build=$(cd "$1" && pwd)
@@ -22,7 +22,7 @@ ir() {
 	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/icount" "$1" "$2" 2>&1 |
 		sed -n 's/.*Collected : //p'
 }
-[ $# -gt 0 ] || set -- ideal zc zc8 copy blk burst
+[ $# -gt 0 ] || set -- ideal zc zc8 copy blk burst mpmc
 for m in "$@"; do
 	a=$(ir "$m" $n)
 	b=$(ir "$m" $((2 * n)))

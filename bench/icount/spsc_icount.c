@@ -14,6 +14,8 @@
  *   blk     reserve / peek with timeout -1 (that need not wait)
  *   burst   reserve_burst_try(8) + commit_bulk(NULL), peek_burst_try(8) +
  *           release_burst(8)
+ *   mpmc    the MPMC ring (1024 slots of 64 bytes): push / pop with timeout
+ *           -1, as the shmbus-mpmc bench transport calls them
  * Usage: spsc_icount MODE N
  */
 #include <stdatomic.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include <shmbus/block.h>
+#include <shmbus/mpmc.h>
 #include <shmbus/spsc.h>
 
 #define SZ 64
@@ -185,6 +188,28 @@ static __attribute__((noinline)) void run_burst(struct shmbus_spsc *p, struct sh
 	}
 }
 
+static __attribute__((noinline)) int run_mpmc(const char *name, unsigned n)
+{
+	struct shmbus_mpmc_params params = { .slots = 1024, .slot_size = SZ, .participants = 2 };
+	struct shmbus_mpmc *p, *c;
+	unsigned i;
+
+	if (shmbus_mpmc_create(name, &params))
+		return 1;
+	if (shmbus_mpmc_open(&p, name, SHMBUS_MPMC_PRODUCER) ||
+	    shmbus_mpmc_open(&c, name, SHMBUS_MPMC_CONSUMER))
+		abort();
+	for (i = 0; i < n; i++) {
+		memcpy(src, &i, sizeof(i));
+		if (shmbus_mpmc_push(p, src, SZ, -1) || shmbus_mpmc_pop(c, dst, SZ, -1) != SZ)
+			abort();
+		check(i);
+	}
+	shmbus_mpmc_close(p);
+	shmbus_mpmc_close(c);
+	return shmbus_block_unlink(name) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "zc";
@@ -194,6 +219,8 @@ int main(int argc, char **argv)
 
 	n -= n % 8;
 	snprintf(name, sizeof(name), "spsc-icount-%d", (int)getpid());
+	if (!strcmp(mode, "mpmc"))
+		return run_mpmc(name, n);
 	if (shmbus_spsc_create(name, 1 << 16, 0) ||
 	    shmbus_spsc_open(&p, name, SHMBUS_SPSC_PRODUCER) ||
 	    shmbus_spsc_open(&c, name, SHMBUS_SPSC_CONSUMER)) {
