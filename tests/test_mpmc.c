@@ -16,38 +16,7 @@
 #include "mpmc_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-
-static const char *make_ring(const char *what, uint32_t slots, uint32_t slot_size,
-			     uint32_t liveness_ms, uint32_t participants)
-{
-	struct shmbus_mpmc_params p = {
-		.slots = slots,
-		.slot_size = slot_size,
-		.liveness_ms = liveness_ms,
-		.participants = participants,
-	};
-	const char *name = tu_name(what);
-
-	assert_int_equal(shmbus_mpmc_create(name, &p), 0);
-	return name;
-}
-
-static struct shmbus_mpmc *open_as(const char *name, enum shmbus_mpmc_role role)
-{
-	struct shmbus_mpmc *h = NULL;
-
-	assert_int_equal(shmbus_mpmc_open(&h, name, role), 0);
-	assert_non_null(h);
-	return h;
-}
-
-static struct shmbus_mpmc_stats stats_of(struct shmbus_mpmc *h)
-{
-	struct shmbus_mpmc_stats st;
-
-	assert_int_equal(shmbus_mpmc_stats(h, &st), 0);
-	return st;
-}
+#include "test_mpmc_unit.h"
 
 static void test_create_params(void **state)
 {
