@@ -285,6 +285,10 @@ struct shmbus_mpmc {
 	unsigned spin;                  /* yields before a blocking call sleeps */
 	unsigned pauses;                /* pause polls of the current wait */
 	uint32_t rnd;                   /* xorshift32 state, never 0 */
+	/* Consumer: the producer entry that published our last message, the
+	 * guess for the next one's FULL word (mpmc_ring.c, C3).  A wrong
+	 * guess only costs a retry. */
+	uint32_t publisher;
 };
 
 /* The slot for position @pos. */
