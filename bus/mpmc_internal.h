@@ -285,6 +285,9 @@ struct shmbus_mpmc {
 	unsigned spin;                  /* yields before a blocking call sleeps */
 	unsigned pauses;                /* pause polls of the current wait */
 	uint32_t rnd;                   /* xorshift32 state, never 0 */
+	/* The other side was streaming when our last wait ended: the next
+	 * wait first waits for a batch (mpmc_wait.c). */
+	bool streaming;
 	/* Consumer: the producer entry that published our last message, the
 	 * guess for the next one's FULL word (mpmc_ring.c, C3).  A wrong
 	 * guess only costs a retry. */

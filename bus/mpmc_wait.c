@@ -41,6 +41,32 @@
 #define MPMC_PAUSES_MIN 20u
 #define MPMC_PAUSES_SPREAD 300u
 
+/*
+ * Batch waits.  A consumer that finds the ring empty while a producer
+ * streams into it would otherwise take each message the moment it is
+ * published: it polls and claims the very slot the producer is writing,
+ * each poll pulls that line away from the producer, and the two move in
+ * lockstep, a slot apart, trading lines on every message.  (A producer on
+ * a full ring does the same to the consumers.)  Measured at 1 producer x 1
+ * consumer, 64-byte messages, in windows of 250 k messages: 12-20 M msgs/s
+ * where the consumer waited on every 8th to 25th message, 25-29 M where
+ * the two sides stayed apart.
+ *
+ * So while the other side streams, a waiter first waits for a batch: it
+ * polls the slot MPMC_BATCH_MAX positions ahead (at most a quarter of the
+ * ring), a line nobody else is using until the other side gets there, and
+ * resumes once that slot changes: a batch is ready, and it works through
+ * it while the other side works elsewhere.  It falls back to polling its own slot after
+ * MPMC_BATCH_WINDOW pauses, so the other side stopping costs it at most
+ * that (about 1 us here at 17.5 ns a pause).  "Streaming" is judged from
+ * the last wait: one that ended within MPMC_STREAM_POLLS polls, or when
+ * the batch came.  A waiter in a ping-pong or on sparse traffic waits
+ * longer than that, so it polls its own slot at once, as before.
+ */
+#define MPMC_BATCH_MAX 16u
+#define MPMC_BATCH_WINDOW 64u
+#define MPMC_STREAM_POLLS 8u
+
 uint64_t mpmc_now_ns(void)
 {
 	struct timespec ts;
@@ -142,24 +168,69 @@ static uint32_t next_random(struct shmbus_mpmc *h)
 }
 
 /*
- * Poll for a change before paying for a futex sleep: pause, then yield
- * (see the top of this file), but not past @deadline (NULL: none).  *@polls
- * counts the polls of this wait over however many calls (0 starts a wait
- * and draws its pause phase): a change may be somebody else's win, after
- * which the caller polls on where it left off.
+ * The batch to wait for (see MPMC_BATCH_MAX): the position MPMC_BATCH_MAX
+ * (at most a quarter of the ring) past the one we stopped at, and the word
+ * there now.  Returns false (no batch wait) unless that word shows the
+ * other side has not got there yet: for a producer, last lap's message
+ * still in it; for a consumer, no message of this lap claimed there.
+ */
+static bool batch_target(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
+			 struct mpmc_block_on *batch)
+{
+	uint32_t n = h->nslots / 4 < MPMC_BATCH_MAX ? h->nslots / 4 : MPMC_BATCH_MAX;
+	unsigned st;
+	int64_t d;
+
+	if (n < 2)
+		return false;
+	batch->pos = why->pos + n;
+	/* Acquire: as in changed(). */
+	batch->word = atomic_load_explicit(&mpmc_slot_at(h, batch->pos)->word,
+					   memory_order_acquire);
+	d = mpmc_lap_diff(mpmc_word_lap(batch->word), mpmc_pos_lap(h, batch->pos));
+	st = mpmc_word_state(batch->word);
+	if (h->role == SHMBUS_MPMC_PRODUCER)
+		return d == -1 && st != MPMC_EMPTY;
+	return (d == 0 && st == MPMC_EMPTY) || (d == -1 && st == MPMC_READING);
+}
+
+/* Whether poll number @polls may still wait for a batch: only pausing,
+ * never yielding (a yield can give the CPU away for a whole slice). */
+static bool in_batch_window(const struct shmbus_mpmc *h, unsigned polls)
+{
+	return polls < MPMC_BATCH_WINDOW && polls < h->pauses;
+}
+
+/*
+ * Poll for a change before paying for a futex sleep: wait for a batch if
+ * the other side streams, pause, then yield (see the top of this file), but
+ * not past @deadline (NULL: none).  *@polls counts the polls of this wait
+ * over however many calls (0 starts a wait and draws its pause phase): a
+ * change may be somebody else's win, after which the caller polls on where
+ * it left off.
  */
 static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigned *polls,
 		 const struct timespec *deadline)
 {
 	struct wait_arg a = wait_arg_of(h, why);
+	struct mpmc_block_on batch;
+	struct wait_arg b = wait_arg_of(h, &batch);
+	bool batching;
 
 	if (h->spin == 0)
 		return false;
 	if (*polls == 0)
 		h->pauses = MPMC_PAUSES_MIN + next_random(h) % MPMC_PAUSES_SPREAD;
+	batching = h->streaming && in_batch_window(h, *polls) && batch_target(h, why, &batch);
 	for (; *polls < h->pauses + h->spin; ++*polls) {
-		if (changed(&a))
+		if (batching) {
+			if (changed(&b))
+				return true; /* the batch is there: still streaming */
+			batching = in_batch_window(h, *polls + 1);
+		} else if (changed(&a)) {
+			h->streaming = *polls < MPMC_STREAM_POLLS;
 			return true;
+		}
 		if (*polls < h->pauses) {
 			shmbus_cpu_relax();
 		} else {
@@ -169,6 +240,7 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 			sched_yield();
 		}
 	}
+	h->streaming = false;
 	return false;
 }
 
