@@ -285,9 +285,16 @@ struct shmbus_mpmc {
 	unsigned spin;                  /* yields before a blocking call sleeps */
 	unsigned pauses;                /* pause polls of the current wait */
 	uint32_t rnd;                   /* xorshift32 state, never 0 */
-	/* The other side was streaming when our last wait ended: the next
-	 * wait first waits for a batch (mpmc_wait.c). */
-	bool streaming;
+	/*
+	 * Whether messages flow: we moved MPMC_FLOW_RUN messages or more
+	 * since our last wait began (our count was @done_at_wait then).  A
+	 * consumer then claims without loading first (C3 in mpmc_ring.c),
+	 * and if that last wait was also short (@short_wait), the next one
+	 * waits for a batch (@batch_wait, mpmc_wait.c).
+	 */
+	uint64_t done_at_wait;
+	bool short_wait;
+	bool batch_wait;
 	/* Consumer: the producer entry that published our last message, the
 	 * guess for the next one's FULL word (mpmc_ring.c, C3).  A wrong
 	 * guess only costs a retry. */
@@ -303,6 +310,23 @@ static inline struct mpmc_slot *mpmc_slot_at(const struct shmbus_mpmc *h, uint64
 static inline uint64_t mpmc_pos_lap(const struct shmbus_mpmc *h, uint64_t pos)
 {
 	return (pos >> h->shift) & MPMC_LAP_MASK;
+}
+
+/* Messages we published (producer) or took (consumer), in our entry. */
+static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
+{
+	/* Relaxed: our own counter (single writer: us). */
+	return atomic_load_explicit(h->role == SHMBUS_MPMC_PRODUCER ? &h->mine->msgs_in :
+								     &h->mine->msgs_out,
+				    memory_order_relaxed);
+}
+
+#define MPMC_FLOW_RUN 4u
+
+/* Whether messages flow (see struct shmbus_mpmc): not in a ping-pong. */
+static inline bool mpmc_flowing(const struct shmbus_mpmc *h)
+{
+	return mpmc_done(h) - h->done_at_wait >= MPMC_FLOW_RUN;
 }
 
 /* Single-writer counter bump (see struct mpmc_pstats). */

@@ -300,9 +300,12 @@ static inline int peek_slot(struct shmbus_mpmc *h, size_t max_len, struct mpmc_b
 			    struct mpmc_slot **sp, uint64_t *wp, size_t *lenp)
 {
 	_Atomic uint64_t *head = &h->ctl->head.value;
-	/* Every valid message fits: the length need not be read before the
-	 * claim, so the claim can go first. */
+	/* Every valid message fits, so the length need not be read before
+	 * the claim; and messages flow, so the claim will likely find one:
+	 * the claim can go first.  (In a ping-pong it would find none, and
+	 * take the line from the producer about to write there.) */
 	bool any_fits = max_len >= h->slot_size;
+	bool blind = any_fits && mpmc_flowing(h);
 	uint64_t seen, pos, w, lap, claim;
 	struct mpmc_slot *s;
 	unsigned st;
@@ -315,7 +318,7 @@ static inline int peek_slot(struct shmbus_mpmc *h, size_t max_len, struct mpmc_b
 		s = mpmc_slot_at(h, pos);
 		lap = mpmc_pos_lap(h, pos);
 		claim = mpmc_word(lap, h->idx, MPMC_READING);
-		if (any_fits) {
+		if (blind) {
 			if (hint_catch_up(h, head, pos, &seen)) {
 				pos = seen;
 				continue;
