@@ -65,6 +65,7 @@ extern const struct spsc_transport spsc_tp_unix;
 extern const struct spsc_transport spsc_tp_shmbus;          /* reserve/commit, peek/release */
 extern const struct spsc_transport spsc_tp_shmbus_copy;     /* push/pop */
 extern const struct spsc_transport spsc_tp_shmbus_blocking; /* reserve/peek with waiting */
+extern const struct spsc_transport spsc_tp_mpmc;            /* the MPMC ring, 1x1, push/pop */
 
 /* The transports of the message workloads (spsc-throughput, spsc-latency),
  * NULL-terminated, and their names for the workload tables. */

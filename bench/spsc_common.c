@@ -83,11 +83,13 @@ const struct spsc_transport *const spsc_msg_transports[] = {
 	&spsc_tp_shmbus,
 	&spsc_tp_shmbus_copy,
 	&spsc_tp_shmbus_blocking,
+	&spsc_tp_mpmc,
 	&spsc_tp_pipe,
 	&spsc_tp_unix,
 	NULL,
 };
 
 const char *const spsc_msg_names[] = {
-	"ideal", "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking", "pipe", "unix-socket", NULL,
+	"ideal",       "shmbus-spsc", "shmbus-spsc-copy", "shmbus-spsc-blocking",
+	"shmbus-mpmc", "pipe",        "unix-socket",      NULL,
 };

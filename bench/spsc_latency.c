@@ -31,6 +31,8 @@ static int spsc_latency_run(struct bench_run *run)
 	bench_ratio(run, "shmbus-spsc-copy", "ideal", size, BENCH_METRIC_P50_NS, BENCH_NO_TARGET, 0);
 	bench_ratio(run, "shmbus-spsc-blocking", "ideal", size, BENCH_METRIC_P50_NS,
 		    BENCH_NO_TARGET, 0);
+	bench_ratio(run, "shmbus-mpmc", "shmbus-spsc-blocking", size, BENCH_METRIC_P50_NS,
+		    BENCH_NO_TARGET, 0);
 	bench_ratio(run, "unix-socket", "ideal", size, BENCH_METRIC_P50_NS, BENCH_NO_TARGET, 0);
 	return 0;
 }
