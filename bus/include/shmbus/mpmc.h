@@ -187,8 +187,12 @@ struct shmbus_mpmc_msg {
  * pause between polls for a short while (20 to 320 polls, drawn at random
  * for each wait, so that processes sharing CPUs do not switch roles in
  * lockstep), then @spins more times with sched_yield() between polls, so
- * that a process we wait for that shares our CPU gets it at once.  0: sleep
- * at once, no polls.  Default SHMBUS_MPMC_SPIN_DEFAULT.  Not concurrently
+ * that a process we wait for that shares our CPU gets it at once.  While
+ * the other side streams (our last wait was short and messages flow), the
+ * first up to 64 pause polls wait for a batch of 16 instead of the next
+ * message, so that the two sides do not trade cache lines on every
+ * message; a ping-pong or sparse traffic is not affected.  0: sleep at
+ * once, no polls.  Default SHMBUS_MPMC_SPIN_DEFAULT.  Not concurrently
  * with calls on @h. */
 SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
 
