@@ -12,6 +12,10 @@
  * mpmc_ring.c) must keep: a claimer whose private cursor is laps stale
  * finds its slot; a waiter whose hint lags still sleeps (does not spin);
  * stats and inspect still show the positions the sides reached.
+ * And what the blind claim (C3 in mpmc_ring.c: a consumer that messages
+ * flow to CASes without loading first, guessing the publisher) must keep:
+ * a wrong guess costs a retry, not a message; every corrupt word is
+ * refused as on the loading path.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -340,6 +344,63 @@ static void test_sleeps_behind_lagging_hint(void **state)
 	shmbus_mpmc_close(s.c);
 }
 
+/* --- the consumer's blind claim ------------------------------------------ */
+
+static void test_blind_claims(void **state)
+{
+	const char *name = make_ring("blind", 8, 8, 0, 3);
+	struct shmbus_mpmc *p1 = open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p2 = open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const uint64_t bad[] = {
+		7,                                   /* no such state */
+		mpmc_word(0, 100, MPMC_FULL),        /* owner outside the table */
+		mpmc_word(12345, 0, MPMC_FULL),      /* a lap from far away */
+	};
+	struct mpmc_slot *s6 = mpmc_slot_at(c, 6);
+	char buf[8];
+	uint64_t good;
+	unsigned i;
+
+	(void)state;
+	/* Alternating producers: after the first few, every guess of the
+	 * publisher is wrong; the order must come out exact. */
+	for (i = 0; i < 6; i++) {
+		char m[2] = { (char)('a' + i), 0 };
+
+		assert_int_equal(shmbus_mpmc_push_try(i % 2 ? p2 : p1, m, 2), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 2);
+		assert_int_equal(buf[0], 'a' + (int)i);
+	}
+	/* Messages flow and any message fits: the blind path from here on. */
+	assert_true(mpmc_flowing(c));
+	assert_int_equal(shmbus_mpmc_push_try(p1, "g", 1), 0);
+	good = atomic_load(&s6->word);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		atomic_store(&s6->word, bad[i]);
+		assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
+		assert_int_equal(atomic_load(&s6->word), bad[i]); /* not claimed */
+	}
+	atomic_store(&s6->word, good);
+	assert_true(mpmc_flowing(c));
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'g');
+	/* A length the slot cannot hold: taken, dropped, counted. */
+	assert_int_equal(shmbus_mpmc_push_try(p2, "h", 1), 0);
+	assert_int_equal(shmbus_mpmc_push_try(p2, "i", 1), 0);
+	atomic_store(&mpmc_slot_at(c, 7)->len, 1000);
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
+	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'i');
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
+	shmbus_mpmc_close(p1);
+	shmbus_mpmc_close(p2);
+	shmbus_mpmc_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +410,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_inspect_invalid_empty, tu_teardown),
 		cmocka_unit_test_teardown(test_stale_cursor, tu_teardown),
 		cmocka_unit_test_teardown(test_sleeps_behind_lagging_hint, tu_teardown),
+		cmocka_unit_test_teardown(test_blind_claims, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
