@@ -246,6 +246,9 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 	if (h->rnd == 0)
 		h->rnd = 1;
 	h->mine = &h->pstats[h->idx];
+	/* Runs of messages count from here (the entry's counters carry its
+	 * earlier owners'). */
+	h->done_at_eagain = mpmc_done(h);
 	/* I4: claims still naming this entry belong to a previous owner that
 	 * is gone; recover them before we claim anything under its index. */
 	rc = mpmc_recover_entry(h, h->idx);

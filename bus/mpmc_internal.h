@@ -287,12 +287,16 @@ struct shmbus_mpmc {
 	uint32_t rnd;                   /* xorshift32 state, never 0 */
 	/*
 	 * Whether messages flow: we moved MPMC_FLOW_RUN messages or more
-	 * since our last wait began (our count was @done_at_wait then).  A
-	 * consumer then claims without loading first (C3 in mpmc_ring.c),
-	 * and if that last wait was also short (@short_wait), the next one
-	 * waits for a batch (@batch_wait, mpmc_wait.c).
+	 * since a claim last found the ring empty (full) - our count was
+	 * @done_at_eagain then, and @run messages had moved since the time
+	 * before.  A consumer whose messages flow claims without loading
+	 * first (C3 in mpmc_ring.c); a waiter whose last wait was short
+	 * (@short_wait) and whose last @run was long waits for a batch
+	 * (@batch_wait, mpmc_wait.c).  A ping-pong moves one message
+	 * between two empty findings: neither.
 	 */
-	uint64_t done_at_wait;
+	uint64_t done_at_eagain;
+	uint64_t run;
 	bool short_wait;
 	bool batch_wait;
 	/* Consumer: the producer entry that published our last message, the
@@ -326,7 +330,19 @@ static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
 /* Whether messages flow (see struct shmbus_mpmc): not in a ping-pong. */
 static inline bool mpmc_flowing(const struct shmbus_mpmc *h)
 {
-	return mpmc_done(h) - h->done_at_wait >= MPMC_FLOW_RUN;
+	return mpmc_done(h) - h->done_at_eagain >= MPMC_FLOW_RUN;
+}
+
+/* A claim found the ring empty (full): a run of messages ends, unless
+ * none moved since the last such finding (a wait retrying). */
+static inline void mpmc_note_eagain(struct shmbus_mpmc *h)
+{
+	uint64_t done = mpmc_done(h);
+
+	if (done != h->done_at_eagain) {
+		h->run = done - h->done_at_eagain;
+		h->done_at_eagain = done;
+	}
 }
 
 /* Single-writer counter bump (see struct mpmc_pstats). */

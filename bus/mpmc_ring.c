@@ -236,6 +236,7 @@ static inline int claim_slot(struct shmbus_mpmc *h, struct mpmc_block_on *why,
 			 * the ring is full. */
 			why->pos = pos;
 			why->word = w;
+			mpmc_note_eagain(h);
 			return -EAGAIN;
 		}
 anomaly:
@@ -396,6 +397,7 @@ retry:
 			 * is passed (I3): the ring is empty up to here. */
 			why->pos = pos;
 			why->word = w;
+			mpmc_note_eagain(h);
 			return -EAGAIN;
 		}
 anomaly:

@@ -62,9 +62,10 @@
  *
  * "Streaming" means both: our last wait was short (it ended within
  * MPMC_STREAM_POLLS polls, or when its batch came), and we moved at least
- * MPMC_FLOW_RUN messages since it began (mpmc_flowing()).  A waiter in a
- * ping-pong moves one message a wait, and one on sparse traffic waits
- * long: both poll their own slot at once, as before.  (Without the second
+ * MPMC_FLOW_RUN messages between the last two times we found the ring
+ * empty (full) (h->run).  A waiter in a ping-pong moves one message a
+ * wait, and one on sparse traffic waits long: both poll their own slot at
+ * once, as before.  (Without the second
  * test, a ping-pong through two 1x1 rings took 1.85 us a round trip
  * instead of 0.72 us: the reply came within 8 polls, and the next wait
  * waited for a batch that never came.)
@@ -122,7 +123,7 @@ struct wait_arg {
 
 /*
  * Ready when the word we stopped at changed, or the hint moved past its
- * position (others claimed it).  A hint below it says nothing: hints lag
+ * position (passed: others claimed, skipped or freed it).  A hint below it says nothing: hints lag
  * (I5 in mpmc_ring.c).
  */
 static bool changed(void *arg)
@@ -227,8 +228,7 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 		return false;
 	if (*polls == 0) {
 		h->pauses = MPMC_PAUSES_MIN + next_random(h) % MPMC_PAUSES_SPREAD;
-		h->batch_wait = h->short_wait && mpmc_flowing(h);
-		h->done_at_wait = mpmc_done(h);
+		h->batch_wait = h->short_wait && h->run >= MPMC_FLOW_RUN;
 	}
 	batching = h->batch_wait && in_batch_window(h, *polls) && batch_target(h, why, &batch);
 	for (; *polls < h->pauses + h->spin; ++*polls) {
@@ -244,8 +244,10 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 			shmbus_cpu_relax();
 		} else {
 			/* A yield may give the CPU away for a whole slice. */
-			if (shmbus_deadline_passed(deadline))
+			if (shmbus_deadline_passed(deadline)) {
+				h->short_wait = false;
 				return false;
+			}
 			sched_yield();
 		}
 	}

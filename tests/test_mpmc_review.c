@@ -15,7 +15,7 @@
  * And what the blind claim (C3 in mpmc_ring.c: a consumer that messages
  * flow to CASes without loading first, guessing the publisher) must keep:
  * a wrong guess costs a retry, not a message; every corrupt word is
- * refused as on the loading path.
+ * refused as on the loading path; an empty ring turns it off.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -396,6 +396,13 @@ static void test_blind_claims(void **state)
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'i');
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
+	/* An empty ring ends the run: a consumer polling with pop_try, or in
+	 * a ping-pong, loads before it claims (a blind CAS there would take
+	 * the line from the producer about to write it). */
+	assert_false(mpmc_flowing(c));
+	assert_int_equal(shmbus_mpmc_push_try(p1, "j", 1), 0);
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
+	assert_false(mpmc_flowing(c));
 	shmbus_mpmc_close(p1);
 	shmbus_mpmc_close(p2);
 	shmbus_mpmc_close(c);
