@@ -41,6 +41,34 @@ static void drop(struct shmbus_manager *m, struct shmbus_block *b)
 	if (shmbus_manager_unlink(m, name)) { /* gone already (shutdown) */ }
 }
 
+/*
+ * A listed, zeroed block @name of @size bytes for a ring: 0 with the block
+ * in *@bp and its data in *@memp, or a negative code (nothing made).
+ */
+static int ring_block(struct shmbus_manager *m, const char *name, uint64_t size, mode_t mode,
+		      struct shmbus_block **bp, void **memp)
+{
+	int rc = shmbus_manager_create_block(m, name, (size_t)size, mode, bp);
+
+	if (rc)
+		return rc;
+	rc = shmbus_block_data(*bp, memp);
+	if (rc)
+		drop(m, *bp);
+	return rc;
+}
+
+/* Close the block of a ring whose build returned @rc, or drop it if that
+ * failed.  Returns @rc. */
+static int ring_done(struct shmbus_manager *m, struct shmbus_block *b, int rc)
+{
+	if (rc)
+		drop(m, b);
+	else
+		shmbus_block_close(b);
+	return rc;
+}
+
 int shmbus_manager_create_spsc(struct shmbus_manager *m, const char *name, size_t capacity,
 			       mode_t mode)
 {
@@ -51,19 +79,12 @@ int shmbus_manager_create_spsc(struct shmbus_manager *m, const char *name, size_
 
 	if (!m || !name || spsc_block_size(capacity, &size))
 		return -EINVAL;
-	rc = shmbus_manager_create_block(m, name, (size_t)size, mode, &b);
+	rc = ring_block(m, name, size, mode, &b, &mem);
 	if (rc)
 		return rc;
-	rc = shmbus_block_data(b, &mem);
-	if (rc == 0)
-		rc = spsc_block_build(mem, shmbus_block_size(b), capacity,
-				      shmbus_manager_guardian(m));
-	if (rc) {
-		drop(m, b);
-		return rc;
-	}
-	shmbus_block_close(b);
-	return 0;
+	return ring_done(m, b,
+			 spsc_block_build(mem, shmbus_block_size(b), capacity,
+					  shmbus_manager_guardian(m)));
 }
 
 int shmbus_manager_create_mpmc(struct shmbus_manager *m, const char *name,
@@ -79,19 +100,12 @@ int shmbus_manager_create_mpmc(struct shmbus_manager *m, const char *name,
 	rc = mpmc_block_size(params, &size);
 	if (rc)
 		return rc;
-	rc = shmbus_manager_create_block(m, name, (size_t)size, params->mode, &b);
+	rc = ring_block(m, name, size, params->mode, &b, &mem);
 	if (rc)
 		return rc;
-	rc = shmbus_block_data(b, &mem);
-	if (rc == 0)
-		rc = mpmc_block_build(mem, shmbus_block_size(b), params,
-				      shmbus_manager_guardian(m));
-	if (rc) {
-		drop(m, b);
-		return rc;
-	}
-	shmbus_block_close(b);
-	return 0;
+	return ring_done(m, b,
+			 mpmc_block_build(mem, shmbus_block_size(b), params,
+					  shmbus_manager_guardian(m)));
 }
 
 int shmbus_manager_create_slots(struct shmbus_manager *m, struct shmbus_slots **out,
