@@ -6,7 +6,6 @@
  * never how fast).  Also: a process that only attaches never unlinks, and
  * the guardian holds none of the owner's descriptors or other blocks.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -356,20 +355,6 @@ static void test_guardian_spares_recreated_name(void **state)
 	shmbus_block_close(b);
 }
 
-/* Names in /dev/shm starting with @prefix. */
-static int count_prefixed(const char *prefix)
-{
-	size_t len = strlen(prefix);
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir("/dev/shm");
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += strncmp(e->d_name, prefix, len) == 0;
-	closedir(d);
-	return n;
-}
 
 struct churn {
 	char prefix[SHMBUS_NAME_MAX + 1];
@@ -430,10 +415,7 @@ static void test_kill_during_creates(void **state)
 		tm_nap_ms(5 + r * 7);
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
-		for (int waited = 0; count_prefixed(c.prefix) && waited < TM_EVENTUALLY_MS;
-		     waited += 10)
-			tm_nap_ms(10);
-		assert_int_equal(count_prefixed(c.prefix), 0);
+		assert_int_equal(tm_wait_prefix_gone(c.prefix), 0);
 	}
 }
 

@@ -11,7 +11,6 @@
  * SHMBUS_TEST_SEED=N repeats the random kill times of a run (it prints its
  * seed); SHMBUS_TEST_ROUNDS=N changes the number of kill rounds.
  */
-#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -268,20 +267,6 @@ struct churn {
 	uint64_t *done; /* shared page: creates completed */
 };
 
-/* Names in /dev/shm starting with @prefix. */
-static int count_prefixed(const char *prefix)
-{
-	size_t len = strlen(prefix);
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir("/dev/shm");
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += strncmp(e->d_name, prefix, len) == 0;
-	closedir(d);
-	return n;
-}
 
 /* Create one of each kind per round, as fast as possible, until killed;
  * two of the three are unlinked again so the list never fills up. */
@@ -356,7 +341,6 @@ static void test_kill_during_creates(void **state)
 	assert_true(done != MAP_FAILED);
 	for (r = 0; r < rounds; r++) {
 		char key[32];
-		int waited;
 
 		snprintf(key, sizeof(key), "k%u_", r);
 		snprintf(c.prefix, sizeof(c.prefix), "%s", tu_name(key));
@@ -373,10 +357,7 @@ static void test_kill_during_creates(void **state)
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 		total += __atomic_load_n(done, __ATOMIC_RELAXED);
-		for (waited = 0; count_prefixed(c.prefix) && waited < TM_EVENTUALLY_MS;
-		     waited += 10)
-			tm_nap_ms(10);
-		assert_int_equal(count_prefixed(c.prefix), 0);
+		assert_int_equal(tm_wait_prefix_gone(c.prefix), 0);
 	}
 	/* The loop did run: the kills landed among create calls, not only
 	 * before the first one. */

@@ -6,6 +6,7 @@
 #ifndef SHMBUS_TEST_MANAGER_UTIL_H
 #define SHMBUS_TEST_MANAGER_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,34 @@ static inline void tm_nap_ms(int ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
+}
+
+/* Names in /dev/shm starting with @prefix. */
+static inline int tm_count_prefixed(const char *prefix)
+{
+	size_t len = strlen(prefix);
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/dev/shm");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, prefix, len) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Wait until no name starting with @prefix is left (within the bound);
+ * returns how many are left then. */
+static inline int tm_wait_prefix_gone(const char *prefix)
+{
+	int waited, n;
+
+	for (waited = 0; (n = tm_count_prefixed(prefix)) != 0 && waited < TM_EVENTUALLY_MS;
+	     waited += 10)
+		tm_nap_ms(10);
+	return n;
 }
 
 /* Wait until none of @names exists; true if so within the bound. */
