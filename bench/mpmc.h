@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <shmbus/mpmc.h>
+
 #include "harness.h"
 
 #define MPMC_BENCH_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -104,6 +106,35 @@ static inline void mpmc_bench_wait(unsigned *spins)
  * @buf.  0 or -errno. */
 typedef int (*mpmc_send_fn)(void *link, const void *buf, size_t len);
 typedef int (*mpmc_recv_fn)(void *link, void *buf, size_t len);
+
+/* Our ring's blocking calls (timeout -1: the library's own wait) as send and
+ * recv on a handle @link: transport shmbus-mpmc in every workload. */
+static inline int mpmc_bench_push(void *link, const void *buf, size_t len)
+{
+	return shmbus_mpmc_push(link, buf, len, -1);
+}
+
+static inline int mpmc_bench_pop(void *link, void *buf, size_t len)
+{
+	int rc = shmbus_mpmc_pop(link, buf, len, -1);
+
+	if (rc < 0)
+		return rc;
+	return (size_t)rc == len ? 0 : -EPROTO;
+}
+
+/* A slot count for our ring from @want: within the ring's limits, rounded
+ * down to a power of two. */
+static inline uint32_t mpmc_bench_slots(uint64_t want)
+{
+	if (want < SHMBUS_MPMC_SLOTS_MIN)
+		want = SHMBUS_MPMC_SLOTS_MIN;
+	if (want > SHMBUS_MPMC_SLOTS_MAX)
+		want = SHMBUS_MPMC_SLOTS_MAX;
+	while (want & (want - 1))
+		want &= want - 1;
+	return (uint32_t)want;
+}
 
 static inline int mpmc_bench_proto(const char *what)
 {

@@ -42,20 +42,6 @@ static int try_recv(void *link, void *buf, size_t len)
 	return (size_t)rc == len ? 0 : -EPROTO;
 }
 
-static int blocking_send(void *link, const void *buf, size_t len)
-{
-	return shmbus_mpmc_push(link, buf, len, -1);
-}
-
-static int blocking_recv(void *link, void *buf, size_t len)
-{
-	int rc = shmbus_mpmc_pop(link, buf, len, -1);
-
-	if (rc < 0)
-		return rc;
-	return (size_t)rc == len ? 0 : -EPROTO;
-}
-
 static int prepare(struct mpmc_bench_cfg *c)
 {
 	struct shmbus_mpmc_params p = {
@@ -97,7 +83,7 @@ static int role(struct bench_proc *p, void *arg)
 	shmbus_mpmc_set_spin(h, c->spin);
 	bench_proc_sync(p);
 	if (c->blocking)
-		rc = mpmc_bench_roles(p, c, h, blocking_send, blocking_recv);
+		rc = mpmc_bench_roles(p, c, h, mpmc_bench_push, mpmc_bench_pop);
 	else
 		rc = mpmc_bench_roles(p, c, h, try_send, try_recv);
 	shmbus_mpmc_close(h);

@@ -103,14 +103,7 @@ static uint32_t pick_slots(const struct bench_run *run, size_t size)
 
 	if (run->opts->ring_bytes)
 		slots = run->opts->ring_bytes / size;
-	slots = bench_param_u64(run, "slots", slots);
-	if (slots < SHMBUS_MPMC_SLOTS_MIN)
-		slots = SHMBUS_MPMC_SLOTS_MIN;
-	if (slots > SHMBUS_MPMC_SLOTS_MAX)
-		slots = SHMBUS_MPMC_SLOTS_MAX;
-	while (slots & (slots - 1))
-		slots &= slots - 1; /* round down to a power of two */
-	return (uint32_t)slots;
+	return mpmc_bench_slots(bench_param_u64(run, "slots", slots));
 }
 
 static int mpmc_throughput_run(struct bench_run *run)

@@ -87,6 +87,15 @@ void spsc_cfg_init(struct spsc_cfg *c, size_t size, uint64_t count, size_t ring_
  * --ring (rounded down to a power of two) overrides. */
 size_t spsc_default_ring(const struct bench_run *run, size_t size, size_t dflt);
 
+/* Unlink the rings a transport named (c->name[0], and [1] in a ping-pong);
+ * one never made is fine. */
+void spsc_unlink_rings(struct spsc_cfg *c);
+
+/* The ring process @index produces into (*@tx) and consumes from (*@rx),
+ * NULL where it has none: a stream goes 0 -> 1 through name[0]; in a
+ * ping-pong name[0] carries the pings, name[1] the echoes. */
+void spsc_ring_ends(unsigned index, const struct spsc_cfg *c, const char **tx, const char **rx);
+
 /* Untimed messages sent before the clock starts, for a stream. */
 uint64_t spsc_stream_warmup(size_t size, size_t ring);
 

@@ -4,6 +4,8 @@
  */
 #include <unistd.h>
 
+#include <shmbus/block.h>
+
 #include "spsc.h"
 
 void spsc_cfg_init(struct spsc_cfg *c, size_t size, uint64_t count, size_t ring_bytes)
@@ -14,6 +16,28 @@ void spsc_cfg_init(struct spsc_cfg *c, size_t size, uint64_t count, size_t ring_
 	c->ring_bytes = ring_bytes;
 	c->buf_bytes = size;
 	c->fd[0] = c->fd[1] = c->fd[2] = c->fd[3] = -1;
+}
+
+void spsc_unlink_rings(struct spsc_cfg *c)
+{
+	unsigned i;
+
+	for (i = 0; i < (c->pingpong ? 2u : 1u); i++) {
+		if (shmbus_block_unlink(c->name[i]) < 0) {
+			/* -ENOENT (never made) is fine: nothing to remove. */
+		}
+	}
+}
+
+void spsc_ring_ends(unsigned index, const struct spsc_cfg *c, const char **tx, const char **rx)
+{
+	if (!c->pingpong) {
+		*tx = index == 0 ? c->name[0] : NULL;
+		*rx = index == 0 ? NULL : c->name[0];
+	} else {
+		*tx = c->name[index == 0 ? 0 : 1];
+		*rx = c->name[index == 0 ? 1 : 0];
+	}
 }
 
 /* The ring: a power of two, the default or larger so that 8 messages fit;

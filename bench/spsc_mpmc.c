@@ -8,54 +8,27 @@
  * by the parent; each child opens its ends before the warm-up.
  */
 #include <shmbus/block.h>
-#include <shmbus/mpmc.h>
 
+#include "mpmc.h"
 #include "spsc.h"
-
-static int mpmc_send(void *link, const void *buf, size_t len)
-{
-	return shmbus_mpmc_push(link, buf, len, -1);
-}
-
-static int mpmc_recv(void *link, void *buf, size_t len)
-{
-	int rc = shmbus_mpmc_pop(link, buf, len, -1);
-
-	if (rc < 0)
-		return rc;
-	return (size_t)rc == len ? 0 : -EPROTO;
-}
-
-static void mpmc_cleanup(struct spsc_cfg *c)
-{
-	unsigned i;
-
-	for (i = 0; i < (c->pingpong ? 2u : 1u); i++) {
-		if (shmbus_block_unlink(c->name[i]) < 0) {
-			/* -ENOENT (never made) is fine: nothing to remove. */
-		}
-	}
-}
 
 static int mpmc_prepare(struct spsc_cfg *c)
 {
-	uint64_t slots = c->ring_bytes / c->msg_size;
-	struct shmbus_mpmc_params p = { .slot_size = (uint32_t)c->msg_size, .participants = 2 };
+	struct shmbus_mpmc_params p = {
+		.slots = mpmc_bench_slots(c->ring_bytes / c->msg_size),
+		.slot_size = (uint32_t)c->msg_size,
+		.participants = 2,
+	};
 	unsigned i;
 	int rc = 0;
 
 	if (c->msg_size > SHMBUS_MPMC_SLOT_SIZE_MAX)
 		return -EMSGSIZE;
-	if (slots > SHMBUS_MPMC_SLOTS_MAX)
-		slots = SHMBUS_MPMC_SLOTS_MAX;
-	while (slots & (slots - 1))
-		slots &= slots - 1; /* round down to a power of two */
-	p.slots = slots < SHMBUS_MPMC_SLOTS_MIN ? SHMBUS_MPMC_SLOTS_MIN : (uint32_t)slots;
 	for (i = 0; i < (c->pingpong ? 2u : 1u) && rc == 0; i++)
 		rc = shmbus_mpmc_create(c->name[i], &p);
 	if (rc < 0) {
 		fprintf(stderr, "shmbus-bench: %s: %s\n", c->name[i - 1], shmbus_strerror(rc));
-		mpmc_cleanup(c);
+		spsc_unlink_rings(c);
 	}
 	return rc;
 }
@@ -81,21 +54,14 @@ static int mpmc_roles(struct bench_proc *p, void *arg)
 	const char *txname, *rxname;
 	int rc;
 
-	if (!c->pingpong) {
-		txname = p->index == 0 ? c->name[0] : NULL;
-		rxname = p->index == 0 ? NULL : c->name[0];
-	} else {
-		/* Ring 0 carries pings (0 -> 1), ring 1 the echoes. */
-		txname = c->name[p->index == 0 ? 0 : 1];
-		rxname = c->name[p->index == 0 ? 1 : 0];
-	}
+	spsc_ring_ends(p->index, c, &txname, &rxname);
 	rc = open_end(&tx, txname, SHMBUS_MPMC_PRODUCER);
 	if (rc == 0)
 		rc = open_end(&rx, rxname, SHMBUS_MPMC_CONSUMER);
 	if (rc == 0 && c->pingpong)
-		rc = spsc_pingpong_roles(p, c, tx, rx, mpmc_send, mpmc_recv);
+		rc = spsc_pingpong_roles(p, c, tx, rx, mpmc_bench_push, mpmc_bench_pop);
 	else if (rc == 0)
-		rc = spsc_stream_roles(p, c, tx, rx, mpmc_send, mpmc_recv);
+		rc = spsc_stream_roles(p, c, tx, rx, mpmc_bench_push, mpmc_bench_pop);
 	shmbus_mpmc_close(tx);
 	shmbus_mpmc_close(rx);
 	return rc;
@@ -105,7 +71,7 @@ const struct spsc_transport spsc_tp_mpmc = {
 	.name = "shmbus-mpmc",
 	.ring = true,
 	.prepare = mpmc_prepare,
-	.cleanup = mpmc_cleanup,
+	.cleanup = spsc_unlink_rings,
 	.stream = mpmc_roles,
 	.pingpong = mpmc_roles,
 };

@@ -115,17 +115,6 @@ static int shmbus_prepare(struct spsc_cfg *c)
 	return 0;
 }
 
-static void shmbus_cleanup(struct spsc_cfg *c)
-{
-	unsigned i;
-
-	for (i = 0; i < (c->pingpong ? 2u : 1u); i++) {
-		if (shmbus_block_unlink(c->name[i]) < 0) {
-			/* -ENOENT (never made) is fine: nothing to remove. */
-		}
-	}
-}
-
 /* Open the handles of process p->index: tx on the ring it produces into,
  * rx on the ring it consumes from (NULL when it has none). */
 static int shmbus_open_ends(struct bench_proc *p, const struct spsc_cfg *c,
@@ -135,14 +124,7 @@ static int shmbus_open_ends(struct bench_proc *p, const struct spsc_cfg *c,
 	int rc;
 
 	*tx = *rx = NULL;
-	if (!c->pingpong) {
-		txname = p->index == 0 ? c->name[0] : NULL;
-		rxname = p->index == 0 ? NULL : c->name[0];
-	} else {
-		/* Ring a carries pings (0 -> 1), ring b the echoes. */
-		txname = c->name[p->index == 0 ? 0 : 1];
-		rxname = c->name[p->index == 0 ? 1 : 0];
-	}
+	spsc_ring_ends(p->index, c, &txname, &rxname);
 	if (txname) {
 		rc = shmbus_spsc_open(tx, txname, SHMBUS_SPSC_PRODUCER);
 		if (rc < 0)
@@ -203,7 +185,7 @@ const struct spsc_transport spsc_tp_shmbus = {
 	.name = "shmbus-spsc",
 	.ring = true,
 	.prepare = shmbus_prepare,
-	.cleanup = shmbus_cleanup,
+	.cleanup = spsc_unlink_rings,
 	.stream = zc_roles,
 	.pingpong = zc_roles,
 };
@@ -212,7 +194,7 @@ const struct spsc_transport spsc_tp_shmbus_copy = {
 	.name = "shmbus-spsc-copy",
 	.ring = true,
 	.prepare = shmbus_prepare,
-	.cleanup = shmbus_cleanup,
+	.cleanup = spsc_unlink_rings,
 	.stream = copy_roles,
 	.pingpong = copy_roles,
 };
@@ -221,7 +203,7 @@ const struct spsc_transport spsc_tp_shmbus_blocking = {
 	.name = "shmbus-spsc-blocking",
 	.ring = true,
 	.prepare = shmbus_prepare,
-	.cleanup = shmbus_cleanup,
+	.cleanup = spsc_unlink_rings,
 	.stream = blocking_roles,
 	.pingpong = blocking_roles,
 };
