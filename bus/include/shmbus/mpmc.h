@@ -191,9 +191,8 @@ struct shmbus_mpmc_msg {
  * the other side streams (our last wait was short and messages flow), the
  * first up to 64 pause polls wait for a batch of 16 instead of the next
  * message, so that the two sides do not trade cache lines on every
- * message (64 pauses: about 1.1 us on the machine it was tuned on, up to
- * about 3 us where a pause takes 140 cycles); a ping-pong or sparse
- * traffic is not affected.  0: sleep at
+ * message (64 pauses: 0.9-1.6 us on the machine it was measured on, at
+ * 14-25 ns a pause); a ping-pong or sparse traffic is not affected.  0: sleep at
  * once, no polls.  Default SHMBUS_MPMC_SPIN_DEFAULT.  Not concurrently
  * with calls on @h. */
 SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
