@@ -96,7 +96,9 @@
  *    participant entry we joined before it (I4).
  *  - Publish, release and cancel CASes are release: the payload writes
  *    (reads) are done before the next holder's acquire; they are seq_cst
- *    because a wake-up check follows them (A6 in mpmc_wake()).
+ *    because a wake-up check follows them (A6 in mpmc_wake()).  Their
+ *    failure order (and that of recovery's C4) is relaxed: a failure only
+ *    says the slot is no longer ours, and the word it read is not used.
  *  - Hint loads are acquire and hint CASes acq_rel: a hint value p carries,
  *    through the release sequence of CASes on it, the claims its movers saw
  *    below p, so a slot read after it shows at least those claims.  With I5
