@@ -116,7 +116,7 @@ static int produce(void *arg)
 static void test_watch_rates_follow_traffic(void **state)
 {
 	const char *name = tu_name("wrate");
-	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "50", "--count", "3",
+	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "100", "--count", "3",
 			       "--json", NULL };
 	char *out, *err, *line, *save = NULL;
 	int lines = 0, with_rates = 0;
@@ -142,13 +142,18 @@ static void test_watch_rates_follow_traffic(void **state)
 			msgs = json_real_value(json_object_get(r, "msgs_in_per_s"));
 			bytes = json_real_value(json_object_get(r, "bytes_in_per_s"));
 			assert_true(msgs > 0);
-			/* 100-byte messages.  The two counters are read one
+			/* 100-byte messages.  The two counters are copied one
 			 * after the other while the producer runs, so each
-			 * snapshot may see one message in one and not yet in
-			 * the other: allow that, not more. */
+			 * snapshot may count a message in one and not yet in
+			 * the other - or more than one, if the copy stalls in
+			 * between (a page fault on the copy's buffer; seen
+			 * once in a full suite run).  Allow one message at
+			 * each end of the interval (>= 100 ms), plus the
+			 * messages of a 2 ms stall: 2 % of the rate.  A bytes
+			 * rate that counted the 8-byte record headers would
+			 * still be 8 % off. */
 			skew = bytes > 100 * msgs ? bytes - 100 * msgs : 100 * msgs - bytes;
-			/* (Rates over at least the 50 ms interval.) */
-			assert_true(skew <= 100 * 2 / 0.05);
+			assert_true(skew <= 100 * 2 / 0.1 + 0.02 * 100 * msgs);
 			with_rates++;
 		}
 		json_decref(doc);
