@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mpmc_internal.h"
+#include "relax_internal.h"
 
 static uint64_t round_up(uint64_t x, uint64_t a)
 {
@@ -224,6 +225,7 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 	h->role = role;
 	h->spin = SHMBUS_MPMC_SPIN_DEFAULT;
 	h->hint_lag = mpmc_hint_lag(h->nslots);
+	h->ahead = mpmc_ahead(h->nslots, h->stride, shmbus_have_prefetch_w());
 	/* Relaxed: a starting point; claims re-check (mpmc_ring.c, I3). */
 	h->cursor = atomic_load_explicit(role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
 									&h->ctl->head.value,

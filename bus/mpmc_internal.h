@@ -303,6 +303,9 @@ struct shmbus_mpmc {
 	 * guess for the next one's FULL word (mpmc_ring.c, C3).  A wrong
 	 * guess only costs a retry. */
 	uint32_t publisher;
+	/* Positions ahead of a claim whose slot the claimer fetches while
+	 * messages flow (mpmc_ring.c, fetch_ahead()); 0: never. */
+	uint32_t ahead;
 };
 
 /* The slot for position @pos. */
@@ -326,6 +329,22 @@ static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
 }
 
 #define MPMC_FLOW_RUN 4u
+
+/*
+ * Fetch-ahead (fetch_ahead() in mpmc_ring.c): MPMC_AHEAD positions ahead,
+ * for slots of at most MPMC_AHEAD_STRIDE_MAX bytes, in rings of at least
+ * MPMC_AHEAD_SLOTS_MIN slots, where the CPU can prefetch for writing.
+ */
+#define MPMC_AHEAD 2u
+#define MPMC_AHEAD_STRIDE_MAX 320u
+#define MPMC_AHEAD_SLOTS_MIN 16u
+
+static inline uint32_t mpmc_ahead(uint32_t nslots, uint32_t stride, bool have_prefetch_w)
+{
+	if (!have_prefetch_w || stride > MPMC_AHEAD_STRIDE_MAX || nslots < MPMC_AHEAD_SLOTS_MIN)
+		return 0;
+	return MPMC_AHEAD;
+}
 
 /* Whether messages flow (see struct shmbus_mpmc): not in a ping-pong. */
 static inline bool mpmc_flowing(const struct shmbus_mpmc *h)

@@ -186,6 +186,39 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 }
 
 /*
+ * While messages flow, start fetching the slot h->ahead positions past the
+ * one just claimed at @pos, so that its cache misses overlap our work on
+ * this one.  A claim is a CAS, a locked instruction, and a CPU does not run
+ * past one until it is done: without this, every message costs each side a
+ * whole trip of the slot's line from the other side's core, one message
+ * after the other.  The producer fetches that slot's two lines for writing
+ * (its claim CAS, its payload); the consumer the word's line for writing
+ * (its claim CAS) and the payload's second line for reading.
+ *
+ * Only while messages flow: in a ping-pong the slot ahead is where the other
+ * side is about to write.  Only for small slots (mpmc_ahead()): measured
+ * here at 1x1, medians of per-round ratios against no fetch over 8 to 16
+ * interleaved rounds, +12 % to +37 % at 8 and 64 bytes (+30 to +50 % at
+ * 64 bytes, 1x2 2x2 4x4; +11 to +18 % at 2x1), 0 to +24 % at 256, neutral
+ * at 512, -35 % at 1024 (where it stole lines the other side still used).
+ */
+static inline void fetch_ahead(const struct shmbus_mpmc *h, uint64_t pos)
+{
+	const char *s;
+
+	if (h->ahead == 0 || !mpmc_flowing(h))
+		return;
+	s = (const char *)mpmc_slot_at(h, pos + h->ahead);
+	shmbus_prefetch_w(s);
+	if (h->stride > 64) {
+		if (h->role == SHMBUS_MPMC_PRODUCER)
+			shmbus_prefetch_w(s + 64);
+		else
+			shmbus_prefetch_r(s + 64);
+	}
+}
+
+/*
  * Producer: claim the first free slot.  Returns 0 with the slot and the
  * claim word in *@sp and *@wp (not yet in the handle's claim list), or
  * -EAGAIN with @why filled, or -SHMBUS_ECORRUPT.
@@ -220,6 +253,7 @@ static inline int claim_slot(struct shmbus_mpmc *h, struct mpmc_block_on *why,
 							    memory_order_acq_rel,
 							    memory_order_acquire)) {
 			h->cursor = pos + 1;
+			fetch_ahead(h, pos);
 			*sp = s;
 			*wp = claim;
 			mpmc_hook(MPMC_HOOK_CLAIMED, h);
@@ -274,6 +308,7 @@ static inline int peek_taken(struct shmbus_mpmc *h, uint64_t pos, struct mpmc_sl
 	uint32_t len;
 
 	h->cursor = pos + 1;
+	fetch_ahead(h, pos);
 	mpmc_hook(MPMC_HOOK_TAKEN, h);
 	/* Read once, and use only this value: the slot is ours now, so an
 	 * honest ring shows the length checked before the claim (if it was);

@@ -4,10 +4,16 @@
  * "yield"; nothing elsewhere): it lets the sibling hyperthread run and keeps
  * the loop from flooding the memory system; it is not a barrier to the CPU,
  * but it is one to the compiler, so a loop around it re-reads what it polls
- * even through plain loads.  shmbus_prefetch_r() starts a cache miss early.
+ * even through plain loads.  shmbus_prefetch_r() and shmbus_prefetch_w()
+ * start a cache miss early, for reading or for writing.
  */
 #ifndef SHMBUS_RELAX_INTERNAL_H
 #define SHMBUS_RELAX_INTERNAL_H
+
+#include <stdbool.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 static inline void shmbus_cpu_relax(void)
 {
@@ -24,6 +30,37 @@ static inline void shmbus_cpu_relax(void)
 static inline void shmbus_prefetch_r(const void *p)
 {
 	__builtin_prefetch(p, 0, 3);
+}
+
+/*
+ * Whether shmbus_prefetch_w() really fetches for writing here.  On x86 that
+ * is PREFETCHW, which a CPU has only if CPUID says so (leaf 0x80000001, ECX
+ * bit 8; compilers for plain x86-64 turn a write prefetch into a read one).
+ * Asked once per handle, not on the hot path.
+ */
+static inline bool shmbus_have_prefetch_w(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 8));
+#elif defined(__aarch64__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* Start fetching the cache line of @p, exclusive, for writing: a hint, it
+ * changes no memory and orders nothing.  Only where
+ * shmbus_have_prefetch_w() is true. */
+static inline void shmbus_prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
 }
 
 #endif
