@@ -335,7 +335,7 @@ static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
  * for slots of at most MPMC_AHEAD_STRIDE_MAX bytes, in rings of at least
  * MPMC_AHEAD_SLOTS_MIN slots, where the CPU can prefetch for writing.
  */
-#define MPMC_AHEAD 2u
+#define MPMC_AHEAD 4u
 #define MPMC_AHEAD_STRIDE_MAX 320u
 #define MPMC_AHEAD_SLOTS_MIN 16u
 

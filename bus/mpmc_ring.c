@@ -196,11 +196,13 @@ void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
  * (its claim CAS) and the payload's second line for reading.
  *
  * Only while messages flow: in a ping-pong the slot ahead is where the other
- * side is about to write.  Only for small slots (mpmc_ahead()): measured
- * here at 1x1, medians of per-round ratios against no fetch over 8 to 16
- * interleaved rounds, +12 % to +37 % at 8 and 64 bytes (+30 to +50 % at
- * 64 bytes, 1x2 2x2 4x4; +11 to +18 % at 2x1), 0 to +24 % at 256, neutral
- * at 512, -35 % at 1024 (where it stole lines the other side still used).
+ * side is about to write.  Only for small slots (mpmc_ahead()).  Measured
+ * here, as medians of per-round ratios over 8 to 16 interleaved rounds:
+ * two positions ahead against none, 64-byte messages, +42 % at 1x1, +29 to
+ * +36 % at 1x2, 2x2 and 4x4, 0 to +18 % at 2x1; +12 to +37 % at 8 bytes,
+ * 0 to +24 % at 256, neutral at 512, -35 % at 1 KiB (it took lines the
+ * other side still used).  Four ahead against two, 64 bytes: +16 % at 1x1,
+ * +10 % at 2x2, +6 to +28 % elsewhere; six no better, eight worse.
  */
 static inline void fetch_ahead(const struct shmbus_mpmc *h, uint64_t pos)
 {
