@@ -113,6 +113,13 @@
 
 _Atomic(mpmc_hook_fn) shmbus_mpmc_test_hook;
 
+/* The busy path's pieces, inlined into each caller even where the compiler
+ * would not (peek_slot() has two): it then keeps the slot, word and length
+ * in registers instead of passing them back through memory.  1x1 push/pop:
+ * 362 instructions a message before, 333 after (callgrind), +11 % msgs/s
+ * (interleaved rounds). */
+#define MPMC_HOT static inline __attribute__((always_inline))
+
 /* Where a claimer starts: its cursor, unless the hint @seen is past it. */
 static inline uint64_t start_at(const struct shmbus_mpmc *h, uint64_t seen)
 {
@@ -225,8 +232,8 @@ static inline void fetch_ahead(const struct shmbus_mpmc *h, uint64_t pos)
  * claim word in *@sp and *@wp (not yet in the handle's claim list), or
  * -EAGAIN with @why filled, or -SHMBUS_ECORRUPT.
  */
-static inline int claim_slot(struct shmbus_mpmc *h, struct mpmc_block_on *why,
-			     struct mpmc_slot **sp, uint64_t *wp)
+MPMC_HOT int claim_slot(struct shmbus_mpmc *h, struct mpmc_block_on *why,
+			struct mpmc_slot **sp, uint64_t *wp)
 {
 	_Atomic uint64_t *tail = &h->ctl->tail.value;
 	uint64_t seen, pos, w, lap, claim;
@@ -303,9 +310,9 @@ static void drop_slot(struct shmbus_mpmc *h, struct mpmc_slot *s, uint64_t claim
  * is ours; check its length.  Returns 0 with *@sp, *@wp, *@lenp filled, or
  * -SHMBUS_ECORRUPT (dropped, lost + 1).
  */
-static inline int peek_taken(struct shmbus_mpmc *h, uint64_t pos, struct mpmc_slot *s,
-			     uint64_t claim, size_t max_len, struct mpmc_slot **sp,
-			     uint64_t *wp, size_t *lenp)
+MPMC_HOT int peek_taken(struct shmbus_mpmc *h, uint64_t pos, struct mpmc_slot *s,
+			uint64_t claim, size_t max_len, struct mpmc_slot **sp,
+			uint64_t *wp, size_t *lenp)
 {
 	uint32_t len;
 
@@ -336,8 +343,8 @@ static inline int peek_taken(struct shmbus_mpmc *h, uint64_t pos, struct mpmc_sl
  * filled; -SHMBUS_ECORRUPT (a message with an impossible length is taken and
  * dropped, lost + 1).
  */
-static inline int peek_slot(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why,
-			    struct mpmc_slot **sp, uint64_t *wp, size_t *lenp)
+MPMC_HOT int peek_slot(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why,
+		       struct mpmc_slot **sp, uint64_t *wp, size_t *lenp)
 {
 	_Atomic uint64_t *head = &h->ctl->head.value;
 	/* Every valid message fits, so the length need not be read before
