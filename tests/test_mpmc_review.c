@@ -16,6 +16,9 @@
  * flow to CASes without loading first, guessing the publisher) must keep:
  * a wrong guess costs a retry, not a message; every corrupt word is
  * refused as on the loading path; an empty ring turns it off.
+ * And where fetch-ahead (mpmc_ring.c) is on: slots of at most 304 bytes, in
+ * rings of 16 slots or more, on CPUs that prefetch for writing; a stream
+ * through such a ring arrives whole and in order.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "mpmc_internal.h"
+#include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
 #include "test_mpmc_unit.h"
@@ -408,6 +412,61 @@ static void test_blind_claims(void **state)
 	shmbus_mpmc_close(c);
 }
 
+/* --- fetch-ahead ------------------------------------------------------- */
+
+static uint32_t stride_of(uint32_t slot_size)
+{
+	struct mpmc_layout l;
+
+	assert_int_equal(mpmc_layout(64, slot_size, 2, &l), 0);
+	return l.slot_stride;
+}
+
+static void test_fetch_ahead(void **state)
+{
+	bool w = shmbus_have_prefetch_w();
+	const char *name = make_ring("ahead", 64, 304, 0, 0);
+	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	char msg[304], got[304];
+	uint32_t i;
+
+	(void)state;
+	/* The policy: the limit is on the stride (head + payload, rounded
+	 * up to 64), so 304 bytes is the largest slot_size it covers. */
+	assert_int_equal(stride_of(304), MPMC_AHEAD_STRIDE_MAX);
+	assert_true(stride_of(305) > MPMC_AHEAD_STRIDE_MAX);
+	assert_int_equal(mpmc_ahead(1024, stride_of(64), true), MPMC_AHEAD);
+	assert_int_equal(mpmc_ahead(16, stride_of(304), true), MPMC_AHEAD);
+	assert_int_equal(mpmc_ahead(1024, stride_of(305), true), 0);
+	assert_int_equal(mpmc_ahead(8, stride_of(64), true), 0);
+	assert_int_equal(mpmc_ahead(1024, stride_of(64), false), 0);
+	assert_true(MPMC_AHEAD * 4 <= MPMC_AHEAD_SLOTS_MIN);
+	/* What a handle gets. */
+	assert_int_equal(p->ahead, w ? MPMC_AHEAD : 0);
+	assert_int_equal(c->ahead, w ? MPMC_AHEAD : 0);
+	/* Streams whole and in order, around the ring several times, with
+	 * both sides fetching ahead (the ring never empties for long: each
+	 * side runs while messages flow). */
+	for (i = 0; i < 64 * 20; i++) {
+		memset(msg, (int)(i & 0xff), sizeof(msg));
+		memcpy(msg, &i, sizeof(i));
+		assert_int_equal(shmbus_mpmc_push_try(p, msg, sizeof(msg) - i % 7), 0);
+		if (i >= 32) {
+			uint32_t j = i - 32, seq;
+
+			assert_int_equal(shmbus_mpmc_pop_try(c, got, sizeof(got)),
+					 (int)(sizeof(got) - j % 7));
+			memcpy(&seq, got, sizeof(seq));
+			assert_int_equal(seq, j);
+			assert_int_equal((unsigned char)got[100], j & 0xff);
+		}
+	}
+	assert_true(mpmc_flowing(p) && mpmc_flowing(c));
+	shmbus_mpmc_close(p);
+	shmbus_mpmc_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +477,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_stale_cursor, tu_teardown),
 		cmocka_unit_test_teardown(test_sleeps_behind_lagging_hint, tu_teardown),
 		cmocka_unit_test_teardown(test_blind_claims, tu_teardown),
+		cmocka_unit_test_teardown(test_fetch_ahead, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
