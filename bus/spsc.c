@@ -15,7 +15,6 @@ int spsc_corrupt(struct shmbus_spsc *q)
 {
 	q->broken = true;
 	q->gate = 0;
-	q->room = 0;
 	/* The fast paths of commit and release test these alone. */
 	q->res_n = 0;
 	q->peek_ok = false;
@@ -163,7 +162,6 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	q->cap = cap;
 	q->mask = q->cap - 1;
 	q->max_msg = q->cap - SPSC_HDR;
-	q->room = role == SHMBUS_SPSC_PRODUCER ? q->cap : 0;
 	q->role = role;
 	q->gate = role;
 	q->spin = SHMBUS_SPSC_SPIN_DEFAULT;
@@ -205,8 +203,8 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 		q->wake_armed = &q->sh->space_armed;
 		q->wakes = &q->sh->cons.wakes;
 	}
-	spsc_set_asym(q, spsc_asym_register());
-	q->sliced = !q->asym;
+	q->sliced = !spsc_asym_register();
+	spsc_set_asym(q, !q->sliced);
 	/* The one we replace may have died inside a wake of the other side,
 	 * after taking it out of the count and before waking it: rouse it
 	 * (it re-checks, and sleeps again if it must). */
@@ -237,7 +235,7 @@ size_t shmbus_spsc_capacity(const struct shmbus_spsc *q)
 
 size_t shmbus_spsc_max_msg(const struct shmbus_spsc *q)
 {
-	return (size_t)(q->cap - SPSC_HDR);
+	return (size_t)q->max_msg;
 }
 
 void shmbus_spsc_set_spin(struct shmbus_spsc *q, unsigned spins)
@@ -256,7 +254,7 @@ int shmbus_spsc_stats(const struct shmbus_spsc *q, struct shmbus_spsc_stats *out
 	w = (struct shmbus_spsc_shared *)(uintptr_t)sh;
 	memset(out, 0, sizeof(*out));
 	out->capacity = q->cap;
-	out->max_msg = q->cap - SPSC_HDR;
+	out->max_msg = q->max_msg;
 	/* Relaxed throughout: a statistics snapshot orders nothing. */
 	out->head = atomic_load_explicit(&w->prod.head, memory_order_relaxed);
 	out->tail = atomic_load_explicit(&w->cons.tail, memory_order_relaxed);

@@ -124,9 +124,6 @@ struct shmbus_spsc {
 			      * compare checks both on every call */
 	uint32_t role;
 	uint64_t max_msg;    /* cap - 8 */
-	uint64_t room;       /* cap on a healthy producer handle, else 0: the
-			      * room check of the producer's fast paths then
-			      * fails, and the slow path says why */
 	uint64_t pos;        /* own position as last stored (head or tail) */
 	uint64_t other;      /* cached position of the other side */
 	/* W3 of spsc_wake() loads this: the other side's armed flag in the
@@ -159,7 +156,6 @@ struct shmbus_spsc {
 	_Atomic uint32_t *wake_armed;  /* and its armed flag */
 	_Atomic uint64_t *wakes;       /* our count of wakes we issued */
 	bool broken;         /* found corrupt: every call fails */
-	bool asym;           /* this process is registered for membarrier */
 	bool sliced;         /* sleep in slices: a waker may skip its fence
 			      * while we cannot issue membarrier */
 	unsigned spin;
@@ -254,11 +250,10 @@ static inline void spsc_wake(struct shmbus_spsc *q)
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says
  * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.
- * Counts one wait in @waits if it had to wait.  Returns what @attempt
+ * Counts one wait (full_waits or empty_waits, by role) if it had to wait.  Returns what @attempt
  * returned, or -ETIMEDOUT.
  */
 int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
 	       void *arg, int timeout_ms);
-
 
 #endif /* SHMBUS_SPSC_INTERNAL_H */

@@ -90,16 +90,18 @@ static int place(struct shmbus_spsc *q, uint64_t pos, uint64_t need, bool first,
 	return 0;
 }
 
-/* Whether a record for @len bytes of payload fits at the handle's head,
- * before the end of the ring, in the room it knows of (q->other, a tail it
- * has seen), on a healthy producer handle (q->room is 0 on any other, and
- * a record needs at least 8 bytes).  Private values only: nothing is read
- * from the block.
+/* Whether this is a healthy producer handle (q->gate, one compare, as
+ * peek_fast() checks its own role) and a record for @len bytes of payload
+ * fits at its head, before the end of the ring, in the room it knows of
+ * (q->other, a tail it has seen).  Private values only: nothing is read
+ * from the block.  On a consumer handle the room test alone could pass
+ * (pos is then the tail, other the head), so the role comes first.
  * len <= cap - off - 8 also bounds len (off < cap, both multiples of 8), so
  * rec_size(len) <= cap - off cannot overflow. */
 SPSC_HOT bool fits_fast(const struct shmbus_spsc *q, size_t len, uint64_t off)
 {
-	return len <= q->max_msg - off && q->pos + spsc_rec_size(len) - q->other <= q->room;
+	return q->gate == SHMBUS_SPSC_PRODUCER && len <= q->max_msg - off &&
+	       q->pos + spsc_rec_size(len) - q->other <= q->cap;
 }
 
 /* reserve_try when the fast path does not apply: a wrong handle or
@@ -117,7 +119,7 @@ static __attribute__((noinline)) int reserve_slow(struct shmbus_spsc *q, size_t 
 	q->res_n = 0;
 	if (!data)
 		return -EINVAL;
-	if (len > q->cap - SPSC_HDR)
+	if (len > q->max_msg)
 		return -EMSGSIZE;
 	need = spsc_rec_size(len);
 	start = q->pos;

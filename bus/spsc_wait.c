@@ -57,7 +57,7 @@
  * Registration.  GLOBAL_EXPEDITED interrupts only the CPUs whose current
  * process is registered, so the argument holds for a waker only once its
  * process is.  A waker skips the fence only on a handle whose open
- * registered first (q->asym, spsc_set_asym()), so every fence-skipping W1
+ * registered first (spsc_set_asym()), so every fence-skipping W1
  * comes after the registration in program order.  The sleeper itself needs
  * no registration to issue the call, so who opened first does not matter.
  * The one race left is a registration running while a sleeper is between
@@ -134,7 +134,6 @@ _Atomic uint32_t spsc_always_armed = 1;
 
 void spsc_set_asym(struct shmbus_spsc *q, bool asym)
 {
-	q->asym = asym;
 	q->wake_hint = asym ? q->wake_armed : &spsc_always_armed;
 }
 
@@ -142,11 +141,12 @@ void spsc_wake_slow(struct shmbus_spsc *q)
 {
 	/*
 	 * W4: take the flag.  acq_rel: the acquire pairs with S1 (a release
-	 * that S0 precedes).  Without membarrier (!q->asym) this exchange is
-	 * also W3: a read-modify-write reads the latest value in the flag's
-	 * modification order, so either it sees S1, or S1 comes after it and
-	 * then S1 synchronises with it, W1 happens before S3 and the sleeper
-	 * sees the position: the fence-less form of the textbook Dekker.
+	 * that S0 precedes).  Without membarrier (wake_hint is
+	 * spsc_always_armed) this exchange is also W3: a read-modify-write
+	 * reads the latest value in the flag's modification order, so either
+	 * it sees S1, or S1 comes after it and then S1 synchronises with it,
+	 * W1 happens before S3 and the sleeper sees the position: the
+	 * fence-less form of the textbook Dekker.
 	 */
 	if (atomic_exchange_explicit(q->wake_armed, 0, memory_order_acq_rel) == 0)
 		return;
@@ -158,6 +158,9 @@ void spsc_wake_slow(struct shmbus_spsc *q)
 struct sleeper {
 	struct shmbus_spsc *q;
 	_Atomic uint32_t *armed;
+	/* An S2 completed after an S1, and every S1 since found the flag
+	 * still 1: no W4 took it in between (see ready()). */
+	bool fenced;
 };
 
 /* The condition alone.  Garbage positions and a corrupt mark also count as
@@ -186,11 +189,28 @@ static bool ready(void *arg)
 	if (progressed(s->q))
 		return true;
 	/* S1: seq_cst exchange: a release for W4, and one side of the
-	 * fallback Dekker. */
-	atomic_exchange_explicit(s->armed, 1, memory_order_seq_cst);
-	/* S2 */
-	if (!s->q->sliced && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
-		s->q->sliced = true;
+	 * fallback Dekker.  Finding 0, a waker took the flag since our last
+	 * S1 (or none was made): the next S2 is due. */
+	if (atomic_exchange_explicit(s->armed, 1, memory_order_seq_cst) == 0)
+		s->fenced = false;
+	/*
+	 * S2, once per stretch of the flag staying 1.  A sleep that ends by
+	 * its cap (SPSC_SLEEP_CAP_MS) and sleeps again would otherwise
+	 * interrupt every CPU running a registered process twice a cap, for
+	 * as long as the ring is idle.  Skipping it is safe: this S1 read the
+	 * 1 of an earlier S1 that an S2 (barrier point P) followed, with no
+	 * 0 in between.  A waker's W1 before P is visible to S3 below (after
+	 * P); one after P has its W3 after P too, which reads 1 - that S1's
+	 * or a later one - so its W4 comes after this S1 (it would have
+	 * stored the 0 this S1 did not find), reads it, and wakes the count
+	 * S0 joined: the argument at the top, with the earlier P.
+	 */
+	if (!s->fenced && !s->q->sliced) {
+		if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+			s->q->sliced = true;
+		else
+			s->fenced = true;
+	}
 	/* S3 */
 	return progressed(s->q);
 }

@@ -84,6 +84,7 @@ static void test_messages(void **state)
 	const void *d;
 	size_t len;
 	char buf[64];
+	uint64_t h0;
 	void *w;
 
 	(void)state;
@@ -124,6 +125,25 @@ static void test_messages(void **state)
 	assert_int_equal(shmbus_spsc_reserve_try(x.p, 1, NULL), -EINVAL);
 	assert_int_equal(shmbus_spsc_peek_try(x.c, NULL, &len), -EINVAL);
 	assert_int_equal(shmbus_spsc_push_try(x.p, NULL, 3), -EINVAL);
+
+	/* A consumer that has seen one message of 56 bytes: on its handle
+	 * head - tail is exactly the record size of another 56 bytes, which
+	 * a room test alone would take for room (it once did, and the push
+	 * overwrote the unread message). */
+	memset(buf, 'm', 56);
+	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 56), 0);
+	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), 0);
+	h0 = head_of(x.p);
+	memset(buf, 'x', 56);
+	assert_int_equal(shmbus_spsc_push_try(x.c, buf, 56), -EPERM);
+	assert_int_equal(shmbus_spsc_reserve_try(x.c, 56, &w), -EPERM);
+	assert_int_equal(shmbus_spsc_push(x.c, buf, 56, 0), -EPERM);
+	assert_int_equal(shmbus_spsc_reserve(x.c, 56, &w, 0), -EPERM);
+	assert_int_equal(head_of(x.p), h0);
+	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 56);
+	for (len = 0; len < 56; len++)
+		assert_int_equal(buf[len], 'm');
+	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), -EAGAIN);
 	pair_close(&x);
 }
 
