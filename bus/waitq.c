@@ -53,14 +53,16 @@ int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), 
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(arg)) {
 			leave(wq, seq);
+			/* M2: relaxed: a reader that finds the mark 0 does
+			 * nothing, so nothing needs to be seen with it. */
 			if (mark)
-				atomic_store_explicit(mark, 0, memory_order_release);
+				atomic_store_explicit(mark, 0, memory_order_relaxed);
 			return 0;
 		}
 		rc = shmbus_futex_wait(seq_half(wq), seq, deadline);
 		leave(wq, seq);
 		if (mark)
-			atomic_store_explicit(mark, 0, memory_order_release);
+			atomic_store_explicit(mark, 0, memory_order_relaxed); /* M2 */
 		if (ready(arg))
 			return 0;
 		if (rc == -ETIMEDOUT || shmbus_deadline_passed(deadline))
@@ -74,18 +76,9 @@ int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *a
 	return shmbus_waitq_wait_marked(wq, ready, arg, deadline, NULL, 0);
 }
 
-void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
-{
-	/* Acquire: pairs with M1 of the dead waiter. */
-	if (atomic_load_explicit(mark, memory_order_acquire) == 0)
-		return;
-	atomic_store_explicit(mark, 0, memory_order_relaxed);
-	/* No fence: this wake makes no condition true, it only drops the
-	 * count (the live sleepers it wakes re-check and count again). */
-	shmbus_waitq_wake_nofence(wq);
-}
-
-int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq)
+/* shmbus_waitq_wake() without the fence, for a wake that makes no condition
+ * true and only drops the count (shmbus_waitq_forget()).  Lock-free. */
+static int wake_nofence(struct shmbus_waitq *wq)
 {
 	/* seq_cst: after shmbus_waitq_wake()'s fence that costs nothing more
 	 * on x86-64 and arm64, and a caller that needs no fence (forget)
@@ -94,9 +87,12 @@ int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq)
 
 	if (shmbus_waitq_word_waiters(w) == 0)
 		return 0;
-	/* R2: release (the waiters re-check their condition with acquire
-	 * loads of their own; this orders nothing they rely on, but keeps
-	 * the swap after what the waker did in every reader's view). */
+	/* R2: release, though no load pairs with it today: a woken waiter
+	 * learns only that seq moved (its futex_wait returns) and re-checks
+	 * its condition with acquire loads of its own, which F1/F2 (or, for
+	 * forget, nothing: it makes no condition true) order.  Release keeps
+	 * a future reader of the word from seeing the drop before the
+	 * waker's condition store, at no cost on x86-64 or arm64 (a CAS). */
 	while (!atomic_compare_exchange_weak_explicit(&wq->word, &w,
 						      (uint64_t)(shmbus_waitq_word_seq(w) + 1u),
 						      memory_order_release, memory_order_relaxed))
@@ -106,12 +102,25 @@ int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq)
 	return 1;
 }
 
+void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
+{
+	/* Acquire: pairs with M1 of the dead waiter. */
+	if (atomic_load_explicit(mark, memory_order_acquire) == 0)
+		return;
+	/* Relaxed, as M2: the dead waiter's entry is ours now, and a reader
+	 * that finds 0 does nothing. */
+	atomic_store_explicit(mark, 0, memory_order_relaxed);
+	/* No fence: this wake makes no condition true, it only drops the
+	 * count (the live sleepers it wakes re-check and count again). */
+	wake_nofence(wq);
+}
+
 int shmbus_waitq_wake(struct shmbus_waitq *wq)
 {
 	/* F2: pairs with F1: the caller's condition store is ordered before
 	 * the load of the word. */
 	atomic_thread_fence(memory_order_seq_cst);
-	return shmbus_waitq_wake_nofence(wq);
+	return wake_nofence(wq);
 }
 
 void shmbus_waitq_rouse(struct shmbus_waitq *wq)

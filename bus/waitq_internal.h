@@ -52,6 +52,7 @@
 #include <time.h>
 
 #include "shmbus/wait.h"
+#include "time_internal.h"
 
 struct shmbus_waitq {
 	_Atomic uint64_t word; /* waiters << 32 | seq */
@@ -82,7 +83,8 @@ int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *a
 /*
  * shmbus_waitq_wait_marked - as shmbus_waitq_wait(), and store @value into
  * @mark (a word of the caller's own, e.g. in its participant entry) while
- * the caller is counted: set after the increment, cleared when it leaves.
+ * the caller is inside the call: set after it counts itself, cleared when
+ * it leaves (a wake may have taken it out of the count before that).
  */
 int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
 			     const struct timespec *deadline, _Atomic uint32_t *mark,
@@ -105,13 +107,6 @@ void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark);
 int shmbus_waitq_wake(struct shmbus_waitq *wq);
 
 /*
- * shmbus_waitq_wake_nofence - shmbus_waitq_wake() without the fence, for a
- * wake that makes no condition true and only drops the count
- * (shmbus_waitq_forget()).  Lock-free.
- */
-int shmbus_waitq_wake_nofence(struct shmbus_waitq *wq);
-
-/*
  * shmbus_waitq_rouse - wake every sleeper whether counted or not (a futex
  * wake on seq, nothing else): for a process taking over the role of one
  * that may have died inside a wake (see "Kills" above).  Sleepers re-check
@@ -121,20 +116,18 @@ void shmbus_waitq_rouse(struct shmbus_waitq *wq);
 
 /*
  * shmbus_waitq_cap - the sooner of @deadline (CLOCK_MONOTONIC, NULL: none)
- * and now + @ms: @deadline itself, or @buf filled.  For sleeps that must
- * end at least every @ms (see "Kills" above).
+ * and now + @ms (negative: no cap): @deadline itself, or @buf filled.  For
+ * sleeps that must end at least every @ms (see "Kills" above).
  */
 static inline const struct timespec *shmbus_waitq_cap(const struct timespec *deadline, int ms,
 						      struct timespec *buf)
 {
-	shmbus_deadline(ms, buf);
-	if (deadline && (deadline->tv_sec < buf->tv_sec ||
-			 (deadline->tv_sec == buf->tv_sec && deadline->tv_nsec < buf->tv_nsec)))
+	if (shmbus_deadline(ms, buf) == 0 || (deadline && shmbus_ts_before(deadline, buf)))
 		return deadline;
 	return buf;
 }
 
-/* Whether anybody is counted (for callers that batch their wakes). */
+/* Whether anybody is counted (tests, and checks from outside the wait). */
 static inline bool shmbus_waitq_has_waiters(struct shmbus_waitq *wq)
 {
 	/* Relaxed: a hint; shmbus_waitq_wake() does the ordered check. */

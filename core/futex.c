@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "shmbus/wait.h"
+#include "time_internal.h"
 
 int shmbus_deadline(int timeout_ms, struct timespec *out)
 {
@@ -35,8 +36,7 @@ int shmbus_deadline_passed(const struct timespec *deadline)
 	if (!deadline)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+	return !shmbus_ts_before(&now, deadline);
 }
 
 int shmbus_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline)

@@ -284,14 +284,14 @@ struct sleep_arg {
 	const char *name;
 };
 
-/* Wait (bounded) until @waiters shows someone asleep on it. */
+/* Wait (bounded) until @q counts someone asleep on it. */
 static void wait_asleep(struct shmbus_waitq *q)
 {
 	int i;
 
-	for (i = 0; i < 20000 && shmbus_waitq_word_waiters(atomic_load(&q->word)) == 0; i++)
+	for (i = 0; i < 20000 && !shmbus_waitq_has_waiters(q); i++)
 		nap_ms(1);
-	assert_true(shmbus_waitq_word_waiters(atomic_load(&q->word)) != 0);
+	assert_true(shmbus_waitq_has_waiters(q));
 	nap_ms(20); /* past the re-check, into the futex */
 }
 

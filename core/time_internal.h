@@ -1,0 +1,16 @@
+/*
+ * time_internal.h - comparing the CLOCK_MONOTONIC deadlines of shmbus/wait.h.
+ */
+#ifndef SHMBUS_TIME_INTERNAL_H
+#define SHMBUS_TIME_INTERNAL_H
+
+#include <stdbool.h>
+#include <time.h>
+
+/* Whether @a comes before @b (normalised times of one clock). */
+static inline bool shmbus_ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+#endif
