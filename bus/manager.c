@@ -172,7 +172,7 @@ int shmbus_manager_start(struct shmbus_manager **out, const char *name, uint32_t
 		snprintf(m->name, sizeof(m->name), "%s", name[0] == '/' ? name + 1 : name);
 	else if ((rc = generate_name(m->name)))
 		goto fail_mutex;
-	m->dirfd = open(SHMBUS_MGR_SHM_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	m->dirfd = open(SHMBUS_SHM_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (m->dirfd < 0) {
 		rc = -errno;
 		goto fail_mutex;

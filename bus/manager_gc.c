@@ -13,7 +13,6 @@
  * does), is owned by the caller (unless root), and has no live process
  * recorded in it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -261,7 +260,7 @@ int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg
 
 	if (flags & ~(unsigned)SHMBUS_GC_DRY_RUN)
 		return -EINVAL;
-	c.dirfd = open(SHMBUS_MGR_SHM_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	c.dirfd = open(SHMBUS_SHM_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (c.dirfd < 0)
 		return -errno;
 	c.prefix = prefix ? prefix : "";

@@ -37,10 +37,10 @@ static int by_name(const void *a, const void *b)
 /* Whether /dev/shm/NAME is the object (@dev, @ino) right now. */
 static bool present(const struct shmbus_mgr_item *it)
 {
-	char path[sizeof(SHMBUS_MGR_SHM_DIR) + SHMBUS_NAME_MAX + 1];
+	char path[sizeof(SHMBUS_SHM_DIR) + SHMBUS_NAME_MAX + 1];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", SHMBUS_MGR_SHM_DIR, it->name);
+	snprintf(path, sizeof(path), "%s/%s", SHMBUS_SHM_DIR, it->name);
 	return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	       (uint64_t)st.st_dev == it->dev && (uint64_t)st.st_ino == it->ino;
 }

@@ -28,12 +28,12 @@
 #include <sys/types.h>
 
 #include "header_internal.h"
+#include "shm_dir_internal.h"
 #include "shmbus/manager.h"
 
 #define SHMBUS_MGR_VERSION 1
 #define SHMBUS_MGR_REGION_OFF 128
 #define SHMBUS_MGR_ENTRIES_OFF 256
-#define SHMBUS_MGR_SHM_DIR "/dev/shm"
 
 enum shmbus_mgr_state {
 	SHMBUS_MGR_RUNNING = 1,

@@ -31,15 +31,26 @@ int shmbus_shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 	int fd;
 	DIR *d;
 
-	fd = dirfd >= 0 ? dup(dirfd) : open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* A descriptor of our own (close-on-exec, like the open below): the
+	 * DIR stream owns and closes it.  It shares @dirfd's position, so
+	 * rewind before reading. */
+	fd = dirfd >= 0 ? fcntl(dirfd, F_DUPFD_CLOEXEC, 0) :
+			  open(SHMBUS_SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
 	if (!d) {
+		int rc = -errno;
+
 		close(fd);
-		return -ENOMEM;
+		return rc;
 	}
-	while ((e = readdir(d))) {
+	rewinddir(d);
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e)
+			break;
 		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
 			continue;
 		if (shmbus_name_check(e->d_name) != 0 || (plen && strncmp(e->d_name, prefix, plen) != 0))
@@ -54,6 +65,13 @@ int shmbus_shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 		if (!(names[n] = strdup(e->d_name)))
 			goto nomem;
 		n++;
+	}
+	if (errno) { /* readdir() failed: not the end of the directory */
+		int rc = -errno;
+
+		closedir(d);
+		shmbus_shm_list_free(names, n);
+		return rc;
 	}
 	closedir(d);
 	if (n)

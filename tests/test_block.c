@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "header_internal.h"
+#include "shm_dir_internal.h"
 #include "testutil.h"
 
 static void test_create_attach_roundtrip(void **state)
@@ -314,6 +316,57 @@ static void test_strerror(void **state)
 	assert_non_null(shmbus_strerror(-999999));
 }
 
+/* The listing ls and gc share: regular files (not the subdirectory, nor
+ * "." and "..") with block names, sorted, by prefix; the whole directory
+ * on every call, even on the same fd. */
+static void test_shm_list(void **state)
+{
+	char dir[] = "/tmp/shmbus-test-list-XXXXXX", path[512];
+	const char *files[] = { "b_two", "a_one", "b_three" };
+	char **names;
+	size_t n, i;
+	int dfd, round;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		fd = open(path, O_CREAT | O_WRONLY, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/b_dir", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(shmbus_shm_list(dfd, NULL, &names, &n), 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(names[0], "a_one");
+		assert_string_equal(names[1], "b_three");
+		assert_string_equal(names[2], "b_two");
+		shmbus_shm_list_free(names, n);
+	}
+	assert_int_equal(shmbus_shm_list(dfd, "b_", &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "b_three");
+	shmbus_shm_list_free(names, n);
+	assert_int_equal(shmbus_shm_list(dfd, "zz", &names, &n), 0);
+	assert_int_equal(n, 0);
+	shmbus_shm_list_free(names, n);
+	assert_int_equal(shmbus_shm_list(100000, NULL, &names, &n), -EBADF); /* not open */
+	close(dfd);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/b_dir", dir);
+	rmdir(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +382,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_not_ready_and_truncated, tu_teardown),
 		cmocka_unit_test_teardown(test_raw_zero_block_is_not_ours, tu_teardown),
 		cmocka_unit_test_teardown(test_strerror, tu_teardown),
+		cmocka_unit_test_teardown(test_shm_list, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("block", tests, NULL, NULL);

@@ -5,8 +5,6 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -14,8 +12,6 @@
 #include "inspect_internal.h"
 #include "shm_dir_internal.h"
 #include "tool.h"
-
-#define SHM_DIR "/dev/shm"
 
 static double age_seconds(const struct shmbus_snapshot *s)
 {
@@ -73,7 +69,7 @@ static int run(int argc, char **argv)
 		return tool_usage_error(&cmd_ls, "takes no arguments");
 	rc = shmbus_shm_list(-1, NULL, &names, &n);
 	if (rc)
-		return tool_fail(SHM_DIR, "cannot list", rc);
+		return tool_fail(SHMBUS_SHM_DIR, "cannot list", rc);
 	if (json) {
 		doc = json_object();
 		arr = json_array();
