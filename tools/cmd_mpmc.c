@@ -7,7 +7,6 @@
  * flushing it; if it is killed in between, the ring recovers the slot and
  * counts the message lost (it is not delivered again).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,32 +125,24 @@ int mpmc_pub(const struct pubsub_opts *o)
 	return rc;
 }
 
-/* The ring's message struct has the same fields as struct pubsub_msg; copy
- * them across rather than rely on the two layouts matching. */
-static int mpmc_peek_common(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms,
-			   bool wait)
+/* At most @n messages in place; waits up to *@timeout_ms if there are none
+ * (NULL: does not wait).  The ring's message struct has the same fields as
+ * struct pubsub_msg; copy them across rather than rely on the two layouts
+ * matching. */
+static int mpmc_peek(void *h, struct pubsub_msg *msgs, unsigned n, const int *timeout_ms)
 {
 	struct shmbus_mpmc_msg m[SUB_BURST_MAX];
 	int k, i;
 
-	if (n > SUB_BURST_MAX)
+	if (n > SUB_BURST_MAX) /* the array above */
 		n = SUB_BURST_MAX;
-	k = wait ? shmbus_mpmc_peek_burst(h, m, n, timeout_ms) : shmbus_mpmc_peek_burst_try(h, m, n);
+	k = timeout_ms ? shmbus_mpmc_peek_burst(h, m, n, *timeout_ms) :
+			 shmbus_mpmc_peek_burst_try(h, m, n);
 	for (i = 0; i < k; i++) {
 		msgs[i].data = m[i].data;
 		msgs[i].len = m[i].len;
 	}
 	return k;
-}
-
-static int mpmc_peek_try(void *h, struct pubsub_msg *msgs, unsigned n)
-{
-	return mpmc_peek_common(h, msgs, n, 0, false);
-}
-
-static int mpmc_peek(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms)
-{
-	return mpmc_peek_common(h, msgs, n, timeout_ms, true);
 }
 
 static int mpmc_release(void *h, unsigned n)
@@ -162,7 +153,6 @@ static int mpmc_release(void *h, unsigned n)
 int mpmc_sub(const struct pubsub_opts *o)
 {
 	static const struct sub_ops ops = {
-		.peek_try = mpmc_peek_try,
 		.peek = mpmc_peek,
 		.release = mpmc_release,
 		.burst = SUB_BURST,

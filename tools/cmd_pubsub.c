@@ -2,8 +2,8 @@
  * cmd_pubsub.c - `shmbus pub NAME` and `shmbus sub NAME`: send lines of
  * stdin as messages, print messages as lines, through a ring of any kind.
  *
- * This file parses the options and dispatches on the block's kind (from its
- * header); the loops are the kind's own (see pubsub.h).
+ * This file parses the options, dispatches on the block's kind (from its
+ * header) and has the loops every kind runs (see pubsub.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -81,10 +81,10 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		if (o->count && o->count - got < want)
 			want = (unsigned)(o->count - got);
 		/* Print what is there; flush before waiting for more. */
-		k = ops->peek_try(h, msgs, want);
+		k = ops->peek(h, msgs, want, NULL);
 		if (k == -EAGAIN) {
 			fflush(o->out);
-			k = ops->peek(h, msgs, want, o->timeout_ms);
+			k = ops->peek(h, msgs, want, &o->timeout_ms);
 		}
 		if (k == -ETIMEDOUT && o->count == 0)
 			break;
@@ -101,7 +101,7 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 			fwrite(msgs[i].data, 1, msgs[i].len, o->out);
 			putc('\n', o->out);
 		}
-		/* Consumed only once written out: at-least-once if we die. */
+		/* Consumed only once written out (see pubsub.h). */
 		if (fflush(o->out) != 0)
 			return tool_fail(o->name, "cannot write standard output", -EIO);
 		rc = ops->release(h, (unsigned)k);

@@ -2,7 +2,6 @@
  * cmd_spsc.c - the SPSC ring in the tool: `shmbus create spsc` and the
  * loops behind `shmbus pub` / `shmbus sub` for spsc blocks (see pubsub.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,32 +80,24 @@ int spsc_pub(const struct pubsub_opts *o)
 	return rc;
 }
 
-/* The ring's message struct has the same fields as struct pubsub_msg; copy
- * them across rather than rely on the two layouts matching. */
-static int spsc_peek_common(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms,
-			   bool wait)
+/* At most @n messages in place; waits up to *@timeout_ms if there are none
+ * (NULL: does not wait).  The ring's message struct has the same fields as
+ * struct pubsub_msg; copy them across rather than rely on the two layouts
+ * matching. */
+static int spsc_peek(void *h, struct pubsub_msg *msgs, unsigned n, const int *timeout_ms)
 {
 	struct shmbus_spsc_msg m[SUB_BURST_MAX];
 	int k, i;
 
-	if (n > SUB_BURST_MAX)
+	if (n > SUB_BURST_MAX) /* the array above */
 		n = SUB_BURST_MAX;
-	k = wait ? shmbus_spsc_peek_burst(h, m, n, timeout_ms) : shmbus_spsc_peek_burst_try(h, m, n);
+	k = timeout_ms ? shmbus_spsc_peek_burst(h, m, n, *timeout_ms) :
+			 shmbus_spsc_peek_burst_try(h, m, n);
 	for (i = 0; i < k; i++) {
 		msgs[i].data = m[i].data;
 		msgs[i].len = m[i].len;
 	}
 	return k;
-}
-
-static int spsc_peek_try(void *h, struct pubsub_msg *msgs, unsigned n)
-{
-	return spsc_peek_common(h, msgs, n, 0, false);
-}
-
-static int spsc_peek(void *h, struct pubsub_msg *msgs, unsigned n, int timeout_ms)
-{
-	return spsc_peek_common(h, msgs, n, timeout_ms, true);
 }
 
 static int spsc_release(void *h, unsigned n)
@@ -117,7 +108,6 @@ static int spsc_release(void *h, unsigned n)
 int spsc_sub(const struct pubsub_opts *o)
 {
 	static const struct sub_ops ops = {
-		.peek_try = spsc_peek_try,
 		.peek = spsc_peek,
 		.release = spsc_release,
 		.burst = SUB_BURST,
