@@ -342,6 +342,7 @@ static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
 #define MPMC_AHEAD 4u
 #define MPMC_AHEAD_STRIDE_MAX 320u
 #define MPMC_AHEAD_SLOTS_MIN 16u
+static_assert(MPMC_AHEAD * 4 <= MPMC_AHEAD_SLOTS_MIN, "fetch-ahead: at most a quarter ring");
 
 static inline uint32_t mpmc_ahead(uint32_t nslots, uint32_t stride, bool have_prefetch_w)
 {

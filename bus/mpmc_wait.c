@@ -56,19 +56,18 @@
  * polls the slot MPMC_BATCH_MAX positions ahead (at most a quarter of the
  * ring), a line nobody else is using until the other side gets there, and
  * resumes once that slot changes: a batch is ready, and it works through
- * it while the other side works elsewhere.  It falls back to polling its own slot after
- * MPMC_BATCH_WINDOW pauses, so the other side stopping costs it at most
- * that (0.9-1.6 us here, at 14-25 ns a pause).
+ * it while the other side works elsewhere.  It falls back to polling its
+ * own slot after MPMC_BATCH_WINDOW pauses, so the other side stopping
+ * costs it at most that (0.9-1.6 us here, at 14-25 ns a pause).
  *
  * "Streaming" means both: our last wait was short (it ended within
  * MPMC_STREAM_POLLS polls, or when its batch came), and we moved at least
  * MPMC_FLOW_RUN messages between the last two times we found the ring
  * empty (full) (h->run).  A waiter in a ping-pong moves one message a
  * wait, and one on sparse traffic waits long: both poll their own slot at
- * once, as before.  (Without the second
- * test, a ping-pong through two 1x1 rings took 1.85 us a round trip
- * instead of 0.72 us: the reply came within 8 polls, and the next wait
- * waited for a batch that never came.)
+ * once.  (Without the second test, a ping-pong through two 1x1 rings took
+ * 1.85 us a round trip instead of 0.72 us: the reply came within 8 polls,
+ * and the next wait waited for a batch that never came.)
  */
 #define MPMC_BATCH_MAX 16u
 #define MPMC_BATCH_WINDOW 64u
@@ -123,8 +122,8 @@ struct wait_arg {
 
 /*
  * Ready when the word we stopped at changed, or the hint moved past its
- * position (passed: others claimed, skipped or freed it).  A hint below it says nothing: hints lag
- * (I5 in mpmc_ring.c).
+ * position (passed: others claimed, skipped or freed it).  A hint below it
+ * says nothing: hints lag (I5 in mpmc_ring.c).
  */
 static bool changed(void *arg)
 {

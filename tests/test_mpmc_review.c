@@ -441,7 +441,6 @@ static void test_fetch_ahead(void **state)
 	assert_int_equal(mpmc_ahead(1024, stride_of(305), true), 0);
 	assert_int_equal(mpmc_ahead(8, stride_of(64), true), 0);
 	assert_int_equal(mpmc_ahead(1024, stride_of(64), false), 0);
-	assert_true(MPMC_AHEAD * 4 <= MPMC_AHEAD_SLOTS_MIN);
 	/* What a handle gets. */
 	assert_int_equal(p->ahead, w ? MPMC_AHEAD : 0);
 	assert_int_equal(c->ahead, w ? MPMC_AHEAD : 0);

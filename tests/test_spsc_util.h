@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "relax_internal.h"
 #include "shmbus/spsc.h"
 
 static inline uint64_t tsp_mix(uint64_t x)
@@ -106,9 +107,7 @@ struct tsp_stream {
 
 static inline void tsp_relax(unsigned *fails)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	shmbus_cpu_relax();
 	/* two cores shared with other test runs: do not starve the peer */
 	if (++*fails % 64 == 0)
 		sched_yield();

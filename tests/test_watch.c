@@ -113,14 +113,24 @@ static int produce(void *arg)
 	}
 }
 
+static double ring_num(json_t *doc, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(doc, "ring"), key);
+
+	assert_true(json_is_integer(v));
+	return (double)json_integer_value(v);
+}
+
 static void test_watch_rates_follow_traffic(void **state)
 {
 	const char *name = tu_name("wrate");
-	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "100", "--count", "3",
+	const char *argv[] = { tu_tool(), "watch", name, "--interval-ms", "50", "--count", "3",
 			       "--json", NULL };
 	char *out, *err, *line, *save = NULL;
 	int lines = 0, with_rates = 0;
-	double msgs, bytes, skew;
+	double msgs, bytes, prev_msgs = 0, prev_bytes = 0, dm, db;
+	struct shmbus_spsc_stats st;
+	struct shmbus_spsc *q;
 	pid_t pid;
 
 	(void)state;
@@ -135,31 +145,37 @@ static void test_watch_rates_follow_traffic(void **state)
 		assert_non_null(doc);
 		assert_string_equal(json_string_value(json_object_get(doc, "kind")), "spsc");
 		r = json_object_get(doc, "rates");
+		dm = ring_num(doc, "msgs_in") - prev_msgs;
+		db = ring_num(doc, "bytes_in") - prev_bytes;
+		prev_msgs += dm;
+		prev_bytes += db;
 		if (lines++ == 0) {
 			assert_true(json_is_null(r));
 		} else {
 			assert_true(json_is_object(r));
 			msgs = json_real_value(json_object_get(r, "msgs_in_per_s"));
 			bytes = json_real_value(json_object_get(r, "bytes_in_per_s"));
-			assert_true(msgs > 0);
-			/* 100-byte messages.  The two counters are copied one
-			 * after the other while the producer runs, so each
-			 * snapshot may count a message in one and not yet in
-			 * the other - or more than one, if the copy stalls in
-			 * between (a page fault on the copy's buffer; seen
-			 * once in a full suite run).  Allow one message at
-			 * each end of the interval (>= 100 ms), plus the
-			 * messages of a 2 ms stall: 2 % of the rate.  A bytes
-			 * rate that counted the 8-byte record headers would
-			 * still be 8 % off. */
-			skew = bytes > 100 * msgs ? bytes - 100 * msgs : 100 * msgs - bytes;
-			assert_true(skew <= 100 * 2 / 0.1 + 0.02 * 100 * msgs);
+			/* The traffic between the two snapshots, over one
+			 * interval: both rates are these counts' differences
+			 * over the same time, whatever moved while each
+			 * snapshot copied its counters. */
+			assert_true(dm > 0 && msgs > 0);
+			assert_true(bytes * dm - msgs * db <= 1e-9 * bytes * dm &&
+				    msgs * db - bytes * dm <= 1e-9 * bytes * dm);
 			with_rates++;
 		}
 		json_decref(doc);
 	}
 	assert_int_equal(lines, 3);
 	assert_int_equal(with_rates, 2);
+	/* And the counters moved 100 bytes a message: exactly, now that the
+	 * producer is dead (it may have died between counting a message and
+	 * its bytes). */
+	assert_int_equal(shmbus_spsc_open(&q, name, SHMBUS_SPSC_CONSUMER), 0);
+	assert_int_equal(shmbus_spsc_stats(q, &st), 0);
+	assert_true(st.msgs_in > 0);
+	assert_true(st.bytes_in == 100 * st.msgs_in || st.bytes_in == 100 * (st.msgs_in - 1));
+	shmbus_spsc_close(q);
 	free(out);
 	free(err);
 }

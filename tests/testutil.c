@@ -214,14 +214,21 @@ const char *tu_python_with(const char *module)
 
 int tu_schema_check(const char *schema, const char *doc)
 {
-	const char *py = tu_python_with("jsonschema");
+	/* Found once per test process: each look starts python3 twice. */
+	static const char *py;
+	static bool looked;
 	char path[512];
-	const char *argv[] = { py, SHMBUS_TEST_SRCDIR "/py/validate_schema.py", path, NULL };
+	const char *argv[] = { NULL, SHMBUS_TEST_SRCDIR "/py/validate_schema.py", path, NULL };
 	char *out, *err;
 	int rc;
 
+	if (!looked) {
+		py = tu_python_with("jsonschema");
+		looked = true;
+	}
 	if (!py)
 		fail_msg("no python3 with jsonschema (Debian: python3-jsonschema)");
+	argv[0] = py;
 	snprintf(path, sizeof(path), "%s/../tools/schema/%s", SHMBUS_TEST_SRCDIR, schema);
 	rc = tu_run(argv, doc, &out, &err);
 	if (rc)
