@@ -38,6 +38,8 @@
 
 #include <jansson.h>
 
+#include "relax_internal.h"
+
 #define BENCH_SCHEMA_VERSION 1
 #define BENCH_MAX_PROCS 64
 #define BENCH_MAX_PARAMS 16
@@ -50,15 +52,7 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 
-/* A hint to the CPU inside a spin loop (x86 "pause", arm "yield"). */
-static inline void bench_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+/* Spin loops pause with the library's own hint, shmbus_cpu_relax(). */
 
 /* Touch every page of [p, p + n) (write if @write), so that the first timed
  * access does not page-fault. */

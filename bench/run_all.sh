@@ -4,7 +4,8 @@
 # exist: whatever `shmbus-bench list` shows), append their JSON lines to OUT
 # (default BUILD_DIR/bench-results.jsonl), then print the tables and the
 # ratio table.  Each measurement is repeated (REPEAT, default 5) and the
-# median reported.  Meant for a quiet machine; takes about 2 minutes.
+# median reported.  Meant for a quiet machine; takes about a minute here
+# after the build.
 #
 # mpmc-throughput runs at 1x1 with the others, then at each producers x
 # consumers of MPMC_GEOMS (default "1x2 2x1 2x2 4x4"), 400k messages; where
@@ -17,7 +18,7 @@
 # MPMC_GEOMS.
 set -u
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 build=$1

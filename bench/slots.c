@@ -25,7 +25,6 @@
  * so it unregisters it from its resource tracker (CPython gh-82300).
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,8 +217,7 @@ static int slots_run(struct bench_run *run)
 {
 	uint64_t c_get[BENCH_MAX_REPEAT], c_set[BENCH_MAX_REPEAT];
 	uint64_t py_get[BENCH_MAX_REPEAT], py_set[BENCH_MAX_REPEAT];
-	bool want_c, want_py, c_failed = false, py_failed = false, pinned = false;
-	cpu_set_t affinity;
+	bool want_c, want_py, c_failed = false, py_failed = false;
 	unsigned reps = run->opts->repeat, r;
 	char name[64], va[4096], vb[4096];
 	struct slots_cfg c = { 0 };
@@ -245,13 +243,10 @@ static int slots_run(struct bench_run *run)
 	/* --pin: C and Python on one CPU (Python inherits it).  Unpinned,
 	 * each side may run on either vCPU of a VM, and their rates move by
 	 * up to 1.8x with where they land (seen here), which the ratio of
-	 * the two then carries. */
-	if (run->opts->pin && sched_getaffinity(0, sizeof(affinity), &affinity) == 0) {
-		if (bench_pin_self(0) < 0)
-			fprintf(stderr, "shmbus-bench: slots: cannot pin: %s\n", strerror(errno));
-		else
-			pinned = true;
-	}
+	 * the two then carries.  (The process runs one workload, then only
+	 * prints: no need to unpin.) */
+	if (run->opts->pin && bench_pin_self(0) < 0)
+		fprintf(stderr, "shmbus-bench: slots: cannot pin: %s\n", strerror(errno));
 	snprintf(name, sizeof(name), "shmbus_bench_slots_%d", (int)getpid());
 	c.name = name;
 	rc = shmbus_slots_create(&sl, name, &c.a, 1, 0);
@@ -293,8 +288,6 @@ static int slots_run(struct bench_run *run)
 		rc = record(run, "python-set", "python", "set", &c, c.py_ops, py_set, reps);
 	shmbus_slots_close(sl);
 	if (shmbus_block_unlink(name)) { /* already gone: nothing to clean */ }
-	if (pinned && sched_setaffinity(0, sizeof(affinity), &affinity) < 0)
-		fprintf(stderr, "shmbus-bench: slots: cannot unpin: %s\n", strerror(errno));
 	bench_ratio(run, "shmbus-get", "python-get", c.size, BENCH_METRIC_MSGS_PER_S,
 		    BENCH_AT_LEAST, 100);
 	bench_ratio(run, "shmbus-set", "python-set", c.size, BENCH_METRIC_MSGS_PER_S,

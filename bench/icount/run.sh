@@ -15,12 +15,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # shellcheck disable=SC2046 # pkg-config prints a list of words
 ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$src/core/include" -I"$src/bus/include" \
+	-I"$src/bus" -I"$src/bench" \
 	"$src/bench/icount/spsc_icount.c" "$build/libshmbus.a" \
 	$(pkg-config --libs liburcu-bp liburcu-cds jansson) -lpthread -o "$out/icount"
 n=100000
 ir() {
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/icount" "$1" "$2" 2>&1 |
-		sed -n 's/.*Collected : //p'
+	log=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/icount" "$1" "$2" 2>&1) ||
+		{ printf '%s\n' "$log" | grep -v '^==' >&2; echo "run.sh: mode $1 failed" >&2; exit 1; }
+	printf '%s\n' "$log" | sed -n 's/.*Collected : //p'
 }
 [ $# -gt 0 ] || set -- ideal zc zc8 copy blk burst mpmc
 for m in "$@"; do

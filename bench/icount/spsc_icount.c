@@ -6,7 +6,7 @@
  * the hot paths that a busy machine cannot blur (run.sh does the counting).
  * Not a throughput benchmark: there is no second core and no cache-line
  * transfer here.  Modes:
- *   ideal   the minimal fixed-slot ring of bench/spsc_ideal.c, inlined
+ *   ideal   the yardstick ring of bench/spsc_ideal.h, inlined
  *   ideal8  the same, 8 messages in, then 8 out
  *   zc      reserve_try + memcpy + commit, peek_try + memcpy + release
  *   zc8     the same, 8 in then 8 out (the consumer's cached head covers 8)
@@ -29,43 +29,14 @@
 #include <shmbus/mpmc.h>
 #include <shmbus/spsc.h>
 
+#include "spsc_ideal.h"
+
 #define SZ 64
 
 static unsigned char src[SZ], dst[SZ];
 
-/* The yardstick, as bench/spsc_ideal.c has it (slots of SZ bytes). */
-struct ideal {
-	_Alignas(128) _Atomic uint64_t head;
-	_Alignas(128) _Atomic uint64_t tail;
-	_Alignas(128) unsigned char slots[4096 * SZ];
-};
-static struct ideal ring;
-struct end {
-	struct ideal *r;
-	uint64_t pos, cached, nslots;
-};
-
-static inline __attribute__((always_inline)) void isend(struct end *e, const void *buf)
-{
-	if (e->pos - e->cached == e->nslots)
-		while ((e->cached = atomic_load_explicit(&e->r->tail, memory_order_acquire)) +
-			       e->nslots == e->pos)
-			;
-	memcpy(e->r->slots + (e->pos & (e->nslots - 1)) * SZ, buf, SZ);
-	e->pos++;
-	atomic_store_explicit(&e->r->head, e->pos, memory_order_release);
-}
-
-static inline __attribute__((always_inline)) void irecv(struct end *e, void *buf)
-{
-	if (e->pos == e->cached)
-		while ((e->cached = atomic_load_explicit(&e->r->head, memory_order_acquire)) ==
-		       e->pos)
-			;
-	memcpy(buf, e->r->slots + (e->pos & (e->nslots - 1)) * SZ, SZ);
-	e->pos++;
-	atomic_store_explicit(&e->r->tail, e->pos, memory_order_release);
-}
+/* The yardstick's own ring (bench/spsc_ideal.h), 4096 slots of SZ bytes. */
+static _Alignas(128) unsigned char ring_mem[sizeof(struct ideal_ring) + 4096 * SZ];
 
 static void check(unsigned v)
 {
@@ -75,7 +46,8 @@ static void check(unsigned v)
 
 static __attribute__((noinline)) void run_ideal(unsigned n, unsigned batch)
 {
-	struct end p = { &ring, 0, 0, 4096 }, c = { &ring, 0, 0, 4096 };
+	struct ideal_ring *r = (struct ideal_ring *)(void *)ring_mem;
+	struct ideal_end p = { r, 0, 0, 4096, SZ }, c = { r, 0, 0, 4096, SZ };
 	unsigned i, k;
 
 	for (i = 0; i < n; i += batch) {
@@ -83,10 +55,10 @@ static __attribute__((noinline)) void run_ideal(unsigned n, unsigned batch)
 			unsigned v = i + k;
 
 			memcpy(src, &v, sizeof(v));
-			isend(&p, src);
+			ideal_send(&p, src, SZ);
 		}
 		for (k = 0; k < batch; k++) {
-			irecv(&c, dst);
+			ideal_recv(&c, dst, SZ);
 			check(i + k);
 		}
 	}
@@ -216,6 +188,7 @@ int main(int argc, char **argv)
 	unsigned n = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 100000;
 	struct shmbus_spsc *p, *c;
 	char name[64];
+	int rc = 0;
 
 	n -= n % 8;
 	snprintf(name, sizeof(name), "spsc-icount-%d", (int)getpid());
@@ -241,9 +214,11 @@ int main(int argc, char **argv)
 		run_blk(p, c, n);
 	else if (!strcmp(mode, "burst"))
 		run_burst(p, c, n);
-	else
+	else {
 		fprintf(stderr, "spsc_icount: unknown mode %s\n", mode);
+		rc = 2;
+	}
 	shmbus_spsc_close(p);
 	shmbus_spsc_close(c);
-	return shmbus_block_unlink(name) ? 1 : 0;
+	return shmbus_block_unlink(name) ? 1 : rc;
 }
