@@ -52,7 +52,7 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 
-/* Spin loops pause with the library's own hint, shmbus_cpu_relax(). */
+/* Spin loops pause with the library's own hint, relax_cpu(). */
 
 /* Touch every page of [p, p + n) (write if @write), so that the first timed
  * access does not page-fault. */

@@ -96,7 +96,7 @@ static inline void mpmc_bench_wait(unsigned *spins)
 {
 	if (*spins < MPMC_BENCH_PAUSES) {
 		++*spins;
-		shmbus_cpu_relax();
+		relax_cpu();
 	} else {
 		sched_yield();
 	}

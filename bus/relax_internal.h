@@ -1,10 +1,10 @@
 /*
- * relax_internal.h - CPU hints for the hot paths.  shmbus_cpu_relax() is the
+ * relax_internal.h - CPU hints for the hot paths.  relax_cpu() is the
  * spin-wait hint of every polling loop of the library (x86 "pause", arm64
  * "yield"; nothing elsewhere): it lets the sibling hyperthread run and keeps
  * the loop from flooding the memory system; it is not a barrier to the CPU,
  * but it is one to the compiler, so a loop around it re-reads what it polls
- * even through plain loads.  shmbus_prefetch_r() and shmbus_prefetch_w()
+ * even through plain loads.  relax_prefetch_r() and relax_prefetch_w()
  * start a cache miss early, for reading or for writing.
  */
 #ifndef SHMBUS_RELAX_INTERNAL_H
@@ -15,7 +15,7 @@
 #include <cpuid.h>
 #endif
 
-static inline void shmbus_cpu_relax(void)
+static inline void relax_cpu(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
@@ -27,13 +27,13 @@ static inline void shmbus_cpu_relax(void)
 
 /* Start fetching the cache line of @p for reading: a hint, it changes no
  * memory and orders nothing. */
-static inline void shmbus_prefetch_r(const void *p)
+static inline void relax_prefetch_r(const void *p)
 {
 	__builtin_prefetch(p, 0, 3);
 }
 
 /*
- * Whether shmbus_prefetch_w() really fetches for writing here, where its
+ * Whether relax_prefetch_w() really fetches for writing here, where its
  * users have measured it.  On x86 that is PREFETCHW, which a CPU has only if
  * CPUID says so (leaf 0x80000001, ECX bit 8; compilers for plain x86-64 turn
  * a write prefetch into a read one; old AMD CPUs that have it without the
@@ -41,7 +41,7 @@ static inline void shmbus_prefetch_r(const void *p)
  * nobody has measured what it does to the rings there: false.  Asked once
  * per handle, not on the hot path.  (valgrind's CPU lacks the bit.)
  */
-static inline bool shmbus_have_prefetch_w(void)
+static inline bool relax_have_prefetch_w(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	unsigned a, b, c, d;
@@ -54,8 +54,8 @@ static inline bool shmbus_have_prefetch_w(void)
 
 /* Start fetching the cache line of @p, exclusive, for writing: a hint, it
  * changes no memory and orders nothing.  Only where
- * shmbus_have_prefetch_w() is true. */
-static inline void shmbus_prefetch_w(const void *p)
+ * relax_have_prefetch_w() is true. */
+static inline void relax_prefetch_w(const void *p)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));

@@ -9,7 +9,7 @@
 #include "waitq_internal.h"
 
 /* The 32-bit seq half of the word, as futex(2) wants it. */
-static uint32_t *seq_half(struct shmbus_waitq *wq)
+static uint32_t *seq_half(struct waitq *wq)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	return (uint32_t *)(void *)&wq->word + 1;
@@ -20,19 +20,19 @@ static uint32_t *seq_half(struct shmbus_waitq *wq)
 
 /* Take ourselves out of the count we joined under @seq, unless a wake
  * already did (seq moved on).  Never below 0. */
-static void leave(struct shmbus_waitq *wq, uint32_t seq)
+static void leave(struct waitq *wq, uint32_t seq)
 {
 	/* Relaxed: only the count matters here; the caller re-checks its
 	 * condition with its own acquire loads. */
 	uint64_t w = atomic_load_explicit(&wq->word, memory_order_relaxed);
 
-	while (shmbus_waitq_word_seq(w) == seq && shmbus_waitq_word_waiters(w) != 0 &&
+	while (waitq_word_seq(w) == seq && waitq_word_waiters(w) != 0 &&
 	       !atomic_compare_exchange_weak_explicit(&wq->word, &w, w - SHMBUS_WAITQ_ONE_WAITER,
 						      memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
-int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
+int waitq_wait_marked(struct waitq *wq, bool (*ready)(void *arg), void *arg,
 			     const struct timespec *deadline, _Atomic uint32_t *mark,
 			     uint32_t value)
 {
@@ -41,7 +41,7 @@ int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), 
 		 * condition load.  It returns the seq we are counted under:
 		 * a wake after it bumps seq, so the futex wait below cannot
 		 * sleep through it. */
-		uint32_t seq = shmbus_waitq_word_seq(atomic_fetch_add_explicit(
+		uint32_t seq = waitq_word_seq(atomic_fetch_add_explicit(
 			&wq->word, SHMBUS_WAITQ_ONE_WAITER, memory_order_relaxed));
 		int rc;
 
@@ -49,7 +49,7 @@ int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), 
 		 * waiter also sees the count it joined. */
 		if (mark)
 			atomic_store_explicit(mark, value, memory_order_release);
-		/* F1: pairs with F2 in shmbus_waitq_wake() (Dekker). */
+		/* F1: pairs with F2 in waitq_wake() (Dekker). */
 		atomic_thread_fence(memory_order_seq_cst);
 		if (ready(arg)) {
 			leave(wq, seq);
@@ -70,22 +70,22 @@ int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), 
 	}
 }
 
-int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
+int waitq_wait(struct waitq *wq, bool (*ready)(void *arg), void *arg,
 		      const struct timespec *deadline)
 {
-	return shmbus_waitq_wait_marked(wq, ready, arg, deadline, NULL, 0);
+	return waitq_wait_marked(wq, ready, arg, deadline, NULL, 0);
 }
 
-/* shmbus_waitq_wake() without the fence, for a wake that makes no condition
- * true and only drops the count (shmbus_waitq_forget()).  Lock-free. */
-static int wake_nofence(struct shmbus_waitq *wq)
+/* waitq_wake() without the fence, for a wake that makes no condition
+ * true and only drops the count (waitq_forget()).  Lock-free. */
+static int wake_nofence(struct waitq *wq)
 {
-	/* seq_cst: after shmbus_waitq_wake()'s fence that costs nothing more
+	/* seq_cst: after waitq_wake()'s fence that costs nothing more
 	 * on x86-64 and arm64, and a caller that needs no fence (forget)
 	 * still reads the word in the single total order. */
 	uint64_t w = atomic_load_explicit(&wq->word, memory_order_seq_cst);
 
-	if (shmbus_waitq_word_waiters(w) == 0)
+	if (waitq_word_waiters(w) == 0)
 		return 0;
 	/* R2: release, though no load pairs with it today: a woken waiter
 	 * learns only that seq moved (its futex_wait returns) and re-checks
@@ -94,15 +94,15 @@ static int wake_nofence(struct shmbus_waitq *wq)
 	 * a future reader of the word from seeing the drop before the
 	 * waker's condition store, at no cost on x86-64 or arm64 (a CAS). */
 	while (!atomic_compare_exchange_weak_explicit(&wq->word, &w,
-						      (uint64_t)(shmbus_waitq_word_seq(w) + 1u),
+						      (uint64_t)(waitq_word_seq(w) + 1u),
 						      memory_order_release, memory_order_relaxed))
-		if (shmbus_waitq_word_waiters(w) == 0)
+		if (waitq_word_waiters(w) == 0)
 			return 0; /* they all left on their own */
 	shmbus_futex_wake(seq_half(wq), INT_MAX);
 	return 1;
 }
 
-void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
+void waitq_forget(struct waitq *wq, _Atomic uint32_t *mark)
 {
 	/* Acquire: pairs with M1 of the dead waiter. */
 	if (atomic_load_explicit(mark, memory_order_acquire) == 0)
@@ -115,7 +115,7 @@ void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark)
 	wake_nofence(wq);
 }
 
-int shmbus_waitq_wake(struct shmbus_waitq *wq)
+int waitq_wake(struct waitq *wq)
 {
 	/* F2: pairs with F1: the caller's condition store is ordered before
 	 * the load of the word. */
@@ -123,7 +123,7 @@ int shmbus_waitq_wake(struct shmbus_waitq *wq)
 	return wake_nofence(wq);
 }
 
-void shmbus_waitq_rouse(struct shmbus_waitq *wq)
+void waitq_rouse(struct waitq *wq)
 {
 	shmbus_futex_wake(seq_half(wq), INT_MAX);
 }

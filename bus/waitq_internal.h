@@ -8,12 +8,12 @@
  * are those of the earlier layout: seq at offset 0, waiters at offset 4).
  *
  * Protocol (Dekker-style, the pattern futex(7) users know):
- *   waiter: shmbus_waitq_wait(): add one to waiters (an RMW that returns
+ *   waiter: waitq_wait(): add one to waiters (an RMW that returns
  *           the seq it counted itself under), seq_cst fence, re-check the
  *           condition; futex-sleep on seq only if still false and seq is
  *           still the one it counted under.
  *   waker:  make the condition true (release store), then
- *           shmbus_waitq_wake(): seq_cst fence, read the word; only if
+ *           waitq_wake(): seq_cst fence, read the word; only if
  *           waiters is non-zero, replace it by (0, seq + 1) with a CAS, and
  *           futex_wake(seq).
  * The two fences order "condition store -> word load" against "waiters
@@ -34,14 +34,14 @@
  * see nobody to wake: those sleepers sleep on until their deadline.  So
  * every user bounds its sleeps (the mpmc ring by its liveness timeout, the
  * spsc ring by SPSC_SLEEP_CAP_MS), and a process that takes over a dead
- * peer's role rouses the queue (shmbus_waitq_rouse()).  A "wake in
+ * peer's role rouses the queue (waitq_rouse()).  A "wake in
  * progress" bit would close the window, but every busy waker that saw it
  * would have to wake too, and wakers that overlap keep it set for each
  * other: a storm of system calls with nobody asleep.
  *
- * Marks: a waiter may pass a word of its own (shmbus_waitq_wait_marked()),
+ * Marks: a waiter may pass a word of its own (waitq_wait_marked()),
  * set while it is inside the call, so that whoever proves it dead can see
- * that it died there (shmbus_waitq_forget()).
+ * that it died there (waitq_forget()).
  */
 #ifndef SHMBUS_WAITQ_INTERNAL_H
 #define SHMBUS_WAITQ_INTERNAL_H
@@ -54,84 +54,84 @@
 #include "shmbus/wait.h"
 #include "time_internal.h"
 
-struct shmbus_waitq {
+struct waitq {
 	_Atomic uint64_t word; /* waiters << 32 | seq */
 };
 
 #define SHMBUS_WAITQ_ONE_WAITER (UINT64_C(1) << 32)
 
 /* The two fields of a word (e.g. of a snapshot). */
-static inline uint32_t shmbus_waitq_word_waiters(uint64_t w)
+static inline uint32_t waitq_word_waiters(uint64_t w)
 {
 	return (uint32_t)(w >> 32);
 }
 
-static inline uint32_t shmbus_waitq_word_seq(uint64_t w)
+static inline uint32_t waitq_word_seq(uint64_t w)
 {
 	return (uint32_t)w;
 }
 
 /*
- * shmbus_waitq_wait - block until @ready(@arg) returns true or @deadline
+ * waitq_wait - block until @ready(@arg) returns true or @deadline
  * (CLOCK_MONOTONIC, NULL for none) passes.  @ready must read the shared
  * condition with acquire order.  Returns 0 when ready, -ETIMEDOUT.
  * Blocking.
  */
-int shmbus_waitq_wait(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
+int waitq_wait(struct waitq *wq, bool (*ready)(void *arg), void *arg,
 		      const struct timespec *deadline);
 
 /*
- * shmbus_waitq_wait_marked - as shmbus_waitq_wait(), and store @value into
+ * waitq_wait_marked - as waitq_wait(), and store @value into
  * @mark (a word of the caller's own, e.g. in its participant entry) while
  * the caller is inside the call: set after it counts itself, cleared when
  * it leaves (a wake may have taken it out of the count before that).
  */
-int shmbus_waitq_wait_marked(struct shmbus_waitq *wq, bool (*ready)(void *arg), void *arg,
+int waitq_wait_marked(struct waitq *wq, bool (*ready)(void *arg), void *arg,
 			     const struct timespec *deadline, _Atomic uint32_t *mark,
 			     uint32_t value);
 
 /*
- * shmbus_waitq_forget - a waiter whose @mark this is has died (the caller
+ * waitq_forget - a waiter whose @mark this is has died (the caller
  * proved it and owns its mark now): if the mark is set, clear it and wake
  * the queue, which takes the dead waiter out of the count (live sleepers
  * wake, re-check and count themselves again).  Wait-free but for the wake.
  */
-void shmbus_waitq_forget(struct shmbus_waitq *wq, _Atomic uint32_t *mark);
+void waitq_forget(struct waitq *wq, _Atomic uint32_t *mark);
 
 /*
- * shmbus_waitq_wake - wake every sleeper, if there is one.  Call after the
+ * waitq_wake - wake every sleeper, if there is one.  Call after the
  * release store that makes the condition true.  Returns 1 if a futex wake
  * was issued (count it), 0 if nobody was counted.  Lock-free: its CAS
  * fails only when a waiter joined or left, or another wake happened.
  */
-int shmbus_waitq_wake(struct shmbus_waitq *wq);
+int waitq_wake(struct waitq *wq);
 
 /*
- * shmbus_waitq_rouse - wake every sleeper whether counted or not (a futex
+ * waitq_rouse - wake every sleeper whether counted or not (a futex
  * wake on seq, nothing else): for a process taking over the role of one
  * that may have died inside a wake (see "Kills" above).  Sleepers re-check
  * and sleep again if they must.
  */
-void shmbus_waitq_rouse(struct shmbus_waitq *wq);
+void waitq_rouse(struct waitq *wq);
 
 /*
- * shmbus_waitq_cap - the sooner of @deadline (CLOCK_MONOTONIC, NULL: none)
+ * waitq_cap - the sooner of @deadline (CLOCK_MONOTONIC, NULL: none)
  * and now + @ms (negative: no cap): @deadline itself, or @buf filled.  For
  * sleeps that must end at least every @ms (see "Kills" above).
  */
-static inline const struct timespec *shmbus_waitq_cap(const struct timespec *deadline, int ms,
+static inline const struct timespec *waitq_cap(const struct timespec *deadline, int ms,
 						      struct timespec *buf)
 {
-	if (shmbus_deadline(ms, buf) == 0 || (deadline && shmbus_ts_before(deadline, buf)))
+	if (shmbus_deadline(ms, buf) == 0 || (deadline && ts_before(deadline, buf)))
 		return deadline;
 	return buf;
 }
 
 /* Whether anybody is counted (tests, and checks from outside the wait). */
-static inline bool shmbus_waitq_has_waiters(struct shmbus_waitq *wq)
+static inline bool waitq_has_waiters(struct waitq *wq)
 {
-	/* Relaxed: a hint; shmbus_waitq_wake() does the ordered check. */
-	return shmbus_waitq_word_waiters(atomic_load_explicit(&wq->word, memory_order_relaxed)) !=
+	/* Relaxed: a hint; waitq_wake() does the ordered check. */
+	return waitq_word_waiters(atomic_load_explicit(&wq->word, memory_order_relaxed)) !=
 	       0;
 }
 

@@ -27,7 +27,7 @@ static int block_map(struct shmbus_block **out, int fd, const char *path,
 	struct shmbus_block *b, *got;
 	void *addr;
 
-	b = shmbus_registry_get(st->st_dev, st->st_ino, rdonly);
+	b = registry_get(st->st_dev, st->st_ino, rdonly);
 	if (b) {
 		*out = b;
 		return 0;
@@ -49,7 +49,7 @@ static int block_map(struct shmbus_block **out, int fd, const char *path,
 	b->addr = addr;
 	b->size = (size_t)st->st_size;
 	strcpy(b->name, path + 1);
-	got = shmbus_registry_add(b);
+	got = registry_add(b);
 	if (got != b) {
 		munmap(addr, b->size);
 		free(b);
@@ -77,7 +77,7 @@ int shmbus_block_create(struct shmbus_block **out, const char *name, size_t size
 	if (mode == 0)
 		mode = 0600;
 	if (name) {
-		rc = shmbus_name_path(name, path);
+		rc = name_path(name, path);
 		if (rc)
 			return rc;
 		fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -85,7 +85,7 @@ int shmbus_block_create(struct shmbus_block **out, const char *name, size_t size
 			return -errno;
 	} else {
 		for (tries = 0; fd < 0 && tries < GENERATE_TRIES; tries++) {
-			rc = shmbus_name_generate(path);
+			rc = name_generate(path);
 			if (rc)
 				return rc;
 			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -137,7 +137,7 @@ int shmbus_block_attach(struct shmbus_block **out, const char *name, unsigned fl
 	*out = NULL;
 	if (flags & ~(unsigned)SHMBUS_ATTACH_RDONLY)
 		return -EINVAL;
-	rc = shmbus_name_path(name, path);
+	rc = name_path(name, path);
 	if (rc)
 		return rc;
 	fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
@@ -164,14 +164,14 @@ out:
 int shmbus_block_close(struct shmbus_block *block)
 {
 	if (block)
-		shmbus_registry_put(block);
+		registry_put(block);
 	return 0;
 }
 
 int shmbus_block_unlink(const char *name)
 {
 	char path[SHMBUS_PATH_MAX];
-	int rc = shmbus_name_path(name, path);
+	int rc = name_path(name, path);
 
 	if (rc)
 		return rc;
@@ -231,23 +231,23 @@ int shmbus_block_read(const struct shmbus_block *block, size_t off, void *dst, s
 
 int shmbus_block_info(const struct shmbus_block *block, struct shmbus_block_info *info)
 {
-	struct shmbus_header copy;
+	struct shm_header copy;
 
 	if (block->size < sizeof(copy))
 		return block->size >= SHMBUS_MAGIC_LEN &&
 		       memcmp(block->addr, SHMBUS_MAGIC, SHMBUS_MAGIC_LEN - 1) == 0 ?
 			-SHMBUS_ETRUNCATED : -SHMBUS_EMAGIC;
-	shmbus_header_load(block->addr, &copy);
-	return shmbus_header_check(&copy, block->size, info);
+	header_load(block->addr, &copy);
+	return header_check(&copy, block->size, info);
 }
 
-int shmbus_block_attach_layout(struct shmbus_block **out, const char *name, unsigned flags,
+int block_attach_layout(struct shmbus_block **out, const char *name, unsigned flags,
 			       enum shmbus_kind kind, uint16_t version,
 			       struct shmbus_block_info *info)
 {
 	const struct timespec nap = { 0, 1000000 }; /* 1 ms */
 	struct shmbus_block_info local;
-	struct shmbus_header copy;
+	struct shm_header copy;
 	struct shmbus_block *b;
 	int rc, waited;
 
@@ -266,8 +266,8 @@ int shmbus_block_attach_layout(struct shmbus_block **out, const char *name, unsi
 			break;
 		if (b->size < sizeof(copy))
 			break;
-		shmbus_header_load(b->addr, &copy);
-		if (rc == -SHMBUS_EMAGIC && !shmbus_header_blank(&copy))
+		header_load(b->addr, &copy);
+		if (rc == -SHMBUS_EMAGIC && !header_blank(&copy))
 			break;
 		/* Give up: a blank block stays "not ours" (EMAGIC), a header
 		 * without `ready` stays "being built" (ENOTREADY). */

@@ -9,7 +9,7 @@
 
 #include "shmbus/error.h"
 
-static const char *const shmbus_messages[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
+static const char *const spsc_messages_fn[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_EMAGIC - SHMBUS_E_FIRST] = "not a shmbus block (bad magic)",
 	[SHMBUS_EVERSION - SHMBUS_E_FIRST] = "unsupported shmbus layout version",
 	[SHMBUS_EKIND - SHMBUS_E_FIRST] = "block is of another kind",
@@ -30,7 +30,7 @@ const char *shmbus_strerror(int code)
 	if (code == 0)
 		return "success";
 	if (code >= SHMBUS_E_FIRST && code < SHMBUS_E_LAST)
-		return shmbus_messages[code - SHMBUS_E_FIRST];
+		return spsc_messages_fn[code - SHMBUS_E_FIRST];
 	text = strerrordesc_np(code);
 	return text ? text : "unknown error";
 }

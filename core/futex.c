@@ -36,7 +36,7 @@ int shmbus_deadline_passed(const struct timespec *deadline)
 	if (!deadline)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return !shmbus_ts_before(&now, deadline);
+	return !ts_before(&now, deadline);
 }
 
 int shmbus_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline)

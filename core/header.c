@@ -3,7 +3,7 @@
  * participant table.
  *
  * Invariant: nothing in a header is used until a private copy of it has passed
- * shmbus_header_check() against the object's real size.
+ * header_check() against the object's real size.
  */
 #include <errno.h>
 #include <string.h>
@@ -28,7 +28,7 @@ const char *shmbus_kind_name(enum shmbus_kind kind)
 	return kind_names[kind];
 }
 
-void shmbus_header_init(struct shmbus_header *hdr, const struct shmbus_layout_desc *desc)
+void header_init(struct shm_header *hdr, const struct layout_desc *desc)
 {
 	struct timespec now;
 
@@ -49,22 +49,22 @@ void shmbus_header_init(struct shmbus_header *hdr, const struct shmbus_layout_de
 	atomic_store_explicit(&hdr->manager, 0, memory_order_relaxed);
 	if (desc->participants_off)
 		memset((char *)hdr + desc->participants_off, 0,
-		       (size_t)desc->participants_max * sizeof(struct shmbus_participant));
+		       (size_t)desc->participants_max * sizeof(struct participant));
 }
 
-void shmbus_header_publish(struct shmbus_header *hdr)
+void header_publish(struct shm_header *hdr)
 {
-	/* R1: pairs with A1 in shmbus_header_load(): the header and the layout
+	/* R1: pairs with A1 in header_load(): the header and the layout
 	 * behind it are complete before anyone sees `ready`. */
 	atomic_store_explicit(&hdr->ready, SHMBUS_READY, memory_order_release);
 }
 
-void shmbus_header_load(const struct shmbus_header *shared, struct shmbus_header *copy)
+void header_load(const struct shm_header *shared, struct shm_header *copy)
 {
-	struct shmbus_header *src = (struct shmbus_header *)(uintptr_t)shared;
+	struct shm_header *src = (struct shm_header *)(uintptr_t)shared;
 	uint32_t ready;
 
-	/* A1: pairs with R1 in shmbus_header_publish(). */
+	/* A1: pairs with R1 in header_publish(). */
 	ready = atomic_load_explicit(&src->ready, memory_order_acquire);
 	/* The plain fields are immutable once ready; copy them one by one so
 	 * that the atomics (ready, manager) are never read non-atomically. */
@@ -88,7 +88,7 @@ void shmbus_header_load(const struct shmbus_header *shared, struct shmbus_header
 	memset(copy->reserved, 0, sizeof(copy->reserved));
 }
 
-bool shmbus_header_blank(const struct shmbus_header *copy)
+bool header_blank(const struct shm_header *copy)
 {
 	static const char zero[SHMBUS_MAGIC_LEN];
 
@@ -100,7 +100,7 @@ static bool power_of_two(uint64_t x)
 	return x != 0 && (x & (x - 1)) == 0;
 }
 
-int shmbus_header_check(const struct shmbus_header *h, uint64_t object_size,
+int header_check(const struct shm_header *h, uint64_t object_size,
 			struct shmbus_block_info *info)
 {
 	uint64_t part_end;
@@ -133,7 +133,7 @@ int shmbus_header_check(const struct shmbus_header *h, uint64_t object_size,
 		    h->participants_max == 0 || h->participants_max > SHMBUS_PARTICIPANTS_MAX)
 			return -SHMBUS_ECORRUPT;
 		part_end = (uint64_t)h->participants_off +
-			   (uint64_t)h->participants_max * sizeof(struct shmbus_participant);
+			   (uint64_t)h->participants_max * sizeof(struct participant);
 		if (part_end > h->total_size)
 			return -SHMBUS_ECORRUPT;
 	} else if (h->participants_max != 0) {
@@ -154,15 +154,15 @@ int shmbus_header_check(const struct shmbus_header *h, uint64_t object_size,
 	return 0;
 }
 
-struct shmbus_participant *shmbus_header_participants(struct shmbus_header *hdr, uint32_t *n)
+struct participant *header_participants(struct shm_header *hdr, uint32_t *n)
 {
 	*n = hdr->participants_max;
 	if (!hdr->participants_off)
 		return NULL;
-	return (struct shmbus_participant *)((char *)hdr + hdr->participants_off);
+	return (struct participant *)((char *)hdr + hdr->participants_off);
 }
 
-int shmbus_part_claim(struct shmbus_participant *p, uint32_t role, shmbus_ident_t me,
+int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 		      shmbus_ident_t *prev)
 {
 	/* Relaxed first look: the CAS below decides. */
@@ -188,7 +188,7 @@ int shmbus_part_claim(struct shmbus_participant *p, uint32_t role, shmbus_ident_
 	return 0;
 }
 
-int shmbus_part_join(struct shmbus_participant *tbl, uint32_t n, uint32_t role,
+int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 		     shmbus_ident_t me, shmbus_ident_t *prev)
 {
 	uint32_t i;
@@ -210,13 +210,13 @@ int shmbus_part_join(struct shmbus_participant *tbl, uint32_t n, uint32_t role,
 	for (i = 0; i < n; i++) {
 		if (atomic_load_explicit(&tbl[i].ident, memory_order_relaxed) == me)
 			continue;
-		if (shmbus_part_claim(&tbl[i], role, me, prev) == 0)
+		if (part_claim(&tbl[i], role, me, prev) == 0)
 			return (int)i;
 	}
 	return -ENOSPC;
 }
 
-void shmbus_part_leave(struct shmbus_participant *p, shmbus_ident_t me)
+void part_leave(struct participant *p, shmbus_ident_t me)
 {
 	shmbus_ident_t cur = me;
 

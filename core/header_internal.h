@@ -4,7 +4,7 @@
  *
  * Protocol: the creator zero-fills the block (creation does), writes every
  * header field and its whole layout, and only then stores `ready` with
- * release order (shmbus_header_publish()).  A reader loads `ready` with
+ * release order (header_publish()).  A reader loads `ready` with
  * acquire order first; if it is not SHMBUS_READY it must not trust anything
  * else in the block.  After `ready`, header fields never change except
  * `manager` (atomic, see manager.c).
@@ -32,13 +32,13 @@
 #define SHMBUS_HEADER_SIZE 128
 #define SHMBUS_PARTICIPANTS_MAX 4096
 
-struct shmbus_header {
+struct shm_header {
 	char magic[SHMBUS_MAGIC_LEN];
 	_Atomic uint32_t ready;       /* SHMBUS_READY once built; release/acquire */
 	uint16_t kind;                /* enum shmbus_kind */
 	uint16_t version;             /* layout version of that kind */
 	uint32_t byte_order;          /* SHMBUS_BYTE_ORDER, native */
-	uint32_t header_size;         /* sizeof(struct shmbus_header) */
+	uint32_t header_size;         /* sizeof(struct shm_header) */
 	uint32_t cacheline;           /* the creator's cache-line size */
 	uint32_t creator_uid;
 	uint64_t total_size;          /* bytes the layout uses */
@@ -52,25 +52,25 @@ struct shmbus_header {
 	uint8_t reserved[48];
 };
 
-struct shmbus_participant {
+struct participant {
 	_Atomic uint64_t ident;       /* owner, or 0 when free */
 	_Atomic uint32_t role;        /* layout-defined; written by the owner */
 	uint32_t reserved;
 };
 
-static_assert(sizeof(struct shmbus_header) == SHMBUS_HEADER_SIZE, "header size");
-static_assert(offsetof(struct shmbus_header, ready) == 8, "header layout");
-static_assert(offsetof(struct shmbus_header, kind) == 12, "header layout");
-static_assert(offsetof(struct shmbus_header, total_size) == 32, "header layout");
-static_assert(offsetof(struct shmbus_header, creator) == 40, "header layout");
-static_assert(offsetof(struct shmbus_header, participants_off) == 56, "header layout");
-static_assert(offsetof(struct shmbus_header, manager) == 72, "header layout");
-static_assert(sizeof(struct shmbus_participant) == 16, "participant size");
+static_assert(sizeof(struct shm_header) == SHMBUS_HEADER_SIZE, "header size");
+static_assert(offsetof(struct shm_header, ready) == 8, "header layout");
+static_assert(offsetof(struct shm_header, kind) == 12, "header layout");
+static_assert(offsetof(struct shm_header, total_size) == 32, "header layout");
+static_assert(offsetof(struct shm_header, creator) == 40, "header layout");
+static_assert(offsetof(struct shm_header, participants_off) == 56, "header layout");
+static_assert(offsetof(struct shm_header, manager) == 72, "header layout");
+static_assert(sizeof(struct participant) == 16, "participant size");
 static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
 	      "cross-process atomics must be lock-free");
 
-/* What a layout tells shmbus_header_init(). */
-struct shmbus_layout_desc {
+/* What a layout tells header_init(). */
+struct layout_desc {
 	enum shmbus_kind kind;
 	uint16_t version;
 	uint64_t total_size;
@@ -79,67 +79,67 @@ struct shmbus_layout_desc {
 };
 
 /*
- * shmbus_header_init - fill every header field but `ready` in a zeroed block
+ * header_init - fill every header field but `ready` in a zeroed block
  * and zero the participant table.  The caller then builds its layout and
- * calls shmbus_header_publish().
+ * calls header_publish().
  */
-void shmbus_header_init(struct shmbus_header *hdr, const struct shmbus_layout_desc *desc);
+void header_init(struct shm_header *hdr, const struct layout_desc *desc);
 
 /* Store `ready` (release): everything written before is visible to readers. */
-void shmbus_header_publish(struct shmbus_header *hdr);
+void header_publish(struct shm_header *hdr);
 
 /*
- * shmbus_header_load - take a private copy of a live header: `ready` first
+ * header_load - take a private copy of a live header: `ready` first
  * (acquire), then the rest.  Validate the copy, never the shared bytes.
  */
-void shmbus_header_load(const struct shmbus_header *shared, struct shmbus_header *copy);
+void header_load(const struct shm_header *shared, struct shm_header *copy);
 
 /*
- * shmbus_header_check - validate a header copy against the object's real
+ * header_check - validate a header copy against the object's real
  * size and fill @info.  Returns 0 or a -SHMBUS_E* code (see
  * shmbus_block_info()).  @object_size: what fstat says.
  */
-int shmbus_header_check(const struct shmbus_header *copy, uint64_t object_size,
+int header_check(const struct shm_header *copy, uint64_t object_size,
 			struct shmbus_block_info *info);
 
 /* True if the first bytes are all zero: a block whose creator has not yet
  * written anything (or a raw zero-filled block). */
-bool shmbus_header_blank(const struct shmbus_header *copy);
+bool header_blank(const struct shm_header *copy);
 
 /*
- * shmbus_block_attach_layout - attach @name as a shmbus layout of @kind whose
+ * block_attach_layout - attach @name as a shmbus layout of @kind whose
  * version must be @version.  Waits up to about 250 ms for a block that is
  * still being built by a live creator, then fails with -SHMBUS_ENOTREADY.
  * Returns 0 and fills @out and (if not NULL) @info, or a negative code; on
  * failure nothing stays attached.
  */
-int shmbus_block_attach_layout(struct shmbus_block **out, const char *name,
+int block_attach_layout(struct shmbus_block **out, const char *name,
 			       unsigned flags, enum shmbus_kind kind, uint16_t version,
 			       struct shmbus_block_info *info);
 
 /* The header at the start of a block (the caller has checked it). */
-static inline struct shmbus_header *shmbus_block_header(const struct shmbus_block *b)
+static inline struct shm_header *block_header(const struct shmbus_block *b)
 {
-	return (struct shmbus_header *)(uintptr_t)shmbus_block_cdata(b);
+	return (struct shm_header *)(uintptr_t)shmbus_block_cdata(b);
 }
 
 /*
  * Participant table operations; @tbl and @n come from a checked header.
- * shmbus_part_claim - own entry @p if it is free or its owner is dead.
+ * part_claim - own entry @p if it is free or its owner is dead.
  *   Returns 0, or -EBUSY if a live process owns it.  @prev (may be NULL)
  *   receives the ident of the dead owner taken over (0 if it was free).
- * shmbus_part_join - own any free or dead entry; returns its index, or
+ * part_join - own any free or dead entry; returns its index, or
  *   -ENOSPC when every entry has a live owner.
- * shmbus_part_leave - give the entry back if @me still owns it.
+ * part_leave - give the entry back if @me still owns it.
  */
-int shmbus_part_claim(struct shmbus_participant *p, uint32_t role, shmbus_ident_t me,
+int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 		      shmbus_ident_t *prev);
-int shmbus_part_join(struct shmbus_participant *tbl, uint32_t n, uint32_t role,
+int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 		     shmbus_ident_t me, shmbus_ident_t *prev);
-void shmbus_part_leave(struct shmbus_participant *p, shmbus_ident_t me);
+void part_leave(struct participant *p, shmbus_ident_t me);
 
 /* The participant table of a checked header, or NULL if it has none. */
-struct shmbus_participant *shmbus_header_participants(struct shmbus_header *hdr,
+struct participant *header_participants(struct shm_header *hdr,
 						      uint32_t *n);
 
 #endif /* SHMBUS_HEADER_INTERNAL_H */

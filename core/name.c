@@ -33,7 +33,7 @@ int shmbus_name_check(const char *name)
 	return 0;
 }
 
-int shmbus_name_path(const char *name, char path[SHMBUS_PATH_MAX])
+int name_path(const char *name, char path[SHMBUS_PATH_MAX])
 {
 	int rc = shmbus_name_check(name);
 
@@ -46,7 +46,7 @@ int shmbus_name_path(const char *name, char path[SHMBUS_PATH_MAX])
 	return 0;
 }
 
-int shmbus_name_generate(char path[SHMBUS_PATH_MAX])
+int name_generate(char path[SHMBUS_PATH_MAX])
 {
 	unsigned char rnd[8];
 	size_t got = 0;

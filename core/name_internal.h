@@ -10,12 +10,12 @@
 #define SHMBUS_PATH_MAX (SHMBUS_NAME_MAX + 2)
 
 /*
- * shmbus_name_path - check @name and write "/name" (one leading '/' only)
+ * name_path - check @name and write "/name" (one leading '/' only)
  * into @path.  Returns 0 or the error of shmbus_name_check().
  */
-int shmbus_name_path(const char *name, char path[SHMBUS_PATH_MAX]);
+int name_path(const char *name, char path[SHMBUS_PATH_MAX]);
 
 /* Write a fresh random name, "shmbus_" + 16 hex digits, as a path "/...". */
-int shmbus_name_generate(char path[SHMBUS_PATH_MAX]);
+int name_generate(char path[SHMBUS_PATH_MAX]);
 
 #endif

@@ -97,7 +97,7 @@ static bool ref_get(struct shmbus_block *b)
 	return false;
 }
 
-struct shmbus_block *shmbus_registry_get(dev_t dev, ino_t ino, bool rdonly)
+struct shmbus_block *registry_get(dev_t dev, ino_t ino, bool rdonly)
 {
 	struct key k = { dev, ino, rdonly };
 	struct cds_lfht_iter iter;
@@ -124,7 +124,7 @@ struct shmbus_block *shmbus_registry_get(dev_t dev, ino_t ino, bool rdonly)
 	return found;
 }
 
-struct shmbus_block *shmbus_registry_add(struct shmbus_block *b)
+struct shmbus_block *registry_add(struct shmbus_block *b)
 {
 	struct key k = { b->dev, b->ino, b->rdonly };
 	unsigned long hash = key_hash(b->dev, b->ino, b->rdonly);
@@ -154,7 +154,7 @@ struct shmbus_block *shmbus_registry_add(struct shmbus_block *b)
 	}
 }
 
-void shmbus_registry_put(struct shmbus_block *b)
+void registry_put(struct shmbus_block *b)
 {
 	/* acq_rel: the last closer must see every other holder's writes to the
 	 * entry before it frees it (the usual refcount release/acquire pair). */

@@ -32,23 +32,23 @@ struct shmbus_block {
 };
 
 /*
- * shmbus_registry_get - find the entry for (@dev, @ino, @rdonly) and take a
+ * registry_get - find the entry for (@dev, @ino, @rdonly) and take a
  * reference on it.  Returns NULL if there is none alive.
  */
-struct shmbus_block *shmbus_registry_get(dev_t dev, ino_t ino, bool rdonly);
+struct shmbus_block *registry_get(dev_t dev, ino_t ino, bool rdonly);
 
 /*
- * shmbus_registry_add - publish a new entry (refs == 1).  If an equal live
+ * registry_add - publish a new entry (refs == 1).  If an equal live
  * entry was added meanwhile by another thread, takes a reference on that one
  * and returns it instead (the caller then drops its own); else returns @b.
  * Returns NULL only if the table cannot be created (out of memory).
  */
-struct shmbus_block *shmbus_registry_add(struct shmbus_block *b);
+struct shmbus_block *registry_add(struct shmbus_block *b);
 
 /*
- * shmbus_registry_put - drop a reference; the last one removes the entry,
+ * registry_put - drop a reference; the last one removes the entry,
  * waits for a grace period, then unmaps and frees it.
  */
-void shmbus_registry_put(struct shmbus_block *b);
+void registry_put(struct shmbus_block *b);
 
 #endif

@@ -8,7 +8,7 @@
 #include <time.h>
 
 /* Whether @a comes before @b (normalised times of one clock). */
-static inline bool shmbus_ts_before(const struct timespec *a, const struct timespec *b)
+static inline bool ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }

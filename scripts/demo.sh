@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSHMBUS_BUILD_TESTS=OFF >/dev/null
 cmake --build build-release -j"$(nproc)" --target shmbus-demo shmbus_tool >/dev/null
-exec build-release/tools/shmbus-demo "$@"
+exec build-release/examples/shmbus-demo "$@"

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "slots_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 #define PEER SHMBUS_TEST_SRCDIR "/py/slots_peer.py"
@@ -81,7 +81,7 @@ static void values_parse(const char *text, struct values *vs)
 	vs->owned = calloc(vs->n + 1, sizeof(*vs->owned));
 	assert_true(vs->v && vs->owned);
 	for (i = 0; i < vs->n; i++)
-		assert_int_equal(shmbus_slot_value_from_json(json_array_get(vs->doc, i), true,
+		assert_int_equal(slot_value_from_json(json_array_get(vs->doc, i), true,
 							     &vs->v[i], &vs->owned[i], &why), 0);
 }
 
@@ -104,7 +104,7 @@ static bool same(const struct shmbus_slot_value *a, const struct shmbus_slot_val
 		return isnan(b->u.f);
 	if (a->type == SHMBUS_SLOT_FLOAT && signbit(a->u.f) != signbit(b->u.f))
 		return false;
-	return shmbus_slot_value_equal(a, b);
+	return slot_value_equal(a, b);
 }
 
 /* Every item of list @name equals @vs, read by C. */
@@ -252,7 +252,7 @@ static void c_sets(const char *name)
 	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 		json_t *j = json_loads(steps[k].json, JSON_DECODE_ANY, NULL);
 
-		assert_int_equal(shmbus_slot_value_from_json(j, false, &v, &owned, &why), 0);
+		assert_int_equal(slot_value_from_json(j, false, &v, &owned, &why), 0);
 		assert_int_equal(shmbus_slots_set(sl, steps[k].index, &v), 0);
 		free(owned);
 		json_decref(j);
@@ -366,7 +366,7 @@ static void test_text_cpython_truncated(void **state)
 			assert_string_equal(out, "UnicodeDecodeError\n");
 			assert_int_equal(rc, -EILSEQ);
 		} else {
-			json_t *j = shmbus_slot_value_json(&v);
+			json_t *j = slot_value_json(&v);
 			char *mine = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 			json_t *theirs = json_loads(out, JSON_DECODE_ANY, NULL);
 

@@ -224,24 +224,24 @@ struct maker {
 
 static int maker_main(void *arg)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
+	struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
 					.total_size = 4096, .participants_off = 256,
 					.participants_max = 4 };
 	struct maker *mk = arg;
-	struct shmbus_participant *tbl;
+	struct participant *tbl;
 	struct shmbus_block *b;
 	uint32_t n;
 	void *p;
 
 	if (shmbus_block_create(&b, mk->name, 4096, 0) || shmbus_block_data(b, &p))
 		return 1;
-	shmbus_header_init(p, &d);
-	atomic_store(&((struct shmbus_header *)p)->manager, mk->manager);
+	header_init(p, &d);
+	atomic_store(&((struct shm_header *)p)->manager, mk->manager);
 	if (mk->how == UNREADY)
 		return 0; /* died while building it */
-	shmbus_header_publish(p);
-	tbl = shmbus_header_participants(p, &n);
-	return shmbus_part_join(tbl, n, 1, shmbus_proc_self(), NULL) < 0;
+	header_publish(p);
+	tbl = header_participants(p, &n);
+	return part_join(tbl, n, 1, shmbus_proc_self(), NULL) < 0;
 }
 
 static void make_dead(const char *name, enum make_how how, shmbus_ident_t manager)
@@ -296,7 +296,7 @@ static void collect(const struct shmbus_gc_item *it, void *arg)
 
 static void test_liveness_rules(void **state)
 {
-	struct shmbus_participant *tbl;
+	struct participant *tbl;
 	struct shmbus_manager *m;
 	struct shmbus_block *joined, *mine_unready;
 	struct removed r = { 0 };
@@ -317,15 +317,15 @@ static void test_liveness_rules(void **state)
 	/* Creator dead, but a live participant (us) joined: stays. */
 	make_dead(partlive, PUBLISHED, 0);
 	assert_int_equal(shmbus_block_attach(&joined, partlive, 0), 0);
-	tbl = shmbus_header_participants(shmbus_block_header(joined), &n);
-	assert_true(shmbus_part_join(tbl, n, 2, shmbus_proc_self(), NULL) >= 0);
+	tbl = header_participants(block_header(joined), &n);
+	assert_true(part_join(tbl, n, 2, shmbus_proc_self(), NULL) >= 0);
 	/* Creator dead, but its manager's guardian lives: stays. */
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
 	make_dead(mgrlive, PUBLISHED, shmbus_manager_guardian(m));
 	/* Being built by a live creator (us): stays. */
 	assert_int_equal(shmbus_block_create(&mine_unready, building, 4096, 0), 0);
 	assert_int_equal(shmbus_block_data(mine_unready, &p), 0);
-	shmbus_header_init(p, &(struct shmbus_layout_desc){ .kind = SHMBUS_KIND_MPMC,
+	header_init(p, &(struct layout_desc){ .kind = SHMBUS_KIND_MPMC,
 							      .total_size = 4096 });
 
 	/* Dry run through the API: counts, removes nothing. */
@@ -343,8 +343,8 @@ static void test_liveness_rules(void **state)
 	assert_false(tm_exists(dead) || tm_exists(deadmgr) || tm_exists(unready));
 	assert_true(tm_exists(partlive) && tm_exists(mgrlive) && tm_exists(building));
 	/* Once the participant leaves, the block is nobody's. */
-	shmbus_part_leave(&tbl[0], shmbus_proc_self());
-	shmbus_part_leave(&tbl[1], shmbus_proc_self());
+	part_leave(&tbl[0], shmbus_proc_self());
+	part_leave(&tbl[1], shmbus_proc_self());
 	assert_int_equal(shmbus_gc_run(partlive, 0, NULL, NULL), 1);
 	assert_false(tm_exists(partlive));
 	shmbus_block_close(joined);
@@ -398,7 +398,7 @@ static void test_recreated_name_survives(void **state)
 /* A dead manager lists a header block that a live process still uses. */
 static void test_listed_but_alive_survives(void **state)
 {
-	struct shmbus_participant *tbl;
+	struct participant *tbl;
 	struct shmbus_block *b;
 	struct owner o;
 	shmbus_ident_t g;
@@ -409,8 +409,8 @@ static void test_listed_but_alive_survives(void **state)
 	(void)state;
 	pid = owner_start(&o, "c", &g);
 	assert_int_equal(shmbus_block_attach(&b, o.lay, 0), 0);
-	tbl = shmbus_header_participants(shmbus_block_header(b), &n);
-	assert_true(shmbus_part_join(tbl, n, 1, shmbus_proc_self(), NULL) >= 0);
+	tbl = header_participants(block_header(b), &n);
+	assert_true(part_join(tbl, n, 1, shmbus_proc_self(), NULL) >= 0);
 	kill_guardian(g);
 	kill_owner(pid);
 	assert_int_equal(shmbus_gc_run(prefix, 0, NULL, NULL), NRAW);
@@ -418,8 +418,8 @@ static void test_listed_but_alive_survives(void **state)
 	/* The list stays while something it names stays, so that nothing it
 	 * names ever becomes unreachable for gc. */
 	assert_true(tm_exists(o.mgr));
-	shmbus_part_leave(&tbl[0], shmbus_proc_self());
-	shmbus_part_leave(&tbl[1], shmbus_proc_self());
+	part_leave(&tbl[0], shmbus_proc_self());
+	part_leave(&tbl[1], shmbus_proc_self());
 	assert_int_equal(shmbus_gc_run(prefix, 0, NULL, NULL), 2);
 	assert_false(tm_exists(o.lay) || tm_exists(o.mgr));
 	shmbus_block_close(b);

@@ -283,7 +283,7 @@ static void test_guardian_holds_nothing_of_owner(void **state)
 static int attacher_main(void *arg)
 {
 	struct scenario *s = arg;
-	struct shmbus_participant *tbl;
+	struct participant *tbl;
 	struct shmbus_block *b, *l;
 	uint32_t n;
 
@@ -291,8 +291,8 @@ static int attacher_main(void *arg)
 		return 1;
 	if (shmbus_block_attach(&l, s->blk[NBLOCKS - 1], 0))
 		return 2;
-	tbl = shmbus_header_participants(shmbus_block_header(l), &n);
-	if (!tbl || shmbus_part_join(tbl, n, 1, shmbus_proc_self(), NULL) < 0)
+	tbl = header_participants(block_header(l), &n);
+	if (!tbl || part_join(tbl, n, 1, shmbus_proc_self(), NULL) < 0)
 		return 3;
 	return 0;
 }

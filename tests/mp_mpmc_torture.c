@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mpmc_internal.h"
+#include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
 #include "test_mpmc_util.h"
 #include "testutil.h"
@@ -223,7 +223,7 @@ static int worker(void *arg)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
 		return 11;
 	self = &sh->recs[id];
-	atomic_store(&shmbus_mpmc_test_hook, park_hook);
+	atomic_store(&mpmc_test_hook, park_hook);
 	/* Below the parent, which must see the moment to kill promptly. */
 	if (setpriority(PRIO_PROCESS, 0, 5)) { /* not fatal: kills land later */ }
 	return self->role == SHMBUS_MPMC_PRODUCER ? producer_main(id) : consumer_main(id);

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "slots_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 #define SLOT 0

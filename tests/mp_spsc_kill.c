@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spsc_internal.h"
+#include "spsc/spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
 
@@ -285,13 +285,13 @@ struct sleep_arg {
 };
 
 /* Wait (bounded) until @q counts someone asleep on it. */
-static void wait_asleep(struct shmbus_waitq *q)
+static void wait_asleep(struct waitq *q)
 {
 	int i;
 
-	for (i = 0; i < 20000 && !shmbus_waitq_has_waiters(q); i++)
+	for (i = 0; i < 20000 && !waitq_has_waiters(q); i++)
 		nap_ms(1);
-	assert_true(shmbus_waitq_has_waiters(q));
+	assert_true(waitq_has_waiters(q));
 	nap_ms(20); /* past the re-check, into the futex */
 }
 
@@ -390,7 +390,7 @@ static int pop_one(void *arg)
 }
 
 /* The shared part of ring @name, mapped here to watch the sleepers. */
-static struct shmbus_spsc_shared *map_ring(const char *name, struct shmbus_block **b)
+static struct spsc_shared *map_ring(const char *name, struct shmbus_block **b)
 {
 	void *data;
 
@@ -402,7 +402,7 @@ static struct shmbus_spsc_shared *map_ring(const char *name, struct shmbus_block
 static void test_producer_replaced_while_consumer_sleeps(void **state)
 {
 	struct sleep_arg a = { .name = tu_name("zp") };
-	struct shmbus_spsc_shared *sh;
+	struct spsc_shared *sh;
 	struct shmbus_block *b;
 	pid_t old, cons;
 
@@ -424,7 +424,7 @@ static void test_producer_replaced_while_consumer_sleeps(void **state)
 static void test_consumer_replaced_while_producer_sleeps(void **state)
 {
 	struct sleep_arg a = { .name = tu_name("zc") };
-	struct shmbus_spsc_shared *sh;
+	struct spsc_shared *sh;
 	struct shmbus_block *b;
 	pid_t old, prod;
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "header_internal.h"
-#include "shm_dir_internal.h"
+#include "inspect/shm_dir_internal.h"
 #include "testutil.h"
 
 static void test_create_attach_roundtrip(void **state)
@@ -196,16 +196,16 @@ static void test_zero_length_object(void **state)
 /* Builds a header-bearing block by hand, so each field can be broken. */
 static struct shmbus_block *make_layout(const char *name, size_t size, bool publish)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_SPSC, .version = 1,
+	struct layout_desc d = { .kind = SHMBUS_KIND_SPSC, .version = 1,
 					.total_size = size };
 	struct shmbus_block *b;
 	void *p;
 
 	assert_int_equal(shmbus_block_create(&b, name, size, 0), 0);
 	assert_int_equal(shmbus_block_data(b, &p), 0);
-	shmbus_header_init(p, &d);
+	header_init(p, &d);
 	if (publish)
-		shmbus_header_publish(p);
+		header_publish(p);
 	return b;
 }
 
@@ -213,26 +213,26 @@ static void test_header_validation(void **state)
 {
 	struct shmbus_block_info info;
 	struct shmbus_block *b, *c;
-	struct shmbus_header *h;
+	struct shm_header *h;
 	const char *name = tu_name("hdr");
 
 	(void)state;
 	b = make_layout(name, 4096, true);
-	h = shmbus_block_header(b);
+	h = block_header(b);
 	assert_int_equal(shmbus_block_info(b, &info), 0);
 	assert_int_equal(info.kind, SHMBUS_KIND_SPSC);
 	assert_int_equal(info.total_size, 4096);
 	assert_int_equal(shmbus_ident_pid(info.creator), getpid());
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL), 0);
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL), 0);
 	shmbus_block_close(c);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_MPMC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_MPMC, 1, NULL),
 			 -SHMBUS_EKIND);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 2, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 2, NULL),
 			 -SHMBUS_EVERSION);
 
 	h->magic[0] = 'X';
 	assert_int_equal(shmbus_block_info(b, &info), -SHMBUS_EMAGIC);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
 			 -SHMBUS_EMAGIC);
 	h->magic[0] = 'S';
 	h->magic[7] = 9; /* unknown header format */
@@ -271,9 +271,9 @@ static void test_not_ready_and_truncated(void **state)
 	b = make_layout(name, 4096, false);
 	assert_int_equal(shmbus_block_info(b, NULL), -SHMBUS_ENOTREADY);
 	/* creator (us) alive: waits briefly, then gives up */
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
 			 -SHMBUS_ENOTREADY);
-	shmbus_header_publish(shmbus_block_header(b));
+	header_publish(block_header(b));
 	shmbus_block_close(b);
 	/* truncate the object to half: the header now claims more than exists */
 	snprintf(path, sizeof(path), "/%s", name);
@@ -281,13 +281,13 @@ static void test_not_ready_and_truncated(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 2048), 0);
 	close(fd);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
 			 -SHMBUS_ETRUNCATED);
 	/* smaller than a header */
 	fd = shm_open(path, O_RDWR, 0);
 	assert_int_equal(ftruncate(fd, 16), 0);
 	close(fd);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
 			 -SHMBUS_ETRUNCATED);
 	assert_int_equal(shmbus_block_unlink(name), 0);
 }
@@ -300,7 +300,7 @@ static void test_raw_zero_block_is_not_ours(void **state)
 	(void)state;
 	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
 	assert_int_equal(shmbus_block_info(b, NULL), -SHMBUS_EMAGIC);
-	assert_int_equal(shmbus_block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
+	assert_int_equal(block_attach_layout(&c, name, 0, SHMBUS_KIND_SPSC, 1, NULL),
 			 -SHMBUS_EMAGIC);
 	shmbus_block_close(b);
 	assert_int_equal(shmbus_block_unlink(name), 0);
@@ -342,21 +342,21 @@ static void test_shm_list(void **state)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	for (round = 0; round < 2; round++) {
-		assert_int_equal(shmbus_shm_list(dfd, NULL, &names, &n), 0);
+		assert_int_equal(shm_list(dfd, NULL, &names, &n), 0);
 		assert_int_equal(n, 3);
 		assert_string_equal(names[0], "a_one");
 		assert_string_equal(names[1], "b_three");
 		assert_string_equal(names[2], "b_two");
-		shmbus_shm_list_free(names, n);
+		shm_list_free(names, n);
 	}
-	assert_int_equal(shmbus_shm_list(dfd, "b_", &names, &n), 0);
+	assert_int_equal(shm_list(dfd, "b_", &names, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(names[0], "b_three");
-	shmbus_shm_list_free(names, n);
-	assert_int_equal(shmbus_shm_list(dfd, "zz", &names, &n), 0);
+	shm_list_free(names, n);
+	assert_int_equal(shm_list(dfd, "zz", &names, &n), 0);
 	assert_int_equal(n, 0);
-	shmbus_shm_list_free(names, n);
-	assert_int_equal(shmbus_shm_list(100000, NULL, &names, &n), -EBADF); /* not open */
+	shm_list_free(names, n);
+	assert_int_equal(shm_list(100000, NULL, &names, &n), -EBADF); /* not open */
 	close(dfd);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "manager_internal.h"
+#include "manager/manager_internal.h"
 #include "test_manager_util.h"
 
 static void test_start_create_shutdown_twice(void **state)
@@ -192,15 +192,15 @@ static void test_track_untrack_unlink(void **state)
 	}
 	/* A layout built inside a block from create_block, then marked. */
 	{
-		struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .total_size = 4096 };
+		struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .total_size = 4096 };
 		struct shmbus_block *in;
 		void *p;
 		TM_NAME(inside, "inside");
 
 		assert_int_equal(shmbus_manager_create_block(m, inside, 4096, 0, &in), 0);
 		assert_int_equal(shmbus_block_data(in, &p), 0);
-		shmbus_header_init(p, &d);
-		shmbus_header_publish(p);
+		header_init(p, &d);
+		header_publish(p);
 		assert_int_equal(tm_header_manager(inside), 0);
 		assert_int_equal(shmbus_manager_track(m, inside), 0);
 		assert_int_equal(tm_header_manager(inside), g);
@@ -458,8 +458,8 @@ static void test_corrupt_list(void **state)
 	struct shmbus_snapshot *snap;
 	struct shmbus_manager *m;
 	struct shmbus_block *b, *rw;
-	struct shmbus_mgr_region *r;
-	struct shmbus_mgr_entry *e;
+	struct mgr_region *r;
+	struct mgr_entry *e;
 	char *text;
 	void *p;
 	TM_NAME(mname, "mgr");
@@ -470,8 +470,8 @@ static void test_corrupt_list(void **state)
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("a"), 64, 0, &b), 0);
 	assert_int_equal(shmbus_block_attach(&rw, mname, 0), 0);
 	assert_int_equal(shmbus_block_data(rw, &p), 0);
-	r = shmbus_mgr_region(p);
-	e = &shmbus_mgr_entries(p)[0];
+	r = mgr_region(p);
+	e = &mgr_entries(p)[0];
 	/* A capacity that does not match the size. */
 	r->capacity = 1000000;
 	assert_int_equal(shmbus_snapshot_take(mname, &snap), 0);

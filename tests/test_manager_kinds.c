@@ -11,10 +11,10 @@
 
 #include <jansson.h>
 
-#include "manager_internal.h"
-#include "mpmc_internal.h"
-#include "slots_internal.h"
-#include "spsc_internal.h"
+#include "manager/manager_internal.h"
+#include "mpmc/mpmc_internal.h"
+#include "slots/slots_internal.h"
+#include "spsc/spsc_internal.h"
 #include "test_manager_util.h"
 
 static const struct shmbus_mpmc_params mpmc_params = { .slots = 16, .slot_size = 100,
@@ -38,7 +38,7 @@ static unsigned char *block_bytes(const char *name, size_t *size)
 /* The fields a managed header may differ in from a plain one, cleared. */
 static void header_neutral(unsigned char *p)
 {
-	struct shmbus_header *h = (struct shmbus_header *)(void *)p;
+	struct shm_header *h = (struct shm_header *)(void *)p;
 
 	h->creator = 0;
 	h->created_ns = 0;
@@ -167,8 +167,8 @@ static void test_slots(void **state)
 	b = block_bytes(pl, &nb);
 	assert_int_equal(na, nb);
 	assert_int_equal(na, ms->lay.trailer_end);
-	memset(a + ms->lay.trailer_off + offsetof(struct shmbus_slots_trailer, creator), 0, 16);
-	memset(b + ms->lay.trailer_off + offsetof(struct shmbus_slots_trailer, creator), 0, 16);
+	memset(a + ms->lay.trailer_off + offsetof(struct slots_trailer, creator), 0, 16);
+	memset(b + ms->lay.trailer_off + offsetof(struct slots_trailer, creator), 0, 16);
 	assert_memory_equal(a, b, na);
 	free(a);
 	free(b);

@@ -107,7 +107,7 @@ static inline bool tm_wait_dead(shmbus_ident_t id)
  */
 static inline struct shmbus_block *tm_layout(const char *name, uint32_t nparts)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
+	struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
 					.total_size = 4096,
 					.participants_off = nparts ? 256 : 0,
 					.participants_max = nparts };
@@ -116,8 +116,8 @@ static inline struct shmbus_block *tm_layout(const char *name, uint32_t nparts)
 
 	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
 	assert_int_equal(shmbus_block_data(b, &p), 0);
-	shmbus_header_init(p, &d);
-	shmbus_header_publish(p);
+	header_init(p, &d);
+	header_publish(p);
 	return b;
 }
 

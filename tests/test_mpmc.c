@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mpmc_internal.h"
+#include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
 #include "test_mpmc_unit.h"
@@ -808,14 +808,14 @@ static void test_hooks(void **state)
 	char buf[8];
 
 	(void)state;
-	atomic_store(&shmbus_mpmc_test_hook, count_hook);
+	atomic_store(&mpmc_test_hook, count_hook);
 	assert_int_equal(shmbus_mpmc_push_try(p, "h", 1), 0);
 	assert_int_equal(hook_seen[MPMC_HOOK_CLAIMED], 1);
 	assert_int_equal(hook_seen[MPMC_HOOK_WRITTEN], 1);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(hook_seen[MPMC_HOOK_TAKEN], 1);
 	assert_int_equal(hook_seen[MPMC_HOOK_READ], 1);
-	atomic_store(&shmbus_mpmc_test_hook, NULL);
+	atomic_store(&mpmc_test_hook, NULL);
 	shmbus_mpmc_close(p);
 	shmbus_mpmc_close(c);
 }

@@ -30,7 +30,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "mpmc_internal.h"
+#include "mpmc/mpmc_internal.h"
 #include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
@@ -67,14 +67,14 @@ static void test_len_grows_after_check(void **state)
 	for (i = 0; i < 2; i++) {
 		memset(&g, 0x5a, sizeof(g));
 		assert_int_equal(shmbus_mpmc_push_try(p, "four", 4), 0);
-		atomic_store(&shmbus_mpmc_test_hook, grow_len_hook);
+		atomic_store(&mpmc_test_hook, grow_len_hook);
 		if (i == 0)
 			assert_int_equal(shmbus_mpmc_pop_try(c, g.buf, sizeof(g.buf)),
 					 -SHMBUS_ECORRUPT);
 		else
 			assert_int_equal(shmbus_mpmc_pop_burst_try(c, bufs, sizeof(g.buf), lens, 1),
 					 -SHMBUS_ECORRUPT);
-		atomic_store(&shmbus_mpmc_test_hook, NULL);
+		atomic_store(&mpmc_test_hook, NULL);
 		/* Nothing written past the 8 bytes the caller gave. */
 		assert_memory_equal(g.canary, ff, sizeof(g.canary));
 		/* The message is dropped and counted, the ring goes on. */
@@ -179,15 +179,15 @@ static int sleeping_consumer(void *arg)
 	}
 }
 
-static uint32_t waiters_of(struct shmbus_waitq *q)
+static uint32_t waiters_of(struct waitq *q)
 {
-	return shmbus_waitq_word_waiters(atomic_load(&q->word));
+	return waitq_word_waiters(atomic_load(&q->word));
 }
 
 /* Start a consumer, let it fall asleep on the empty ring, kill it. */
 static void kill_asleep(const char *name, struct shmbus_mpmc *p)
 {
-	struct shmbus_waitq *q = &p->ctl->not_empty.q;
+	struct waitq *q = &p->ctl->not_empty.q;
 	pid_t pid = tu_spawn(sleeping_consumer, (void *)name);
 	int i;
 
@@ -203,7 +203,7 @@ static void test_dead_sleeper_forgotten(void **state)
 {
 	const char *name = make_ring("deadsleep", 8, 8, 20, 8);
 	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_waitq *q = &p->ctl->not_empty.q;
+	struct waitq *q = &p->ctl->not_empty.q;
 	struct shmbus_mpmc *c;
 	uint64_t wakes, recovered;
 	char buf[8];
@@ -319,7 +319,7 @@ static void test_sleeps_behind_lagging_hint(void **state)
 	const char *name = make_ring("lagsleep", 64, 8, 60000, 0);
 	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
 	struct sleeper s = { .c = open_as(name, SHMBUS_MPMC_CONSUMER) };
-	struct shmbus_waitq *q = &s.c->ctl->not_empty.q;
+	struct waitq *q = &s.c->ctl->not_empty.q;
 	pthread_t t;
 	char buf[8];
 	int i, still = 0;
@@ -424,7 +424,7 @@ static uint32_t stride_of(uint32_t slot_size)
 
 static void test_fetch_ahead(void **state)
 {
-	bool w = shmbus_have_prefetch_w();
+	bool w = relax_have_prefetch_w();
 	const char *name = make_ring("ahead", 64, 304, 0, 0);
 	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
 	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "slots_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 static char buf[1 << 16];
@@ -74,7 +74,7 @@ static void test_every_type_roundtrip(void **state)
 		if (v.type == SHMBUS_SLOT_FLOAT && isnan(vals[i].u.f))
 			assert_true(isnan(v.u.f));
 		else
-			assert_true(shmbus_slot_value_equal(&v, &vals[i]));
+			assert_true(slot_value_equal(&v, &vals[i]));
 	}
 	v = get(sl2, 2);
 	assert_true(signbit(v.u.f)); /* -0.0 keeps its sign */
@@ -266,7 +266,7 @@ static void test_utf8(void **state)
 	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		struct shmbus_slot_value b = shmbus_slot_str(bad[k]);
 
-		assert_false(shmbus_utf8_valid(bad[k], strlen(bad[k])));
+		assert_false(utf8_valid(bad[k], strlen(bad[k])));
 		assert_int_equal(shmbus_slots_set(sl, 0, &b), -EILSEQ);
 		assert_int_equal(shmbus_slots_create(&other, tu_name("utf8b"), &b, 1, 0), -EILSEQ);
 		/* As bytes they are fine. */
@@ -361,14 +361,14 @@ static void test_count_index_format(void **state)
 	q = shmbus_slot_float(0.5);
 	assert_int_equal(shmbus_slots_index(sl, &q), 9);
 	/* Exact int/float comparison, as Python: 2^53 + 1 != 2^53 as float. */
-	assert_false(shmbus_slot_value_equal(&(struct shmbus_slot_value){
+	assert_false(slot_value_equal(&(struct shmbus_slot_value){
 						     .type = SHMBUS_SLOT_INT,
 						     .u.i = (INT64_C(1) << 53) + 1 },
 					     &(struct shmbus_slot_value){
 						     .type = SHMBUS_SLOT_FLOAT,
 						     .u.f = 9007199254740992.0 }));
 	q = shmbus_slot_float(9223372036854775808.0);
-	assert_false(shmbus_slot_value_equal(&q, &vals[0]));
+	assert_false(slot_value_equal(&q, &vals[0]));
 
 	assert_int_equal(shmbus_slots_format(sl, fmt, sizeof(fmt)),
 			 strlen("qdxxxxxxx?8s8sxxxxxx?xdqxxxxxxx?d16sxxxxxx?x"));
@@ -404,7 +404,7 @@ static void test_empty_list(void **state)
 
 static void test_bad_arguments_and_kind(void **state)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 1,
+	struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 1,
 					.total_size = 4096 };
 	struct shmbus_slot_value v = shmbus_slot_int(1);
 	struct shmbus_slots *sl;
@@ -422,8 +422,8 @@ static void test_bad_arguments_and_kind(void **state)
 	/* A shmbus ring is another kind, not "corrupt". */
 	assert_int_equal(shmbus_block_create(&b, tu_name("ring"), 4096, 0), 0);
 	assert_int_equal(shmbus_block_data(b, &p), 0);
-	shmbus_header_init(p, &d);
-	shmbus_header_publish(p);
+	header_init(p, &d);
+	header_publish(p);
 	shmbus_block_close(b);
 	assert_int_equal(shmbus_slots_attach(&sl, tu_name("ring"), 0), -SHMBUS_EKIND);
 	assert_int_equal(shmbus_slots_close(NULL), 0);
@@ -520,7 +520,7 @@ static int sleeper(void *arg)
 static void test_dead_writer_is_replaced(void **state)
 {
 	struct shmbus_slot_value v = shmbus_slot_str("before the crash"), got;
-	struct shmbus_slot_guard *g;
+	struct slot_guard *g;
 	struct shmbus_slots *sl;
 	shmbus_ident_t dead;
 	pid_t pid;

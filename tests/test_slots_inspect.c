@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "inspect_internal.h"
-#include "slots_internal.h"
+#include "inspect/inspect_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 static json_t *inspect(const char *name, enum shmbus_kind want)
@@ -245,8 +245,8 @@ static void test_corrupt_ours_reports_error(void **state)
 {
 	const char *name = tu_name("bad");
 	struct shmbus_slots *sl = make(name);
-	struct shmbus_slots_trailer *t =
-		(struct shmbus_slots_trailer *)(void *)(sl->base + sl->lay.trailer_off);
+	struct slots_trailer *t =
+		(struct slots_trailer *)(void *)(sl->base + sl->lay.trailer_off);
 	json_t *doc;
 
 	(void)state;

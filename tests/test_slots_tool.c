@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "slots_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 static int tool(const char *input, char **out, char **err, const char *a1, const char *a2,

@@ -12,8 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inspect_internal.h"
-#include "slots_internal.h"
+#include "inspect/inspect_internal.h"
+#include "slots/slots_internal.h"
 #include "testutil.h"
 
 /* The list every case starts from: [5, "hello", None] (N = 3, D = 24). */
@@ -181,27 +181,27 @@ static void test_bad_formats_and_codes(void **state)
 static void test_bad_trailer(void **state)
 {
 	const size_t t = (PY_SIZE + 7) & ~(size_t)7;
-	struct shmbus_slots_trailer tr;
+	struct slots_trailer tr;
 
 	(void)state;
 	base_image();
-	assert_int_equal(img_size, t + sizeof(tr) + N * sizeof(struct shmbus_slot_guard));
+	assert_int_equal(img_size, t + sizeof(tr) + N * sizeof(struct slot_guard));
 	memcpy(&tr, img + t, sizeof(tr));
 	assert_memory_equal(tr.magic, SHMBUS_SLOTS_MAGIC, 8);
 
-	((struct shmbus_slots_trailer *)(void *)(img + t))->version = 2;
+	((struct slots_trailer *)(void *)(img + t))->version = 2;
 	assert_int_equal(attach_image(img_size), -SHMBUS_EVERSION);
 	base_image();
-	((struct shmbus_slots_trailer *)(void *)(img + t))->byte_order = 0x04030201;
+	((struct slots_trailer *)(void *)(img + t))->byte_order = 0x04030201;
 	assert_int_equal(attach_image(img_size), -SHMBUS_EBYTEORDER);
 	base_image();
-	((struct shmbus_slots_trailer *)(void *)(img + t))->count = N + 1;
+	((struct slots_trailer *)(void *)(img + t))->count = N + 1;
 	assert_int_equal(attach_image(img_size), -SHMBUS_ECORRUPT);
 	base_image();
-	((struct shmbus_slots_trailer *)(void *)(img + t))->python_size = PY_SIZE + 1;
+	((struct slots_trailer *)(void *)(img + t))->python_size = PY_SIZE + 1;
 	assert_int_equal(attach_image(img_size), -SHMBUS_ECORRUPT);
 	base_image();
-	((struct shmbus_slots_trailer *)(void *)(img + t))->guard_size = 8;
+	((struct slots_trailer *)(void *)(img + t))->guard_size = 8;
 	assert_int_equal(attach_image(img_size), -SHMBUS_ECORRUPT);
 	/* Guards cut off. */
 	base_image();
@@ -209,7 +209,7 @@ static void test_bad_trailer(void **state)
 	assert_int_equal(attach_image(t + 40), -SHMBUS_ETRUNCATED);
 	/* Never published: N > 0 can only be stored after ready. */
 	base_image();
-	atomic_store(&((struct shmbus_slots_trailer *)(void *)(img + t))->ready, 0);
+	atomic_store(&((struct slots_trailer *)(void *)(img + t))->ready, 0);
 	assert_int_equal(attach_image(img_size), -SHMBUS_ENOTREADY);
 }
 
@@ -262,7 +262,7 @@ static void test_fast_and_plain_decode_agree(void **state)
 	static const int8_t codes[] = { 0, 1, 2, 3, 4, -1, 127 };
 	struct shmbus_slot_value vals[3] = { shmbus_slot_int(0), shmbus_slot_str("0123456789"),
 					     shmbus_slot_str("x") };
-	struct shmbus_slot_copy c;
+	struct slot_copy c;
 	struct shmbus_slots *sl;
 	enum shmbus_slot_type t = SHMBUS_SLOT_NONE;
 	char fmt[8];
@@ -284,8 +284,8 @@ static void test_fast_and_plain_decode_agree(void **state)
 			for (k = 0; k < sizeof(codes); k++) {
 				memcpy(sl->base + sl->lay.fmt_off + 8 * i, fmt, 8);
 				sl->base[sl->lay.code_off + i] = (unsigned char)codes[k];
-				rc = shmbus_slot_decode(fmt, codes[k], shmbus_slots_cap(sl, i), &t);
-				assert_int_equal(shmbus_slots_read(sl, i, &c, NULL, 0, false), 0);
+				rc = slot_decode(fmt, codes[k], slots_cap(sl, i), &t);
+				assert_int_equal(slots_read(sl, i, &c, NULL, 0, false), 0);
 				assert_int_equal(c.decode_rc, rc);
 				if (rc == 0)
 					assert_int_equal(c.type, t);
@@ -314,7 +314,7 @@ static enum shmbus_kind snap_kind(size_t size)
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, img, size), (ssize_t)size);
-	assert_int_equal(shmbus_snapshot_fd(fd, "fuzz", &snap), 0);
+	assert_int_equal(snapshot_fd(fd, "fuzz", &snap), 0);
 	close(fd);
 	kind = snap->kind;
 	json = shmbus_snapshot_json(snap, 0);

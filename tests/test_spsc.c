@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "spsc_internal.h"
+#include "spsc/spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
 
@@ -213,7 +213,7 @@ static void test_wrap_positions_2_64(void **state)
 {
 	const char *name = tu_name("w64");
 	struct shmbus_block *b;
-	struct shmbus_spsc_shared *sh;
+	struct spsc_shared *sh;
 	struct pair x;
 	void *data;
 

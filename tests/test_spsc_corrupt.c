@@ -11,14 +11,14 @@
 
 #include <jansson.h>
 
-#include "spsc_internal.h"
+#include "spsc/spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
 
 struct pair {
 	struct shmbus_spsc *p, *c;
 	const char *name;
-	struct shmbus_spsc_shared *sh;
+	struct spsc_shared *sh;
 };
 
 static void pair_open(struct pair *x, const char *what, size_t cap)
@@ -262,7 +262,7 @@ static void test_bad_config(void **state)
  * larger one that passes every check on its own, until killed. */
 static int flip_capacity(void *arg)
 {
-	struct shmbus_spsc_shared *sh;
+	struct spsc_shared *sh;
 	struct shmbus_block *b;
 	void *data;
 	uint64_t i;

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "spsc_internal.h"
+#include "spsc/spsc_internal.h"
 #include "test_spsc_util.h"
 #include "testutil.h"
 

@@ -107,7 +107,7 @@ struct tsp_stream {
 
 static inline void tsp_relax(unsigned *fails)
 {
-	shmbus_cpu_relax();
+	relax_cpu();
 	/* two cores shared with other test runs: do not starve the peer */
 	if (++*fails % 64 == 0)
 		sched_yield();

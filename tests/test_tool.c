@@ -32,15 +32,15 @@ static json_t *find_block(json_t *doc, const char *name)
 /* A block with a valid common header of kind MPMC but no ring behind it. */
 static void make_ours(const char *name)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 1,
+	struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 1,
 					.total_size = 4096 };
 	struct shmbus_block *b;
 	void *p;
 
 	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
 	assert_int_equal(shmbus_block_data(b, &p), 0);
-	shmbus_header_init(p, &d);
-	shmbus_header_publish(p);
+	header_init(p, &d);
+	header_publish(p);
 	shmbus_block_close(b);
 }
 

@@ -90,7 +90,7 @@ static void test_cross_process_wake(void **state)
 }
 
 struct wq_test {
-	struct shmbus_waitq wq;
+	struct waitq wq;
 	_Atomic int flag;
 	int woke;
 };
@@ -107,7 +107,7 @@ static void *waiter_thread(void *arg)
 {
 	struct wq_test *t = arg;
 
-	t->woke = shmbus_waitq_wait(&t->wq, flag_set, t, NULL) == 0;
+	t->woke = waitq_wait(&t->wq, flag_set, t, NULL) == 0;
 	return NULL;
 }
 
@@ -120,10 +120,10 @@ static void test_waitq_threads(void **state)
 
 	(void)state;
 	/* nobody waits: wake is free */
-	assert_int_equal(shmbus_waitq_wake(&t.wq), 0);
+	assert_int_equal(waitq_wake(&t.wq), 0);
 	shmbus_deadline(10, &d);
-	assert_int_equal(shmbus_waitq_wait(&t.wq, flag_set, &t, &d), -ETIMEDOUT);
-	assert_false(shmbus_waitq_has_waiters(&t.wq));
+	assert_int_equal(waitq_wait(&t.wq, flag_set, &t, &d), -ETIMEDOUT);
+	assert_false(waitq_has_waiters(&t.wq));
 	/* Many rounds: a lost wake-up would hang this test. */
 	for (i = 0; i < 200; i++) {
 		atomic_store(&t.flag, 0);
@@ -132,11 +132,11 @@ static void test_waitq_threads(void **state)
 		if (i % 2)
 			usleep(100);
 		atomic_store_explicit(&t.flag, 1, memory_order_release);
-		shmbus_waitq_wake(&t.wq);
+		waitq_wake(&t.wq);
 		assert_int_equal(pthread_join(th, NULL), 0);
 		assert_int_equal(t.woke, 1);
 	}
-	assert_false(shmbus_waitq_has_waiters(&t.wq));
+	assert_false(waitq_has_waiters(&t.wq));
 }
 
 int main(void)

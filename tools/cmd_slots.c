@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "slots_internal.h"
+#include "slots/slots_internal.h"
 #include "tool.h"
 
 #define VALUES_HELP \
@@ -75,7 +75,7 @@ static int load_values(const char *text, const char *path, json_t **doc,
 	if (!*values || !*owned)
 		return tool_fail(NULL, "cannot read values", -ENOMEM);
 	for (i = 0; i < *n; i++) {
-		rc = shmbus_slot_value_from_json(json_array_get(*doc, i), true, &(*values)[i],
+		rc = slot_value_from_json(json_array_get(*doc, i), true, &(*values)[i],
 						 &(*owned)[i], &why);
 		if (rc == -ENOMEM)
 			return tool_fail(NULL, "cannot read values", rc);
@@ -227,7 +227,7 @@ static int run_get(int argc, char **argv)
 		rc = index_error(sl, index, name, rc);
 		goto out;
 	}
-	j = shmbus_slot_value_json(&v);
+	j = slot_value_json(&v);
 	text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text) {
@@ -264,7 +264,7 @@ static int run_set(int argc, char **argv)
 	j = json_loads(argv[optind + 2], JSON_DECODE_ANY, &err);
 	if (!j)
 		return tool_usage_error(&cmd_set, "value: %s", err.text);
-	rc = shmbus_slot_value_from_json(j, false, &v, &owned, &why);
+	rc = slot_value_from_json(j, false, &v, &owned, &why);
 	if (rc) {
 		json_decref(j);
 		return rc == -ENOMEM ? tool_fail(name, "cannot set", rc)

@@ -14,7 +14,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # shellcheck disable=SC2046 # pkg-config prints a list of words
-${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$src/core/include" -I"$src/bus/include" \
+${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$src/include" \
 	-I"$src/bus" -I"$src/bench" \
 	"$src/bench/icount/spsc_icount.c" "$build/libshmbus.a" \
 	$(pkg-config --libs liburcu-bp liburcu-cds jansson) -lpthread -o "$out/icount"

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inspect_internal.h"
+#include "inspect/inspect_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		off += (size_t)n;
 	}
-	if (shmbus_snapshot_fd(fd, "fuzz", &snap) == 0) {
+	if (snapshot_fd(fd, "fuzz", &snap) == 0) {
 		char *text = shmbus_snapshot_json(snap, 0);
 
 		if (!text)

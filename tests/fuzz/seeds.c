@@ -25,7 +25,7 @@ static int copy_out(struct shmbus_block *b, struct seed *s, const char *kind)
 /* A bare common header (no kind-specific state behind it). */
 static int seed_header(struct seed *s, const char *name)
 {
-	struct shmbus_layout_desc d = { .kind = SHMBUS_KIND_SPSC, .version = 1,
+	struct layout_desc d = { .kind = SHMBUS_KIND_SPSC, .version = 1,
 					.total_size = 4096, .participants_off = 128,
 					.participants_max = 2 };
 	struct shmbus_block *b;
@@ -36,8 +36,8 @@ static int seed_header(struct seed *s, const char *name)
 		return -1;
 	if (shmbus_block_data(b, &p))
 		return -1;
-	shmbus_header_init(p, &d);
-	shmbus_header_publish(p);
+	header_init(p, &d);
+	header_publish(p);
 	rc = copy_out(b, s, "header");
 	shmbus_block_close(b);
 	return rc;
