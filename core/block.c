@@ -287,3 +287,23 @@ int block_attach_layout(struct shmbus_block **out, const char *name, unsigned fl
 	*out = b;
 	return 0;
 }
+
+int block_create_built(const char *name, uint64_t size, mode_t mode,
+		       int (*build)(void *mem, uint64_t size, const void *arg), const void *arg)
+{
+	struct shmbus_block *b;
+	void *mem;
+	int rc;
+
+	if (size > SIZE_MAX)
+		return -EINVAL;
+	rc = shmbus_block_create(&b, name, (size_t)size, mode);
+	if (rc)
+		return rc;
+	rc = shmbus_block_data(b, &mem);
+	if (rc == 0)
+		rc = build(mem, shmbus_block_size(b), arg);
+	shmbus_block_close(b);
+	if (rc && shmbus_block_unlink(name)) { /* we made it: rc says what failed */ }
+	return rc;
+}

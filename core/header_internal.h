@@ -117,6 +117,16 @@ int block_attach_layout(struct shmbus_block **out, const char *name,
 			       unsigned flags, enum shmbus_kind kind, uint16_t version,
 			       struct shmbus_block_info *info);
 
+/*
+ * block_create_built - create @name exclusively with @size bytes and @mode,
+ * and let @build lay it out in the zero-filled mapping (@mem, @size and
+ * @arg are passed on).  The block is closed afterwards.  If @build fails the
+ * block is unlinked too, so a failed create leaves nothing behind.  Returns 0,
+ * shmbus_block_create()'s code, or @build's.
+ */
+int block_create_built(const char *name, uint64_t size, mode_t mode,
+		       int (*build)(void *mem, uint64_t size, const void *arg), const void *arg);
+
 /* The header at the start of a block (the caller has checked it). */
 static inline struct shm_header *block_header(const struct shmbus_block *b)
 {

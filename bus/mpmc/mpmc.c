@@ -130,11 +130,15 @@ int mpmc_block_build(void *mem, uint64_t size, const struct shmbus_mpmc_params *
 	return 0;
 }
 
+/* block_create_built()'s callback: an unmanaged ring for *@arg. */
+static int mpmc_build_plain(void *mem, uint64_t size, const void *arg)
+{
+	return mpmc_block_build(mem, size, arg, SHMBUS_IDENT_NONE);
+}
+
 int shmbus_mpmc_create(const char *name, const struct shmbus_mpmc_params *params)
 {
-	struct shmbus_block *b;
 	uint64_t size;
-	void *data;
 	int rc;
 
 	if (!name || !params)
@@ -142,21 +146,7 @@ int shmbus_mpmc_create(const char *name, const struct shmbus_mpmc_params *params
 	rc = mpmc_block_size(params, &size);
 	if (rc)
 		return rc;
-	rc = shmbus_block_create(&b, name, (size_t)size, params->mode);
-	if (rc)
-		return rc;
-	rc = shmbus_block_data(b, &data);
-	if (rc == 0)
-		rc = mpmc_block_build(data, shmbus_block_size(b), params, SHMBUS_IDENT_NONE);
-	if (rc)
-		goto fail;
-	shmbus_block_close(b);
-	return 0;
-
-fail:
-	shmbus_block_close(b);
-	if (shmbus_block_unlink(name)) { /* already reported rc */ }
-	return rc;
+	return block_create_built(name, size, params->mode, mpmc_build_plain, params);
 }
 
 /* Fill @h's private geometry and pointers from a validated block. */

@@ -62,30 +62,19 @@ int spsc_block_build(void *mem, uint64_t size, size_t capacity, shmbus_ident_t m
 	return 0;
 }
 
+/* block_create_built()'s callback: an unmanaged ring of *@arg bytes. */
+static int spsc_build_plain(void *mem, uint64_t size, const void *arg)
+{
+	return spsc_block_build(mem, size, *(const size_t *)arg, SHMBUS_IDENT_NONE);
+}
+
 int shmbus_spsc_create(const char *name, size_t capacity, mode_t mode)
 {
-	struct shmbus_block *b;
 	uint64_t size;
-	void *data;
-	int rc;
 
 	if (!name || spsc_block_size(capacity, &size))
 		return -EINVAL;
-	rc = shmbus_block_create(&b, name, (size_t)size, mode);
-	if (rc)
-		return rc;
-	rc = shmbus_block_data(b, &data);
-	if (rc == 0)
-		rc = spsc_block_build(data, shmbus_block_size(b), capacity, SHMBUS_IDENT_NONE);
-	if (rc)
-		goto fail;
-	shmbus_block_close(b);
-	return 0;
-
-fail:
-	shmbus_block_close(b);
-	if (shmbus_block_unlink(name)) { /* we made it: nothing else to do */ }
-	return rc;
+	return block_create_built(name, size, mode, spsc_build_plain, &capacity);
 }
 
 /*
