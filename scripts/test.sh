@@ -17,9 +17,9 @@ esac
 scripts/deps.sh
 
 case $mode in
-  plain) dir=build;      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  asan)  dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSHMBUS_ASAN=ON) ;;
-  tsan)  dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMBUS_TSAN=ON) ;;
+  plain) dir=build;      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMBUS_WERROR=ON) ;;
+  asan)  dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSHMBUS_ASAN=ON -DSHMBUS_WERROR=ON) ;;
+  tsan)  dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMBUS_TSAN=ON -DSHMBUS_WERROR=ON) ;;
 esac
 
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null

@@ -21,7 +21,6 @@
 #include "shmbus/spsc.h"
 #include "shmbus/mpmc.h"
 #include "shmbus/slots.h"
-
-#define SHMBUS_VERSION_STRING "0.1.0"
+#include "shmbus/version.h"
 
 #endif /* SHMBUS_SHMBUS_H */
