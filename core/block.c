@@ -161,11 +161,10 @@ out:
 	return rc;
 }
 
-int shmbus_block_close(struct shmbus_block *block)
+void shmbus_block_close(struct shmbus_block *block)
 {
 	if (block)
 		registry_put(block);
-	return 0;
 }
 
 int shmbus_block_unlink(const char *name)

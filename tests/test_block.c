@@ -34,11 +34,11 @@ static void test_create_attach_roundtrip(void **state)
 	assert_ptr_equal(shmbus_block_cdata(a), shmbus_block_cdata(b));
 	assert_int_equal(shmbus_block_read(b, 0, buf, 6), 0);
 	assert_string_equal(buf, "hello");
-	assert_int_equal(shmbus_block_close(a), 0);
+	shmbus_block_close(a);
 	/* b still works after a is closed */
 	assert_int_equal(shmbus_block_read(b, 0, buf, 6), 0);
 	assert_string_equal(buf, "hello");
-	assert_int_equal(shmbus_block_close(b), 0);
+	shmbus_block_close(b);
 	assert_int_equal(shmbus_block_unlink(name), 0);
 }
 
@@ -58,8 +58,8 @@ static void test_leading_slash_and_mode(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_size, 100);
 	assert_int_equal(shmbus_block_attach(&b, name, 0), 0);
-	assert_int_equal(shmbus_block_close(b), 0);
-	assert_int_equal(shmbus_block_close(a), 0);
+	shmbus_block_close(b);
+	shmbus_block_close(a);
 	snprintf(path, sizeof(path), "/%s", name);
 	assert_int_equal(shmbus_block_unlink(path), 0);
 

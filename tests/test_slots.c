@@ -426,7 +426,7 @@ static void test_bad_arguments_and_kind(void **state)
 	header_publish(p);
 	shmbus_block_close(b);
 	assert_int_equal(shmbus_slots_attach(&sl, tu_name("ring"), 0), -SHMBUS_EKIND);
-	assert_int_equal(shmbus_slots_close(NULL), 0);
+	shmbus_slots_close(NULL); /* NULL is accepted */
 }
 
 /* Threads: one writer flips a 24-byte str between two "halves equal"

@@ -350,10 +350,9 @@ fail:
 	return rc;
 }
 
-int shmbus_slots_close(struct shmbus_slots *sl)
+void shmbus_slots_close(struct shmbus_slots *sl)
 {
 	slots_free(sl);
-	return 0;
 }
 
 size_t shmbus_slots_len(const struct shmbus_slots *sl)

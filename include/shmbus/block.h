@@ -95,9 +95,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_attach(struct shmbus_block **out,
 
 /*
  * shmbus_block_close - detach: drop this handle.  The block itself stays
- * (see shmbus_block_unlink()).  NULL is accepted.  Returns 0.
+ * (see shmbus_block_unlink()).  NULL is accepted.  Cannot fail.
  */
-SHMBUS_API int shmbus_block_close(struct shmbus_block *block);
+SHMBUS_API void shmbus_block_close(struct shmbus_block *block);
 
 /*
  * shmbus_block_unlink - destroy the name @name.  Processes that have the

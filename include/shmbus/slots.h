@@ -240,8 +240,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_attach(struct shmbus_slots **out,
 						      const char *name, unsigned flags);
 
 /* Detach (the list stays; see shmbus_block_unlink()).  NULL is fine.
- * Returns 0. */
-SHMBUS_API int shmbus_slots_close(struct shmbus_slots *sl);
+ * Cannot fail. */
+SHMBUS_API void shmbus_slots_close(struct shmbus_slots *sl);
 
 /* Number of items N, as read and validated at attach (it never changes). */
 SHMBUS_API size_t shmbus_slots_len(const struct shmbus_slots *sl);
