@@ -1,5 +1,5 @@
 /*
- * mpmc.h - what the mpmc-throughput workload's transports share: the
+ * bench_mpmc.h - what the mpmc-throughput workload's transports share: the
  * configuration, a transport interface, and the producer/consumer loops
  * every transport runs, so that all of them do the same work per message.
  *

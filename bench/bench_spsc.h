@@ -1,5 +1,5 @@
 /*
- * spsc.h - what the SPSC workloads (throughput, latency, bandwidth) share:
+ * bench_spsc.h - what the SPSC workloads (throughput, latency, bandwidth) share:
  * a transport interface, and the sender/receiver loops every transport runs,
  * so that all of them do the same work per message.
  *

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mpmc.h"
+#include "bench_mpmc.h"
 
 #ifdef SHMBUS_HAVE_CK
 #include <ck_ring.h>

@@ -18,7 +18,7 @@
 #include <shmbus/block.h>
 #include <shmbus/mpmc.h>
 
-#include "mpmc.h"
+#include "bench_mpmc.h"
 
 static int try_send(void *link, const void *buf, size_t len)
 {

@@ -23,8 +23,8 @@
  */
 #include <shmbus/mpmc.h>
 
-#include "mpmc.h"
-#include "spsc.h"
+#include "bench_mpmc.h"
+#include "bench_spsc.h"
 
 #define DEFAULT_SIZE 64
 #define DEFAULT_MSGS 1000000u

@@ -20,7 +20,7 @@
  *
  * Target (issue #3): shmbus-spsc (reserve/commit) >= 0.7 x memcpy.
  */
-#include "spsc.h"
+#include "bench_spsc.h"
 
 #define DEFAULT_SIZE (64u << 10)
 #define DEFAULT_MSGS 20000u

@@ -6,7 +6,7 @@
 
 #include <shmbus/block.h>
 
-#include "spsc.h"
+#include "bench_spsc.h"
 
 void spsc_cfg_init(struct spsc_cfg *c, size_t size, uint64_t count, size_t ring_bytes)
 {

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "spsc.h"
+#include "bench_spsc.h"
 
 static int fd_send(void *link, const void *buf, size_t len)
 {

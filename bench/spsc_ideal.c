@@ -12,11 +12,11 @@
  * fixed-size (msg_size rounded up to 8), no headers, no variable lengths, no
  * wrap records, no validation, no roles, no waiting other than spinning:
  * everything shmbus must do and a yardstick need not.  The loops are inlined
- * (spsc.h), so it pays no call either.
+ * (bench_spsc.h), so it pays no call either.
  */
 #include <unistd.h>
 
-#include "spsc.h"
+#include "bench_spsc.h"
 #include "spsc_ideal.h"
 
 /* Slots per ring: ring_bytes / slot rounded down to a power of two, >= 2. */

@@ -6,7 +6,7 @@
  *
  * Target (issue #3): shmbus-spsc round-trip p50 <= 1.5 x ideal's.
  */
-#include "spsc.h"
+#include "bench_spsc.h"
 
 #define DEFAULT_SIZE 64
 #define DEFAULT_ROUND_TRIPS 100000u

@@ -9,8 +9,8 @@
  */
 #include <shmbus/block.h>
 
-#include "mpmc.h"
-#include "spsc.h"
+#include "bench_mpmc.h"
+#include "bench_spsc.h"
 
 static int mpmc_prepare(struct spsc_cfg *c)
 {

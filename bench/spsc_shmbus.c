@@ -14,7 +14,7 @@
 #include <shmbus/block.h>
 #include <shmbus/spsc.h>
 
-#include "spsc.h"
+#include "bench_spsc.h"
 
 static int zc_send(void *link, const void *buf, size_t len)
 {

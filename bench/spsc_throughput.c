@@ -6,7 +6,7 @@
  * Targets (issue #3), as ratios from the same run, at 64 bytes:
  *   shmbus-spsc >= 0.8 x ideal, and >= 50 x unix-socket.
  */
-#include "spsc.h"
+#include "bench_spsc.h"
 
 #define DEFAULT_SIZE 64
 #define DEFAULT_MSGS 1000000u
