@@ -1,28 +1,24 @@
 /*
  * relax_internal.h - CPU hints for the hot paths.  relax_cpu() is the
- * spin-wait hint of every polling loop of the library (x86 "pause", arm64
- * "yield"; nothing elsewhere): it lets the sibling hyperthread run and keeps
- * the loop from flooding the memory system; it is not a barrier to the CPU,
- * but it is one to the compiler, so a loop around it re-reads what it polls
- * even through plain loads.  relax_prefetch_r() and relax_prefetch_w()
- * start a cache miss early, for reading or for writing.
+ * spin-wait hint of every polling loop of the library: the public
+ * shmbus_cpu_relax() (<shmbus/relax.h>, which says what it does), so that
+ * our loops and our users' loops around the _try calls pause alike.
+ * relax_prefetch_r() and relax_prefetch_w() start a cache miss early, for
+ * reading or for writing.
  */
 #ifndef SHMBUS_RELAX_INTERNAL_H
 #define SHMBUS_RELAX_INTERNAL_H
 
 #include <stdbool.h>
+
+#include "shmbus/relax.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 static inline void relax_cpu(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-	__asm__ __volatile__("" ::: "memory");
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
+	shmbus_cpu_relax();
 }
 
 /* Start fetching the cache line of @p for reading: a hint, it changes no

@@ -16,6 +16,7 @@
 #include "shmbus/proc.h"
 #include "shmbus/block.h"
 #include "shmbus/wait.h"
+#include "shmbus/relax.h"
 #include "shmbus/inspect.h"
 #include "shmbus/manager.h"
 #include "shmbus/spsc.h"
