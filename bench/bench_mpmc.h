@@ -96,7 +96,7 @@ static inline void mpmc_bench_wait(unsigned *spins)
 {
 	if (*spins < MPMC_BENCH_PAUSES) {
 		++*spins;
-		relax_cpu();
+		shmbus_cpu_relax();
 	} else {
 		sched_yield();
 	}

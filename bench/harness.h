@@ -38,7 +38,7 @@
 
 #include <jansson.h>
 
-#include "relax_internal.h"
+#include <shmbus/relax.h>
 
 #define BENCH_SCHEMA_VERSION 1
 #define BENCH_MAX_PROCS 64
@@ -52,7 +52,8 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
 
-/* Spin loops pause with the library's own hint, relax_cpu(). */
+/* Spin loops pause with the library's own hint, shmbus_cpu_relax()
+ * (<shmbus/relax.h>), as a user's polling loop around the _try calls would. */
 
 /* Touch every page of [p, p + n) (write if @write), so that the first timed
  * access does not page-fault. */

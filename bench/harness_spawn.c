@@ -87,7 +87,7 @@ void bench_proc_sync(struct bench_proc *p)
 	/* A2: acquire, pairs with R1. */
 	while (atomic_load_explicit(&sh->generation, memory_order_acquire) == gen) {
 		if (++spins < BARRIER_SPINS)
-			relax_cpu();
+			shmbus_cpu_relax();
 		else
 			sched_yield();
 	}

@@ -31,8 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <shmbus/slots.h>
+
 #include "harness.h"
-#include "shmbus/slots.h"
 
 #define DEFAULT_SIZE 16
 #define DEFAULT_OPS 1000000u

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "relax_internal.h"
+#include <shmbus/relax.h>
 
 struct ideal_ring {
 	/* Producer-written: the next position to fill. */
@@ -52,7 +52,7 @@ static inline int ideal_send(void *link, const void *buf, size_t len)
 		 * done reading the slots it has passed before we overwrite. */
 		while ((e->cached = atomic_load_explicit(&e->r->tail, memory_order_acquire)) +
 			       e->nslots == e->pos)
-			relax_cpu();
+			shmbus_cpu_relax();
 	}
 	memcpy(e->r->slots + (e->pos & (e->nslots - 1)) * e->slot, buf, len);
 	e->pos++;
@@ -70,7 +70,7 @@ static inline int ideal_recv(void *link, void *buf, size_t len)
 		/* A2: acquire, pairs with R1. */
 		while ((e->cached = atomic_load_explicit(&e->r->head, memory_order_acquire)) ==
 		       e->pos)
-			relax_cpu();
+			shmbus_cpu_relax();
 	}
 	memcpy(buf, e->r->slots + (e->pos & (e->nslots - 1)) * e->slot, len);
 	e->pos++;

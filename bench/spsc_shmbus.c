@@ -23,7 +23,7 @@ static int zc_send(void *link, const void *buf, size_t len)
 	int rc;
 
 	while ((rc = shmbus_spsc_reserve_try(q, len, &d)) == -EAGAIN)
-		relax_cpu();
+		shmbus_cpu_relax();
 	if (rc < 0)
 		return rc;
 	memcpy(d, buf, len);
@@ -38,7 +38,7 @@ static int zc_recv(void *link, void *buf, size_t len)
 	int rc;
 
 	while ((rc = shmbus_spsc_peek_try(q, &d, &n)) == -EAGAIN)
-		relax_cpu();
+		shmbus_cpu_relax();
 	if (rc < 0)
 		return rc;
 	if (n != len)
@@ -53,7 +53,7 @@ static int copy_send(void *link, const void *buf, size_t len)
 	int rc;
 
 	while ((rc = shmbus_spsc_push_try(q, buf, len)) == -EAGAIN)
-		relax_cpu();
+		shmbus_cpu_relax();
 	return rc;
 }
 
@@ -63,7 +63,7 @@ static int copy_recv(void *link, void *buf, size_t len)
 	int rc;
 
 	while ((rc = shmbus_spsc_pop_try(q, buf, len)) == -EAGAIN)
-		relax_cpu();
+		shmbus_cpu_relax();
 	if (rc < 0)
 		return rc;
 	return (size_t)rc == len ? 0 : -EPROTO;

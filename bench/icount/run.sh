@@ -13,9 +13,11 @@ shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# The public headers only (version.h is generated into BUILD_DIR/include),
+# as an installed client would build.
 # shellcheck disable=SC2046 # pkg-config prints a list of words
 ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$src/include" \
-	-I"$src/bus" -I"$src/bench" \
+	-I"$build/include" -I"$src/bench" \
 	"$src/bench/icount/spsc_icount.c" "$build/libshmbus.a" \
 	$(pkg-config --libs liburcu-bp liburcu-cds jansson) -lpthread -o "$out/icount"
 n=100000
