@@ -347,15 +347,15 @@ static void test_shm_list(void **state)
 		assert_string_equal(names[0], "a_one");
 		assert_string_equal(names[1], "b_three");
 		assert_string_equal(names[2], "b_two");
-		shm_list_free(names, n);
+		shmbus_block_list_free(names, n);
 	}
 	assert_int_equal(shm_list(dfd, "b_", &names, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(names[0], "b_three");
-	shm_list_free(names, n);
+	shmbus_block_list_free(names, n);
 	assert_int_equal(shm_list(dfd, "zz", &names, &n), 0);
 	assert_int_equal(n, 0);
-	shm_list_free(names, n);
+	shmbus_block_list_free(names, n);
 	assert_int_equal(shm_list(100000, NULL, &names, &n), -EBADF); /* not open */
 	close(dfd);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

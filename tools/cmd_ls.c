@@ -9,8 +9,7 @@
 
 #include <jansson.h>
 
-#include "inspect/inspect_internal.h"
-#include "inspect/shm_dir_internal.h"
+#include "text.h"
 #include "tool.h"
 
 static double age_seconds(const struct shmbus_snapshot *s)
@@ -26,8 +25,8 @@ static json_t *entry_json(const struct shmbus_snapshot *s)
 {
 	bool ours = s->kind != SHMBUS_KIND_UNKNOWN && s->kind != SHMBUS_KIND_PYLIST;
 
-	return json_pack("{s:o, s:s, s:I, s:I, s:f, s:o, s:o}", "name", ijson_text(s->name), "kind",
-			 shmbus_kind_name(s->kind), "size_bytes", (json_int_t)s->size_bytes,
+	return json_pack("{s:o, s:s, s:I, s:I, s:f, s:o, s:o}", "name", text_name_json(s->name),
+			 "kind", shmbus_kind_name(s->kind), "size_bytes", (json_int_t)s->size_bytes,
 			 "owner_uid", (json_int_t)s->owner_uid, "age_s", age_seconds(s),
 			 "alive", ours && s->has_header ? json_boolean(s->any_alive) : json_null(),
 			 "managed", json_boolean(s->manager_alive));
@@ -67,7 +66,7 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return tool_usage_error(&cmd_ls, "takes no arguments");
-	rc = shm_list(-1, NULL, &names, &n);
+	rc = shmbus_block_list(NULL, &names, &n);
 	if (rc)
 		return tool_fail(SHMBUS_SHM_DIR, "cannot list", rc);
 	if (json) {
@@ -90,7 +89,7 @@ static int run(int argc, char **argv)
 			/* Still a block: show what the directory knows. */
 			if (json) {
 				json_array_append_new(arr, json_pack("{s:o, s:s, s:o, s:o}", "name",
-					ijson_text(names[i]), "kind", "unknown", "error",
+					text_name_json(names[i]), "kind", "unknown", "error",
 					json_string(shmbus_strerror(rc)), "alive", json_null()));
 			} else {
 				printf("%-32s %-20s (%s)\n", names[i], "unknown", shmbus_strerror(rc));
@@ -115,7 +114,7 @@ static int run(int argc, char **argv)
 	}
 	json_decref(arr);
 	json_decref(doc);
-	shm_list_free(names, n);
+	shmbus_block_list_free(names, n);
 	return status;
 }
 

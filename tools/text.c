@@ -1,5 +1,6 @@
 /*
- * text.c - JSON to indented "key: value" text (keys in sorted order).
+ * text.c - JSON to indented "key: value" text (keys in sorted order), and
+ * block names as JSON strings.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "shmbus/inspect.h"
 #include "text.h"
 
 static void print_value(FILE *to, json_t *v, int depth);
@@ -95,4 +97,16 @@ int text_print_json(FILE *to, const char *text)
 	print_value(to, doc, 0);
 	json_decref(doc);
 	return 0;
+}
+
+json_t *text_name_json(const char *name)
+{
+	char *utf8;
+	json_t *j;
+
+	if (shmbus_name_utf8(name, &utf8))
+		return NULL;
+	j = json_string(utf8);
+	free(utf8);
+	return j;
 }

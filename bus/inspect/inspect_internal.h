@@ -66,8 +66,8 @@ extern const struct snap_kind_ops snap_pylist; /* slots_snap.c */
 int ijson_set(json_t *obj, const char *key, json_t *value);
 
 /* A JSON string of @s (NULL: null) whatever its bytes: invalid UTF-8 (file
- * names, garbage in a block) becomes U+FFFD instead of failing.  NULL only
- * on out-of-memory. */
+ * names, garbage in a block) becomes U+FFFD (shmbus_name_utf8()) instead of
+ * failing.  NULL only on out-of-memory. */
 json_t *ijson_text(const char *s);
 
 /* An unsigned counter or position as a JSON number (a real above INT64_MAX). */

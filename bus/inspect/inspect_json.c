@@ -47,22 +47,17 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
-json_t *ijson_text(const char *s)
+int shmbus_name_utf8(const char *name, char **out)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	json_t *j;
+	const unsigned char *p = (const unsigned char *)name;
 	char *buf, *o;
 
-	if (!s)
-		return json_null();
-	j = json_string(s);
-	if (j)
-		return j;
-	/* Names come from file names and blocks: any bytes.  JSON needs UTF-8,
-	 * so each byte that is not part of a valid sequence becomes U+FFFD. */
-	buf = malloc(strlen(s) * 3 + 1);
+	if (!name || !out)
+		return -EINVAL;
+	/* Each byte becomes at most the 3 bytes of U+FFFD. */
+	buf = malloc(strlen(name) * 3 + 1);
 	if (!buf)
-		return NULL;
+		return -ENOMEM;
 	for (o = buf; *p;) {
 		size_t n = utf8_len(p);
 
@@ -77,8 +72,26 @@ json_t *ijson_text(const char *s)
 		}
 	}
 	*o = '\0';
-	j = json_string(buf);
-	free(buf);
+	*out = buf;
+	return 0;
+}
+
+json_t *ijson_text(const char *s)
+{
+	json_t *j;
+	char *fixed;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	/* Names come from file names and blocks: any bytes (or out of memory,
+	 * which the repaired copy meets again). */
+	if (shmbus_name_utf8(s, &fixed))
+		return NULL;
+	j = json_string(fixed);
+	free(fixed);
 	return j;
 }
 

@@ -1,6 +1,7 @@
 /*
- * shm_dir.c - the names of the blocks in /dev/shm, for ls and gc alike (so
- * both see the same set: regular files with valid block names).
+ * shm_dir.c - the names of the blocks in /dev/shm, for shmbus_block_list()
+ * (the tool's ls) and gc alike, so both see the same set: regular files with
+ * valid block names, the whole directory or an error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,10 +17,10 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void shm_list_free(char **names, size_t n)
+void shmbus_block_list_free(char **names, size_t count)
 {
-	while (n)
-		free(names[--n]);
+	while (count)
+		free(names[--count]);
 	free(names);
 }
 
@@ -70,7 +71,7 @@ int shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 		int rc = -errno;
 
 		closedir(d);
-		shm_list_free(names, n);
+		shmbus_block_list_free(names, n);
 		return rc;
 	}
 	closedir(d);
@@ -81,6 +82,13 @@ int shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 	return 0;
 nomem:
 	closedir(d);
-	shm_list_free(names, n);
+	shmbus_block_list_free(names, n);
 	return -ENOMEM;
+}
+
+int shmbus_block_list(const char *prefix, char ***names, size_t *count)
+{
+	if (!names || !count)
+		return -EINVAL;
+	return shm_list(-1, prefix, names, count);
 }

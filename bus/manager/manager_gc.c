@@ -270,7 +270,7 @@ int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg
 	for (i = 0; i < n; i++)
 		gc_one(&c, names[i]);
 	rc = c.count;
-	shm_list_free(names, n);
+	shmbus_block_list_free(names, n);
 out:
 	free(c.seen);
 	close(c.dirfd);

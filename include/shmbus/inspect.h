@@ -1,6 +1,6 @@
 /*
- * shmbus/inspect.h - snapshots of blocks, for tools and for programs that
- * export their own state.
+ * shmbus/inspect.h - the list of blocks in /dev/shm and snapshots of them,
+ * for tools and for programs that export their own state.
  *
  * A snapshot is taken without joining anything: the object is opened
  * read-only and the bytes needed are copied out with pread(2), then checked
@@ -55,6 +55,57 @@ struct shmbus_snapshot {
 	int kind_error;              /* 0, or why the kind-specific part is missing */
 	void *kind_state;            /* kind-specific part (internal) */
 };
+
+/* Where POSIX shared memory objects live on Linux: the directory that
+ * shmbus_block_list() reads and that "/dev/shm/NAME" refers to. */
+#define SHMBUS_SHM_DIR "/dev/shm"
+
+/*
+ * shmbus_block_list - the names of the blocks in SHMBUS_SHM_DIR.
+ * @prefix: keep only names that start with it (NULL or "": every name).
+ * @names:  receives a malloc'd array of *@count malloc'd, NUL-terminated
+ *          names (without a leading '/'), in strcmp() order; release it with
+ *          shmbus_block_list_free().  With no name to list, *@count is 0 and
+ *          *@names may be NULL.
+ * @count:  receives the number of names.
+ * Lists every regular file of the directory (or one whose type the file
+ * system does not report) whose name is a valid block name
+ * (shmbus_name_check()): shmbus's blocks, Python's, and any other program's
+ * shared memory objects alike; shmbus_snapshot_take() tells them apart.
+ * Subdirectories and other special files are left out.  Names are bytes, as
+ * file names are: they need not be UTF-8 (see shmbus_name_utf8()).
+ * The whole directory is read on every call, so the list is complete or the
+ * call fails: never a partial list.  It shows the directory at one moment; a
+ * block can be created or unlinked right after (a later snapshot of a listed
+ * name may give -ENOENT).
+ * Returns 0, or -EINVAL (@names or @count NULL), -ENOMEM, -EACCES, -ENOENT
+ * (no SHMBUS_SHM_DIR), or another -errno from opening or reading the
+ * directory; on failure *@names and *@count are left as they were.
+ * Thread-safe; blocking only in the kernel calls it makes (open, getdents).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_list(const char *prefix, char ***names,
+						    size_t *count);
+
+/*
+ * shmbus_block_list_free - release what shmbus_block_list() returned: the
+ * @count names and the array.  @names may be NULL when @count is 0.
+ * Thread-safe (on distinct lists); wait-free apart from free(3).
+ */
+SHMBUS_API void shmbus_block_list_free(char **names, size_t count);
+
+/*
+ * shmbus_name_utf8 - @name as valid UTF-8, the way snapshot documents
+ * (shmbus_snapshot_json()) and the tool show names.  Block names, like file
+ * names, may hold any bytes, and JSON needs UTF-8: every byte that is not
+ * part of a well-formed UTF-8 sequence (overlong forms, surrogates and code
+ * points above U+10FFFF are not) becomes U+FFFD; a valid name comes back
+ * unchanged.  @name may be any NUL-terminated string, not only a valid block
+ * name.
+ * Returns 0 and a malloc'd string in *@out (free(3) it), -EINVAL (@name or
+ * @out NULL), or -ENOMEM.
+ * Thread-safe; wait-free apart from malloc(3).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_name_utf8(const char *name, char **out);
 
 /*
  * shmbus_snapshot_take - snapshot the block @name.
