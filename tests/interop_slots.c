@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "slot_json.h" /* tools/: the tool's reading of values */
 #include "slots/slots_internal.h"
 #include "testutil.h"
 
@@ -81,8 +82,8 @@ static void values_parse(const char *text, struct values *vs)
 	vs->owned = calloc(vs->n + 1, sizeof(*vs->owned));
 	assert_true(vs->v && vs->owned);
 	for (i = 0; i < vs->n; i++)
-		assert_int_equal(slot_value_from_json(json_array_get(vs->doc, i), true,
-							     &vs->v[i], &vs->owned[i], &why), 0);
+		assert_int_equal(slot_json_parse(json_array_get(vs->doc, i), true, &vs->v[i],
+						 &vs->owned[i], &why), 0);
 }
 
 static void values_free(struct values *vs)
@@ -252,7 +253,7 @@ static void c_sets(const char *name)
 	for (k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
 		json_t *j = json_loads(steps[k].json, JSON_DECODE_ANY, NULL);
 
-		assert_int_equal(slot_value_from_json(j, false, &v, &owned, &why), 0);
+		assert_int_equal(slot_json_parse(j, false, &v, &owned, &why), 0);
 		assert_int_equal(shmbus_slots_set(sl, steps[k].index, &v), 0);
 		free(owned);
 		json_decref(j);

@@ -3,7 +3,8 @@
  * creator and guard state) and CPython's (kind "python-shareablelist",
  * recognised by structure alone), per-item index/format/type/value, long
  * values cut, items being written or left by a dead writer, and blocks the
- * probes must not take for lists.
+ * probes must not take for lists; and shmbus_slot_value_json(), the same
+ * form of a value for programs.
  */
 #include <errno.h>
 #include <math.h>
@@ -268,6 +269,69 @@ static void test_corrupt_ours_reports_error(void **state)
 	shmbus_slots_close(sl);
 }
 
+static void assert_value_json(struct shmbus_slot_value v, const char *want)
+{
+	char *text = NULL;
+
+	assert_int_equal(shmbus_slot_value_json(&v, &text), 0);
+	assert_string_equal(text, want);
+	free(text);
+}
+
+/* shmbus_slot_value_json() writes each value exactly as the snapshot shows
+ * it (one form for inspect and the tool's get), and refuses what is not a
+ * value. */
+static void test_value_json(void **state)
+{
+	const char *name = tu_name("vjson");
+	struct shmbus_slots *sl = make(name);
+	json_t *doc = inspect(name, SHMBUS_KIND_SLOTS);
+	struct shmbus_slot_value v = shmbus_slot_int(1);
+	char buf[64], *text = (char *)"untouched", *snap;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < shmbus_slots_len(sl); i++) {
+		assert_int_equal(shmbus_slots_get(sl, (int64_t)i, &v, buf, sizeof(buf)), 0);
+		snap = json_dumps(json_object_get(item(doc, i), "value"),
+				  JSON_ENCODE_ANY | JSON_COMPACT);
+		assert_non_null(snap);
+		assert_value_json(v, snap);
+		free(snap);
+	}
+	json_decref(doc);
+	shmbus_slots_close(sl);
+
+	assert_value_json(shmbus_slot_int(INT64_MIN), "-9223372036854775808");
+	assert_value_json(shmbus_slot_int(INT64_MAX), "9223372036854775807");
+	assert_value_json(shmbus_slot_float(2.0), "2.0");
+	assert_value_json(shmbus_slot_float(1e22), "1e22");
+	assert_value_json(shmbus_slot_float(-0.0), "-0.0");
+	assert_value_json(shmbus_slot_float(NAN), "{\"float\":\"nan\"}");
+	assert_value_json(shmbus_slot_float(INFINITY), "{\"float\":\"inf\"}");
+	assert_value_json(shmbus_slot_bool(false), "false");
+	assert_value_json(shmbus_slot_none(), "null");
+	assert_value_json(shmbus_slot_str(""), "\"\"");
+	v = shmbus_slot_str("a");
+	v.u.s.data = "a\0b";
+	v.u.s.len = 3;
+	assert_value_json(v, "\"a\\u0000b\"");
+	assert_value_json(shmbus_slot_bytes(NULL, 0), "{\"bytes_hex\":\"\"}");
+	assert_value_json(shmbus_slot_bytes("\x01\xab\xff", 3), "{\"bytes_hex\":\"01abff\"}");
+
+	v = shmbus_slot_str("\xff");
+	assert_int_equal(shmbus_slot_value_json(&v, &text), -EILSEQ);
+	v = shmbus_slot_bytes(NULL, 1);
+	assert_int_equal(shmbus_slot_value_json(&v, &text), -EINVAL);
+	v = shmbus_slot_none();
+	v.type = (enum shmbus_slot_type)42;
+	assert_int_equal(shmbus_slot_value_json(&v, &text), -EINVAL);
+	assert_int_equal(shmbus_slot_value_json(NULL, &text), -EINVAL);
+	v = shmbus_slot_none();
+	assert_int_equal(shmbus_slot_value_json(&v, NULL), -EINVAL);
+	assert_string_equal(text, "untouched");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +341,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_long_values_are_cut, tu_teardown),
 		cmocka_unit_test_teardown(test_items_being_written_or_abandoned, tu_teardown),
 		cmocka_unit_test_teardown(test_corrupt_ours_reports_error, tu_teardown),
+		cmocka_unit_test_teardown(test_value_json, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("slots_inspect", tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /*
  * cmd_slots.c - slot tables from the shell: `shmbus create slots`,
  * `shmbus get` and `shmbus set`.  Values are JSON in the one form the
- * library's snapshot uses too (bus/slots_json.c), documented in
- * `shmbus create slots --help`.
+ * library's snapshot uses too (shmbus_slot_value_json(); read back by
+ * slot_json.c), documented in `shmbus create slots --help`.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "slots/slots_internal.h"
+#include "slot_json.h"
 #include "tool.h"
 
 #define VALUES_HELP \
@@ -75,8 +75,8 @@ static int load_values(const char *text, const char *path, json_t **doc,
 	if (!*values || !*owned)
 		return tool_fail(NULL, "cannot read values", -ENOMEM);
 	for (i = 0; i < *n; i++) {
-		rc = slot_value_from_json(json_array_get(*doc, i), true, &(*values)[i],
-						 &(*owned)[i], &why);
+		rc = slot_json_parse(json_array_get(*doc, i), true, &(*values)[i], &(*owned)[i],
+				     &why);
 		if (rc == -ENOMEM)
 			return tool_fail(NULL, "cannot read values", rc);
 		if (rc)
@@ -200,7 +200,6 @@ static int run_get(int argc, char **argv)
 	bool done = false;
 	int64_t index, cap;
 	char *buf = NULL, *text;
-	json_t *j;
 	int rc;
 
 	rc = parse_args(&cmd_get, argc, argv, 2, &done);
@@ -227,11 +226,9 @@ static int run_get(int argc, char **argv)
 		rc = index_error(sl, index, name, rc);
 		goto out;
 	}
-	j = slot_value_json(&v);
-	text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!text) {
-		rc = tool_fail(name, "cannot print item", -ENOMEM);
+	rc = shmbus_slot_value_json(&v, &text);
+	if (rc) {
+		rc = tool_fail(name, "cannot print item", rc);
 		goto out;
 	}
 	puts(text);
@@ -264,7 +261,7 @@ static int run_set(int argc, char **argv)
 	j = json_loads(argv[optind + 2], JSON_DECODE_ANY, &err);
 	if (!j)
 		return tool_usage_error(&cmd_set, "value: %s", err.text);
-	rc = slot_value_from_json(j, false, &v, &owned, &why);
+	rc = slot_json_parse(j, false, &v, &owned, &why);
 	if (rc) {
 		json_decref(j);
 		return rc == -ENOMEM ? tool_fail(name, "cannot set", rc)

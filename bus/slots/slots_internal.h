@@ -1,7 +1,7 @@
 /*
  * slots_internal.h - the slot table's shared layout, the checks every byte
- * read from it goes through, and the helpers the library, the snapshot hooks
- * and the tool share.
+ * read from it goes through, and the helpers the library and its snapshot
+ * hooks share.
  *
  * Python's part (offset 0, exactly CPython's ShareableList, native order):
  *     0                      int64 N
@@ -273,23 +273,13 @@ void slot_decode_word(enum shmbus_slot_type type, uint64_t word,
 size_t slot_bytes_stripped_len(const void *p, size_t len);
 
 /*
- * JSON form of values, shared by the tool and the snapshot (documented in
- * `shmbus create slots --help`):
+ * slot_value_json - @v as JSON, for the snapshot and for
+ * shmbus_slot_value_json() (the form is documented there):
  *   int -> integer, float -> real (non-finite: {"float": "nan"|"inf"|"-inf"}),
  *   bool -> true/false, str -> string, bytes -> {"bytes_hex": "00ff"},
- *   None -> null.  Input also takes {"float": NUMBER} to force a float, and
- *   (for create, @with_capacity) {"value": V, "capacity": BYTES}.
+ *   None -> null.
+ * NULL on out-of-memory or for a value slot_value_check() refuses.
  */
 json_t *slot_value_json(const struct shmbus_slot_value *v);
-
-/*
- * slot_value_from_json - parse @j into @out.  str data points into
- * @j (valid while @j lives); bytes are decoded into a malloc'd buffer
- * returned in *@owned (free it; NULL if none).  On error returns -EINVAL and
- * sets *@why to a static explanation, or -ENOMEM.
- */
-int slot_value_from_json(const json_t *j, bool with_capacity,
-				struct shmbus_slot_value *out, void **owned,
-				const char **why);
 
 #endif /* SHMBUS_SLOTS_INTERNAL_H */

@@ -209,6 +209,26 @@ static inline struct shmbus_slot_value shmbus_slot_bytes(const void *p, size_t l
 SHMBUS_API const char *shmbus_slot_type_name(enum shmbus_slot_type type);
 
 /*
+ * shmbus_slot_value_json - @value as JSON text, in the one form snapshots
+ * (shmbus_snapshot_json(), the "value" of each item) and `shmbus get` show
+ * values, so that a program can print a value exactly as they do:
+ *     int      42                      str    "text" (NULs as \u0000)
+ *     float    1.5, 2.0 (always with   bytes  {"bytes_hex": "00ff"}
+ *              '.' or an exponent)     None   null
+ *     nan/inf  {"float": "nan"}, {"float": "inf"}, {"float": "-inf"}
+ *     bool     true, false
+ * JSON has no bytes and no non-finite numbers, hence the two tagged objects.
+ * The text is compact (no spaces), on one line, without a trailing newline.
+ * @value->capacity is ignored.
+ * Returns 0 and a malloc'd string in *@out (free(3) it), -EINVAL (NULL
+ * argument, unknown type, NULL data with a length), -EILSEQ (a str that is
+ * not valid UTF-8; shmbus_slots_get() never returns one), or -ENOMEM.
+ * Thread-safe; wait-free apart from malloc(3).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slot_value_json(const struct shmbus_slot_value *value,
+							 char **out);
+
+/*
  * shmbus_slots_create - create block @name holding the list @values[0..@n).
  * @name:  as shmbus_block_create() (NULL: a generated name).
  * @mode:  permission bits, 0 for 0600.
