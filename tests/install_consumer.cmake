@@ -18,6 +18,17 @@ endif()
 if(NOT EXISTS ${WORK}/prefix/bin/shmbus)
   message(FATAL_ERROR "the shmbus tool was not installed")
 endif()
+# The installed tool finds the installed libshmbus.so on its own (its RUNPATH
+# is relative to itself), with no LD_LIBRARY_PATH and the build tree unused.
+execute_process(COMMAND ldd ${WORK}/prefix/bin/shmbus OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(rc OR NOT out MATCHES "libshmbus\\.so[^\n]*=> ${WORK}/prefix/")
+  message(FATAL_ERROR "the installed tool does not use the installed libshmbus.so:\n${out}")
+endif()
+execute_process(COMMAND ${WORK}/prefix/bin/shmbus ls RESULT_VARIABLE rc OUTPUT_QUIET
+                ERROR_VARIABLE err)
+if(rc)
+  message(FATAL_ERROR "the installed tool does not run: ${rc} ${err}")
+endif()
 file(WRITE ${WORK}/src/consumer.c [=[
 #include <shmbus/shmbus.h>
 #include <stdio.h>
