@@ -26,25 +26,6 @@ const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_PYLIST] = &snap_pylist, /* probe: strict structure */
 };
 
-int snap_read(const struct snap_src *src, uint64_t off, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(src->fd, (char *)buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -SHMBUS_ETRUNCATED;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Header first: `ready` alone, then (if ready) the whole header.  The second
  * read starts after the first returned, so if `ready` was seen set, the

@@ -20,7 +20,7 @@ struct snap_src {
 };
 
 /*
- * snap_read - copy [@off, @off + @len) of the object into @buf.
+ * snap_read - (snap_util.c) copy [@off, @off + @len) of the object into @buf.
  * Returns 0, -SHMBUS_ETRUNCATED if the range is past the (current) end, or
  * -errno.
  */
@@ -62,7 +62,7 @@ extern const struct snap_kind_ops mpmc_snap_kind; /* mpmc_inspect.c */
 extern const struct snap_kind_ops snap_slots;  /* slots_snap.c */
 extern const struct snap_kind_ops snap_pylist; /* slots_snap.c */
 
-/* Helpers for hooks: set @key to a new value, failing on out-of-memory. */
+/* JSON helpers for hooks (snap_util.c).  ijson_set - set @key to a new value, failing on out-of-memory. */
 int ijson_set(json_t *obj, const char *key, json_t *value);
 
 /* A JSON string of @s (NULL: null) whatever its bytes: invalid UTF-8 (file
