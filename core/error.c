@@ -9,7 +9,7 @@
 
 #include "shmbus/error.h"
 
-static const char *const spsc_messages_fn[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
+static const char *const error_messages[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_EMAGIC - SHMBUS_E_FIRST] = "not a shmbus block (bad magic)",
 	[SHMBUS_EVERSION - SHMBUS_E_FIRST] = "unsupported shmbus layout version",
 	[SHMBUS_EKIND - SHMBUS_E_FIRST] = "block is of another kind",
@@ -19,6 +19,8 @@ static const char *const spsc_messages_fn[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_EBYTEORDER - SHMBUS_E_FIRST] = "block was made with another byte order",
 	[SHMBUS_EPEERDEAD - SHMBUS_E_FIRST] = "peer process is dead",
 	[SHMBUS_EEMPTY - SHMBUS_E_FIRST] = "block is empty (zero length)",
+	[SHMBUS_EEOS - SHMBUS_E_FIRST] = "end of stream",
+	[SHMBUS_ELAPPED - SHMBUS_E_FIRST] = "message was overwritten while it was read",
 };
 
 const char *shmbus_strerror(int code)
@@ -30,7 +32,7 @@ const char *shmbus_strerror(int code)
 	if (code == 0)
 		return "success";
 	if (code >= SHMBUS_E_FIRST && code < SHMBUS_E_LAST)
-		return spsc_messages_fn[code - SHMBUS_E_FIRST];
+		return error_messages[code - SHMBUS_E_FIRST];
 	text = strerrordesc_np(code);
 	return text ? text : "unknown error";
 }

@@ -19,6 +19,7 @@ static const char *const kind_names[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_SLOTS] = "slots",
 	[SHMBUS_KIND_PYLIST] = "python-shareablelist",
 	[SHMBUS_KIND_MANAGER] = "manager",
+	[SHMBUS_KIND_BROADCAST] = "broadcast",
 };
 
 const char *shmbus_kind_name(enum shmbus_kind kind)

@@ -55,6 +55,7 @@ enum shmbus_kind {
 	SHMBUS_KIND_SLOTS = 3,   /* a ShareableList made by shmbus */
 	SHMBUS_KIND_PYLIST = 4,  /* a ShareableList made by CPython */
 	SHMBUS_KIND_MANAGER = 5, /* a manager's list of blocks (manager.h) */
+	SHMBUS_KIND_BROADCAST = 6, /* one producer, many subscribers (broadcast.h) */
 	SHMBUS_KIND_MAX
 };
 

@@ -36,6 +36,10 @@ enum shmbus_errcode {
 	SHMBUS_EBYTEORDER,              /* block was laid out with another byte order */
 	SHMBUS_EPEERDEAD,               /* the peer this call waits for is dead */
 	SHMBUS_EEMPTY,                  /* object has zero length: nothing to map */
+	SHMBUS_EEOS,                    /* end of stream: the producer closed it and every
+					 * message before the close has been consumed */
+	SHMBUS_ELAPPED,                 /* lossy ring: the message was overwritten by the
+					 * producer while it was being read; discard it */
 	SHMBUS_E_LAST
 };
 
