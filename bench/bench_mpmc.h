@@ -57,7 +57,7 @@ struct mpmc_bench_cfg {
 	char name[64];            /* shmbus block / POSIX queue name */
 	uint32_t mq_maxmsg;       /* what the POSIX queue was given */
 	bool blocking;            /* shmbus: the blocking calls, not _try */
-	unsigned spin;            /* shmbus: -D spin=N, shmbus_mpmc_set_spin() */
+	unsigned spin;            /* shmbus: -D spin=N, shmbus_mpmc_set_yields() */
 };
 
 struct mpmc_bench_transport {

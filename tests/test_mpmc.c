@@ -56,7 +56,7 @@ static void test_create_params(void **state)
 	assert_int_equal(shmbus_mpmc_liveness_ms(h), SHMBUS_MPMC_LIVENESS_DEFAULT_MS);
 	assert_int_equal(stats_of(h).participants_max, SHMBUS_MPMC_PARTICIPANTS_DEFAULT);
 	shmbus_mpmc_close(h);
-	assert_int_equal(shmbus_mpmc_close(NULL), 0);
+	shmbus_mpmc_close(NULL); /* accepted, does nothing */
 }
 
 static void test_open_checks(void **state)
@@ -727,7 +727,7 @@ static void exercise(const char *name)
 		}
 		if (shmbus_mpmc_push(p, "y", 1, 0)) { /* a timeout 0 call too */ }
 		if (shmbus_mpmc_recover(p) < 0) { /* corrupt: reported */ }
-		if (shmbus_mpmc_stats(p, &st)) { /* always 0 */ }
+		shmbus_mpmc_stats(p, &st);
 	}
 	if (shmbus_mpmc_open(&c, name, SHMBUS_MPMC_CONSUMER) == 0) {
 		for (i = 0; i < 8; i++) {
@@ -835,7 +835,7 @@ static void *blocked_pop(void *arg)
 		wt->rc = -1;
 		return NULL;
 	}
-	shmbus_mpmc_set_spin(c, 0);
+	shmbus_mpmc_set_yields(c, 0);
 	wt->rc = shmbus_mpmc_pop(c, wt->got, sizeof(wt->got), -1);
 	shmbus_mpmc_close(c);
 	return NULL;

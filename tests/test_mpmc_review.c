@@ -172,7 +172,7 @@ static int sleeping_consumer(void *arg)
 		return 1;
 	if (shmbus_mpmc_open(&h, name, SHMBUS_MPMC_CONSUMER))
 		return 2;
-	shmbus_mpmc_set_spin(h, 0);
+	shmbus_mpmc_set_yields(h, 0);
 	for (;;) {
 		if (shmbus_mpmc_pop(h, buf, sizeof(buf), -1) < 0)
 			return 3;
@@ -331,7 +331,7 @@ static void test_sleeps_behind_lagging_hint(void **state)
 	}
 	/* head lags behind the consumer's position (K is 32 here). */
 	assert_true(atomic_load(&s.c->ctl->head.value) < 5);
-	shmbus_mpmc_set_spin(s.c, 0);
+	shmbus_mpmc_set_yields(s.c, 0);
 	assert_int_equal(pthread_create(&t, NULL, sleeper_pop, &s), 0);
 	/* It must go to sleep and stay asleep, not spin on the stale hint
 	 * (a spinning waiter shows waiters == 1 only in flickers). */
@@ -434,16 +434,16 @@ static void test_fetch_ahead(void **state)
 	(void)state;
 	/* The policy: the limit is on the stride (head + payload, rounded
 	 * up to 64), so 304 bytes is the largest slot_size it covers. */
-	assert_int_equal(stride_of(304), MPMC_AHEAD_STRIDE_MAX);
-	assert_true(stride_of(305) > MPMC_AHEAD_STRIDE_MAX);
-	assert_int_equal(mpmc_ahead(1024, stride_of(64), true), MPMC_AHEAD);
-	assert_int_equal(mpmc_ahead(16, stride_of(304), true), MPMC_AHEAD);
+	assert_int_equal(stride_of(304), mpmc_knobs.ahead_stride_max);
+	assert_true(stride_of(305) > mpmc_knobs.ahead_stride_max);
+	assert_int_equal(mpmc_ahead(1024, stride_of(64), true), mpmc_knobs.ahead);
+	assert_int_equal(mpmc_ahead(16, stride_of(304), true), mpmc_knobs.ahead);
 	assert_int_equal(mpmc_ahead(1024, stride_of(305), true), 0);
 	assert_int_equal(mpmc_ahead(8, stride_of(64), true), 0);
 	assert_int_equal(mpmc_ahead(1024, stride_of(64), false), 0);
 	/* What a handle gets. */
-	assert_int_equal(p->ahead, w ? MPMC_AHEAD : 0);
-	assert_int_equal(c->ahead, w ? MPMC_AHEAD : 0);
+	assert_int_equal(p->ahead, w ? mpmc_knobs.ahead : 0);
+	assert_int_equal(c->ahead, w ? mpmc_knobs.ahead : 0);
 	/* Streams whole and in order, around the ring several times, with
 	 * both sides fetching ahead (the ring never empties for long: each
 	 * side runs while messages flow). */

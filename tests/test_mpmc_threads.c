@@ -50,7 +50,7 @@ static void *produce(void *arg)
 		return NULL;
 	}
 	/* Spin briefly so that both the spin and the futex paths run. */
-	shmbus_mpmc_set_spin(h, 50);
+	shmbus_mpmc_set_yields(h, 50);
 	while (seq < t->r->msgs && rc == 0) {
 		if (seq % 3 == 0) {
 			rc = shmbus_mpmc_reserve(h, SLOT, &data, 10000);
@@ -82,7 +82,7 @@ static void *consume(void *arg)
 		t->rc = 10;
 		return NULL;
 	}
-	shmbus_mpmc_set_spin(h, 50);
+	shmbus_mpmc_set_yields(h, 50);
 	while (atomic_load_explicit(&r->delivered, memory_order_relaxed) < total) {
 		rc = shmbus_mpmc_peek_burst(h, msgs, (unsigned)(n % 4) + 1, 20);
 		if (rc == -ETIMEDOUT)
@@ -152,7 +152,7 @@ static void run_threads(uint32_t slots, uint64_t msgs)
 	if (tm_check_logs(logs, r.counts, NCONS, sent, NPROD, why, sizeof(why)))
 		fail_msg("%s", why);
 	assert_int_equal(shmbus_mpmc_open(&h, r.name, SHMBUS_MPMC_CONSUMER), 0);
-	assert_int_equal(shmbus_mpmc_stats(h, &st), 0);
+	shmbus_mpmc_stats(h, &st);
 	assert_int_equal(st.msgs_in, msgs * NPROD);
 	assert_int_equal(st.msgs_out, msgs * NPROD);
 	assert_int_equal(st.lost, 0);

@@ -36,7 +36,7 @@ static inline struct shmbus_mpmc_stats stats_of(struct shmbus_mpmc *h)
 {
 	struct shmbus_mpmc_stats st;
 
-	assert_int_equal(shmbus_mpmc_stats(h, &st), 0);
+	shmbus_mpmc_stats(h, &st);
 	return st;
 }
 

@@ -1,7 +1,17 @@
 /*
  * mpmc_internal.h - the shared layout of an mpmc ring block, the slot state
- * word, and the private handle.  The state machine that moves slot words is
- * described (with its invariants) at the top of mpmc_ring.c.
+ * word, the tuning knobs, the private handle, and what the files of the
+ * component offer each other.  The state machine that moves slot words is
+ * described (with its invariants) in mpmc_claim_internal.h.
+ *
+ * Files, each calling only files below it (a DAG; the wait loop takes the
+ * try call it repeats as a callback):
+ *   mpmc.c (open, close, accessors, stats)     mpmc_inspect.c (snapshot)
+ *   mpmc_produce.c   mpmc_consume.c            |
+ *   mpmc_wait.c                                |
+ *   mpmc_recover.c                             |
+ *   mpmc_decode.c  mpmc_layout.c  <------------+
+ *   (this header and mpmc_claim_internal.h: inline helpers of all of them)
  *
  * Block layout (offsets from 0; every region starts on a 128-byte boundary,
  * so what producers write and what consumers write never share the pair of
@@ -212,6 +222,7 @@ struct mpmc_layout {
 	uint64_t total_size;
 };
 
+/* mpmc_layout.c: geometry and creation. */
 /*
  * mpmc_layout - compute the layout of (@slots, @slot_size, @participants).
  * Returns 0 or -EINVAL if a value is out of range.  Used by create and, on a
@@ -240,6 +251,89 @@ int mpmc_block_size(const struct shmbus_mpmc_params *params, uint64_t *size);
 int mpmc_block_build(void *mem, uint64_t size, const struct shmbus_mpmc_params *params,
 		     shmbus_ident_t manager);
 
+/*
+ * Tuning knobs of the ring, in one place.  None is part of the algorithm:
+ * the ring is correct with any value in range, the knobs only decide how
+ * fast it goes, and each default was chosen by measurement (the figures and
+ * their history: bench/README.md, "MPMC figures moved from source
+ * comments").  Four heuristics, all gated by whether messages flow:
+ *  - flow_run: a handle's messages "flow" once it moved that many since a
+ *    claim last found the ring empty (full) (mpmc_flowing()).  A ping-pong
+ *    moves one message between two such findings: it never flows, so none
+ *    of the heuristics below takes the line the other side is about to use.
+ *  - Fetch-ahead (fetch_ahead() in mpmc_claim_internal.h): while messages
+ *    flow, start fetching the slot `ahead` positions past each claim, so
+ *    that its cache misses overlap this message's work.  Only where it
+ *    pays (mpmc_ahead()): slot strides of at most ahead_stride_max bytes
+ *    (slot_size <= 304), rings of ahead_slots_min slots or more (so that
+ *    `ahead` is at most a quarter of the ring: in a smaller one it lands
+ *    where the other side works), CPUs that prefetch for writing.
+ *  - Blind claims (C3 in mpmc_consume.c): a consumer whose messages flow
+ *    and whose buffer fits any message CASes the slot without loading its
+ *    word first, guessing the publisher of its last message.
+ *  - Batch waits (mpmc_wait.c): a waiter whose last wait was short (ended
+ *    within stream_polls polls) and whose last run was flow_run or longer
+ *    first polls the slot batch_max positions ahead (at most a quarter
+ *    ring) for up to batch_window pause polls, so that the two sides stop
+ *    trading a cache line on every message.
+ *  - Polling before a futex sleep (mpmc_wait.c): pauses_min + random below
+ *    pauses_spread polls with a CPU pause (random, so that processes sharing
+ *    CPUs do not switch roles in lockstep), then `yields` polls with
+ *    sched_yield() (a handle's own count: shmbus_mpmc_set_yields()).
+ * And the hint lag (I5 in mpmc_claim_internal.h): a claimer moves the
+ * shared hint once it lags hint_lag_max positions (at most half the ring,
+ * mpmc_hint_lag()): the busy path pays a hint CAS once per that many claims.
+ */
+struct mpmc_knobs {
+	uint32_t flow_run;
+	uint32_t ahead;
+	uint32_t ahead_stride_max;
+	uint32_t ahead_slots_min;
+	bool blind_claims;
+	uint32_t batch_max;
+	uint32_t batch_window;
+	uint32_t stream_polls;
+	uint32_t pauses_min;
+	uint32_t pauses_spread;
+	uint32_t yields;
+	uint32_t hint_lag_max;
+};
+
+/* The defaults.  A static const: every use folds to a constant. */
+static const struct mpmc_knobs mpmc_knobs = {
+	.flow_run = 4,
+	.ahead = 4,
+	.ahead_stride_max = 320,
+	.ahead_slots_min = 16,
+	.blind_claims = true,
+	.batch_max = 16,
+	.batch_window = 64,
+	.stream_polls = 8,
+	.pauses_min = 20,
+	.pauses_spread = 300,
+	.yields = SHMBUS_MPMC_YIELDS_DEFAULT,
+	.hint_lag_max = 32,
+};
+
+/* Fetch-ahead distance for a ring (see mpmc_knobs); 0: never. */
+static inline uint32_t mpmc_ahead(uint32_t nslots, uint32_t stride, bool have_prefetch_w)
+{
+	const struct mpmc_knobs *k = &mpmc_knobs;
+
+	if (!have_prefetch_w || stride > k->ahead_stride_max || nslots < k->ahead_slots_min ||
+	    k->ahead > nslots / 4)
+		return 0;
+	return k->ahead;
+}
+
+/* Most a hint may lag behind the first unclaimed position (K of I5). */
+static inline uint32_t mpmc_hint_lag(uint32_t nslots)
+{
+	uint32_t k = nslots / 2;
+
+	return k > mpmc_knobs.hint_lag_max ? mpmc_knobs.hint_lag_max : k ? k : 1;
+}
+
 /* One claim (producer) or held message (consumer) of a handle. */
 struct mpmc_claim {
 	uint64_t word;          /* the state word our CAS installed */
@@ -266,14 +360,19 @@ struct shmbus_mpmc {
 	enum shmbus_mpmc_role role;
 	uint32_t idx;                   /* our participant entry */
 	shmbus_ident_t me;
+	/* The knobs resolved for this handle at open (see struct mpmc_knobs):
+	 * the hint lag K, the fetch-ahead distance (0: never), and the yield
+	 * polls (shmbus_mpmc_set_yields()). */
+	uint32_t hint_lag;
+	uint32_t ahead;
+	unsigned yields;
 	/*
 	 * Where this handle's next claim starts looking: one past its last
 	 * claim (every position below is claimed, I3), unless the shared hint
-	 * is further (mpmc_ring.c).  Private, so the busy path needs no shared
-	 * write to find its slot.
+	 * is further (mpmc_claim_internal.h).  Private, so the busy path needs
+	 * no shared write to find its slot.
 	 */
 	uint64_t cursor;
-	uint32_t hint_lag;              /* K of I5 in mpmc_ring.c */
 	/* Claims held, oldest first: claims[first .. first + nclaims). */
 	unsigned first, nclaims;
 	struct mpmc_claim claims[SHMBUS_MPMC_BURST_MAX];
@@ -282,30 +381,23 @@ struct shmbus_mpmc {
 	uint64_t stuck_pos;
 	uint64_t stuck_since_ns;
 	bool stuck_valid;
-	unsigned spin;                  /* yields before a blocking call sleeps */
 	unsigned pauses;                /* pause polls of the current wait */
 	uint32_t rnd;                   /* xorshift32 state, never 0 */
 	/*
-	 * Whether messages flow: we moved MPMC_FLOW_RUN messages or more
-	 * since a claim last found the ring empty (full) - our count was
+	 * Whether messages flow: we moved flow_run messages or more since a
+	 * claim last found the ring empty (full) - our count was
 	 * @done_at_eagain then, and @run messages had moved since the time
-	 * before.  A consumer whose messages flow claims without loading
-	 * first (C3 in mpmc_ring.c); a waiter whose last wait was short
-	 * (@short_wait) and whose last @run was long waits for a batch
-	 * (@batch_wait, mpmc_wait.c).  A ping-pong moves one message
-	 * between two empty findings: neither.
+	 * before.  A waiter whose last wait was short (@short_wait) and whose
+	 * last @run was long waits for a batch (@batch_wait, mpmc_wait.c).
 	 */
 	uint64_t done_at_eagain;
 	uint64_t run;
 	bool short_wait;
 	bool batch_wait;
 	/* Consumer: the producer entry that published our last message, the
-	 * guess for the next one's FULL word (mpmc_ring.c, C3).  A wrong
+	 * guess for the next one's FULL word (C3 in mpmc_consume.c).  A wrong
 	 * guess only costs a retry. */
 	uint32_t publisher;
-	/* Positions ahead of a claim whose slot the claimer fetches while
-	 * messages flow (mpmc_ring.c, fetch_ahead()); 0: never. */
-	uint32_t ahead;
 };
 
 /* The slot for position @pos. */
@@ -328,33 +420,10 @@ static inline uint64_t mpmc_done(const struct shmbus_mpmc *h)
 				    memory_order_relaxed);
 }
 
-#define MPMC_FLOW_RUN 4u
-
-/*
- * Fetch-ahead (fetch_ahead() in mpmc_ring.c), MPMC_AHEAD positions past each
- * claim, where it was measured to pay: a slot stride (16-byte head plus
- * slot_size, rounded up to 64) of at most MPMC_AHEAD_STRIDE_MAX, i.e.
- * slot_size <= 304 (at 1 KiB it cost 35 %); a CPU that prefetches for
- * writing; and a ring of MPMC_AHEAD_SLOTS_MIN slots or more, so that four
- * ahead is at most a quarter of the ring - in a smaller one it would land
- * where the other side works.
- */
-#define MPMC_AHEAD 4u
-#define MPMC_AHEAD_STRIDE_MAX 320u
-#define MPMC_AHEAD_SLOTS_MIN 16u
-static_assert(MPMC_AHEAD * 4 <= MPMC_AHEAD_SLOTS_MIN, "fetch-ahead: at most a quarter ring");
-
-static inline uint32_t mpmc_ahead(uint32_t nslots, uint32_t stride, bool have_prefetch_w)
-{
-	if (!have_prefetch_w || stride > MPMC_AHEAD_STRIDE_MAX || nslots < MPMC_AHEAD_SLOTS_MIN)
-		return 0;
-	return MPMC_AHEAD;
-}
-
-/* Whether messages flow (see struct shmbus_mpmc): not in a ping-pong. */
+/* Whether messages flow (see struct mpmc_knobs): not in a ping-pong. */
 static inline bool mpmc_flowing(const struct shmbus_mpmc *h)
 {
-	return mpmc_done(h) - h->done_at_eagain >= MPMC_FLOW_RUN;
+	return mpmc_done(h) - h->done_at_eagain >= mpmc_knobs.flow_run;
 }
 
 /* A claim found the ring empty (full): a run of messages ends, unless
@@ -378,70 +447,39 @@ static inline void mpmc_count(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
-/* Whether a word read from the block is well-formed for this ring. */
-static inline bool mpmc_word_ok(const struct shmbus_mpmc *h, uint64_t w)
+/* Count @n messages lost in our own entry (a dropped corrupt message). */
+static inline void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n)
+{
+	mpmc_count(&h->mine->lost, 2 * n);
+}
+
+/*
+ * Whether a word read from the block is well-formed for a ring of @nparts
+ * participant entries: a known state, an owner inside the table, and no
+ * owner named by EMPTY (no transition makes that).  The one corruption test
+ * of a slot word, for the ring and for inspection (mpmc_decode.c) alike.
+ */
+static inline bool mpmc_word_valid(uint64_t w, uint32_t nparts)
 {
 	unsigned st = mpmc_word_state(w);
 	uint32_t owner = mpmc_word_owner(w);
 
-	if (st >= MPMC_STATE_MAX || owner >= h->nparts)
+	if (st >= MPMC_STATE_MAX || owner >= nparts)
 		return false;
 	return st != MPMC_EMPTY || owner == 0;
 }
 
-/* Why a try call could not proceed: the position and word it stopped at. */
-struct mpmc_block_on {
-	uint64_t pos;
-	uint64_t word;
-};
-
-/* mpmc_ring.c: the lock-free core. */
-/*
- * mpmc_claim_one - producer: claim the slot at the tail for @len bytes.
- * mpmc_peek_one - consumer: claim the message at the head, unless it is
- *   longer than @max_len (-EMSGSIZE, nothing taken); a message whose length
- *   is impossible is taken and dropped (-SHMBUS_ECORRUPT, lost + 1).
- * Both return 0 (the claim is the newest in h->claims), -EAGAIN with @why
- * filled, -ENOBUFS, -SHMBUS_ECORRUPT.
- */
-int mpmc_claim_one(struct shmbus_mpmc *h, size_t len, struct mpmc_block_on *why);
-int mpmc_peek_one(struct shmbus_mpmc *h, size_t max_len, struct mpmc_block_on *why);
-/*
- * The copying calls' busy path, with no entry in the handle's claim list
- * (the claim lives only inside the call): claim, copy, publish / claim,
- * copy, release.  mpmc_push_one returns 0, mpmc_pop_one the length; both
- * -EAGAIN with @why filled, -ECANCELED, -SHMBUS_ECORRUPT; pop also
- * -EMSGSIZE (longer than @size: not taken).
- */
-int mpmc_push_one(struct shmbus_mpmc *h, const void *data, size_t len,
-		  struct mpmc_block_on *why);
-int mpmc_pop_one(struct shmbus_mpmc *h, void *buf, size_t size, struct mpmc_block_on *why);
-/* Finish the oldest claim: 0, or -ECANCELED if it had been recovered. */
-int mpmc_publish_one(struct shmbus_mpmc *h, size_t len);
-int mpmc_release_one(struct shmbus_mpmc *h);
-void mpmc_cancel_one(struct shmbus_mpmc *h);
-/*
- * mpmc_take - claim one (mpmc_zc.c): a producer's slot for @len bytes, or a
- * consumer's next message of at most @len bytes; without waiting if
- * @timeout_ms is NULL (but recovering a stuck slot as the blocking path
- * would).  Returns 0 (the claim is the newest), or a negative code.
- */
-int mpmc_take(struct shmbus_mpmc *h, size_t len, const int *timeout_ms);
-
-static inline void *mpmc_payload(const struct mpmc_claim *cl)
+static inline bool mpmc_word_ok(const struct shmbus_mpmc *h, uint64_t w)
 {
-	return (char *)cl->slot + MPMC_SLOT_HDR;
+	return mpmc_word_valid(w, h->nparts);
 }
 
-/* The newest / oldest claim of a handle that holds one. */
-static inline struct mpmc_claim *mpmc_claim_newest(struct shmbus_mpmc *h)
+/* A claim word: WRITING or READING (the states a dead owner leaves). */
+static inline bool mpmc_word_claimed(uint64_t w)
 {
-	return &h->claims[(h->first + h->nclaims - 1) % SHMBUS_MPMC_BURST_MAX];
-}
+	unsigned st = mpmc_word_state(w);
 
-static inline struct mpmc_claim *mpmc_claim_oldest(struct shmbus_mpmc *h)
-{
-	return &h->claims[h->first];
+	return st == MPMC_WRITING || st == MPMC_READING;
 }
 
 /*
@@ -461,17 +499,92 @@ static inline bool mpmc_passed_by_consumers(int64_t d, uint64_t w)
 	return (d == 0 && mpmc_word_state(w) == MPMC_READING) || d == 1;
 }
 
-/* Most a hint may lag behind the first unclaimed position (I5). */
-#define MPMC_HINT_LAG_MAX 32u
-
-static inline uint32_t mpmc_hint_lag(uint32_t nslots)
+/* Wake the sleepers of @wq, counting the wake-up in our entry. */
+static inline void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq)
 {
-	uint32_t k = nslots / 2;
-
-	return k > MPMC_HINT_LAG_MAX ? MPMC_HINT_LAG_MAX : k ? k : 1;
+	/*
+	 * A6: seq_cst, and so is every CAS that precedes a wake (publish,
+	 * release, cancel, drop, recovery: "W" below).  Against the sleeper's
+	 * F1 fence in waitq_wait() (waiters++; fence; re-check), C11's
+	 * fence rules (29.3p5/p6 of C11, [atomics.order] in C++) give what
+	 * the waker's own fence in waitq_wake() would: if this load
+	 * follows F1 in the single total order S, it sees the waiter; if it
+	 * precedes F1, so does W (sequenced before it), and the sleeper's
+	 * re-check after F1 sees W.  So the busy path pays no fence (on x86
+	 * the CAS is a locked instruction and this a plain load); the full
+	 * wake, fence included, runs only when somebody sleeps.  A wake
+	 * takes every sleeper out of the count, so the calls after it pay
+	 * nothing until one sleeps again, and one that died asleep is
+	 * forgotten (waitq_internal.h).
+	 */
+	if (waitq_word_waiters(atomic_load_explicit(&wq->q.word, memory_order_seq_cst)) == 0)
+		return;
+	if (waitq_wake(&wq->q))
+		mpmc_count(&h->mine->wakes, 1);
 }
+
+/* Why a try call could not proceed: the position and word it stopped at. */
+struct mpmc_block_on {
+	uint64_t pos;
+	uint64_t word;
+};
+
+/* --- mpmc_decode.c: the one reader of the ring's state ------------------ */
+
 /*
- * mpmc_recover.c: recovery of a dead participant's claims.
+ * Where the decoder reads a ring's state: the live mapping (stats) or
+ * private copies (inspect).  Every pointer is to a region of the block
+ * that the geometry @g (already validated: mpmc_geom_check()) sizes.
+ * Loads of a copy are atomic loads of private memory: nobody else sees it.
+ */
+struct mpmc_view {
+	const struct mpmc_geom *g;
+	struct mpmc_ctl *ctl;               /* hints and wait queues */
+	struct participant *parts;          /* g->participants entries, or NULL */
+	struct mpmc_pstats *pstats;         /* g->participants entries */
+	/* Slot k's state word is at words + k * words_stride: the live slots
+	 * (stride g->slot_stride), or a copy of the words alone (stride 8).
+	 * NULL: no slot area at hand (a huge ring's snapshot); read_word()
+	 * then fetches a single word, and positions stay the raw hints. */
+	char *words;
+	uint64_t words_stride;
+	int (*read_word)(const void *src, uint64_t slot, uint64_t *w);
+	const void *src;
+};
+
+/* What the decoder makes of a view. */
+struct mpmc_decoded {
+	struct shmbus_mpmc_stats stats;   /* positions, occupancy, counters */
+	uint32_t waiting_producers;       /* counted in the not_full queue */
+	uint32_t waiting_consumers;       /* counted in the not_empty queue */
+	bool census;                      /* the slot counts below are valid */
+	uint64_t writing, full, reading, invalid;
+};
+
+/*
+ * mpmc_decode - decode @v into @out: counters summed over every entry
+ * (lost exact, each entry's journal settled against the slot word it names,
+ * mpmc_lost_count()), registered roles (if v->parts), positions (the first
+ * position each side has not passed, from its hint; without slot words the
+ * raw hints), occupancy clamped to 0..slots, waiters, and if @want_census
+ * (and slot words are at hand) the slot states, in which `invalid` counts
+ * the words mpmc_word_valid() refuses.  Bounded: one pass over the entries,
+ * at most a lap of steps from each hint, one pass for the census.  Never
+ * writes to the block.  Returns 0, or read_word()'s error.
+ */
+int mpmc_decode(const struct mpmc_view *v, bool want_census, struct mpmc_decoded *out);
+/* Messages lost with the claims of entry @idx (< participants) into @lost
+ * (see mpmc_lost_count()).  Returns 0, or read_word()'s error. */
+int mpmc_decode_lost(const struct mpmc_view *v, uint32_t idx, uint64_t *lost);
+
+/* mpmc.c: the live view of a handle's ring, for the decoder; @g receives
+ * the handle's private geometry (the view points to it).  And the lost
+ * count of one entry, read through it (tests follow single entries). */
+void mpmc_view_of(const struct shmbus_mpmc *h, struct mpmc_geom *g, struct mpmc_view *v);
+uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
+
+/* --- mpmc_recover.c: recovery of a dead participant's claims ------------ */
+/*
  * mpmc_recover_claim - the waiter's path: @word is a claim it is stuck on;
  *   if the entry it names holds a dead process (or none), take the entry
  *   over, recover all its claims, and give the entry back.  Returns how many
@@ -481,58 +594,39 @@ static inline uint32_t mpmc_hint_lag(uint32_t nslots)
  *   owns and whose earlier owners are all gone; first settles a recovery
  *   its previous owner left pending.  Returns how many claims, or
  *   -SHMBUS_ECORRUPT.
+ * (shmbus_mpmc_recover(), the explicit sweep, is there too.)
  */
 int mpmc_recover_claim(struct shmbus_mpmc *h, uint64_t word);
 int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx);
-/* Count @n messages lost in our own entry (a dropped corrupt message). */
-void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n);
-/* Messages lost with the claims of entry @idx (see mpmc_lost_count()). */
-uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
-/* Settle the pending recovery of a dead entry, if any (the sweep). */
-int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx);
-/*
- * mpmc_sweep_sleepers - recover every entry whose owner died asleep (its
- * entry, and with it the count it left in a wait queue until the next wake
- * of that queue).  Reads /proc once per entry marked asleep.  Returns how
- * many entries it recovered, or -SHMBUS_ECORRUPT.
- */
-int mpmc_sweep_sleepers(struct shmbus_mpmc *h);
-/* Wake the sleepers of @wq, counting the wake-up. */
-void mpmc_wake(struct shmbus_mpmc *h, struct mpmc_wq *wq);
 
-/* mpmc_wait.c: blocking and stuck-slot detection. */
-uint64_t mpmc_now_ns(void);
+/* --- mpmc_wait.c: blocking and stuck-slot detection --------------------- */
 /*
- * mpmc_stalled - a try call stopped at @why.  If the word there is a claim
- * that has not moved for the liveness timeout and its owner is dead, recover
- * it.  Returns 1 if something was recovered (retry now), 0, or a negative
- * code.
+ * An attempt of a try call: 0 or a count on success, -EAGAIN with @why
+ * filled when it must wait, or another negative code.
  */
-int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why);
-/* Wait until @why changes, the deadline passes, or a liveness period ends. */
-int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
-	      const struct timespec *deadline);
+typedef int (*mpmc_attempt_fn)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why);
 /*
  * mpmc_try_stalled - a try call's @attempt stopped at @why (-EAGAIN): let
- * mpmc_stalled() recover the slot if its owner is dead, and if it did, make
- * the attempt once more.  Off the busy path.  Returns what the attempt
- * returns, -EAGAIN, or mpmc_stalled()'s error.
+ * a stuck slot whose owner is dead be recovered (as the blocking path
+ * would), and if one was, make the attempt once more.  Off the busy path.
+ * Returns what the attempt returns, -EAGAIN, -EDEADLK (we hold the very slot
+ * we wait for) or a recovery error.
  */
-int mpmc_try_stalled(struct shmbus_mpmc *h,
-		     int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
-		     void *arg, struct mpmc_block_on *why);
+int mpmc_try_stalled(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg,
+		     struct mpmc_block_on *why);
 /*
  * mpmc_blocking - run @attempt (a try call) until it succeeds, fails with
  * something else than -EAGAIN, or @timeout_ms passes (-ETIMEDOUT).
  */
-int mpmc_blocking(struct shmbus_mpmc *h, int (*attempt)(struct shmbus_mpmc *h, void *arg,
-							 struct mpmc_block_on *why),
-		  void *arg, int timeout_ms);
+int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int timeout_ms);
 
 /*
- * Test hooks: when set, called at these points of every claim.  Always
- * compiled in; inert (one relaxed load) unless a test sets the pointer.
- * The torture test uses them to park a process right where a kill hurts.
+ * Test hooks, compiled into the test flavour of the library only
+ * (SHMBUS_TEST_HOOKS, see the top CMakeLists.txt): called at these points
+ * of every claim.  In release objects mpmc_hook() is empty and
+ * mpmc_test_hook is not defined (a release object that named it would not
+ * link).  The torture test uses them to park a process right where a kill
+ * hurts.
  */
 enum mpmc_hook_point {
 	MPMC_HOOK_CLAIMED,      /* producer: slot claimed, nothing written */
@@ -546,11 +640,16 @@ extern _Atomic(mpmc_hook_fn) mpmc_test_hook;
 
 static inline void mpmc_hook(enum mpmc_hook_point point, struct shmbus_mpmc *h)
 {
+#ifdef SHMBUS_TEST_HOOKS
 	/* Relaxed: set once by a test before it starts workers. */
 	mpmc_hook_fn fn = atomic_load_explicit(&mpmc_test_hook, memory_order_relaxed);
 
 	if (__builtin_expect(fn != NULL, 0))
 		fn(point, h);
+#else
+	(void)point;
+	(void)h;
+#endif
 }
 
 #endif /* SHMBUS_MPMC_INTERNAL_H */

@@ -25,52 +25,25 @@
  * a new participant; an opener handed a dead or free entry recovers it and
  * keeps it (shmbus_mpmc_open()).  Recovery wakes both wait queues: the
  * recovered slots are where waiters are stuck.
+ *
+ * The explicit sweep (shmbus_mpmc_recover(), at the end) does at once what
+ * waiters do one stuck slot at a time, settles journals left pending, drops
+ * the entries of participants that died asleep, and moves the hints.
  */
 #include <errno.h>
 
 #include "mpmc_internal.h"
 
-static bool claimed(uint64_t w)
-{
-	unsigned st = mpmc_word_state(w);
-
-	return st == MPMC_WRITING || st == MPMC_READING;
-}
-
 /* CAS a claimed @word to (lap + 1, EMPTY).  True if ours was the CAS. */
 static bool skip_or_free(struct mpmc_slot *s, uint64_t word)
 {
-	/* C4: seq_cst (a wake follows: A6 in mpmc_ring.c).  Acquire: whatever
+	/* C4: seq_cst (a wake follows: A6 in mpmc_wake()).  Acquire: whatever
 	 * the dead owner wrote is ordered before the next holder; release:
-	 * pairs with the next claim (C2 in mpmc_ring.c), and orders our
+	 * pairs with the next claim (C2 in mpmc_produce.c), and orders our
 	 * journal (R5) before the new word. */
 	return atomic_compare_exchange_strong_explicit(
 		&s->word, &word, mpmc_word(mpmc_word_lap(word) + 1, 0, MPMC_EMPTY),
 		memory_order_seq_cst, memory_order_relaxed);
-}
-
-void mpmc_count_lost(struct shmbus_mpmc *h, uint64_t n)
-{
-	mpmc_count(&h->mine->lost, 2 * n);
-}
-
-uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx)
-{
-	struct mpmc_pstats *ps = &h->pstats[idx];
-	/* A8 (acquire): the journal is visible if `pending` is. */
-	uint64_t lw = atomic_load_explicit(&ps->lost, memory_order_acquire);
-	uint64_t slot, jword, now;
-
-	if (!(lw & MPMC_LOST_PENDING))
-		return mpmc_lost_count(lw, 0, 0);
-	/* Relaxed: ordered after A8. */
-	slot = atomic_load_explicit(&ps->jslot, memory_order_relaxed);
-	jword = atomic_load_explicit(&ps->jword, memory_order_relaxed);
-	if (slot >= h->nslots)
-		return mpmc_lost_count(lw & ~MPMC_LOST_PENDING, 0, 0); /* corrupt: ignore */
-	/* Acquire: a CAS seen here is counted; its count store comes later. */
-	now = atomic_load_explicit(&mpmc_slot_at(h, slot)->word, memory_order_acquire);
-	return mpmc_lost_count(lw, jword, now);
 }
 
 /* Settle a recovery that a previous owner of entry @idx left pending. */
@@ -82,7 +55,7 @@ static int settle_pending(struct shmbus_mpmc *h, uint32_t idx, uint64_t *lw)
 	/* Relaxed: ordered after the acquire load of `lost` (A8). */
 	slot = atomic_load_explicit(&ps->jslot, memory_order_relaxed);
 	word = atomic_load_explicit(&ps->jword, memory_order_relaxed);
-	if (slot >= h->nslots || !mpmc_word_ok(h, word) || !claimed(word) ||
+	if (slot >= h->nslots || !mpmc_word_ok(h, word) || !mpmc_word_claimed(word) ||
 	    mpmc_word_owner(word) != idx)
 		return -SHMBUS_ECORRUPT;
 	skip_or_free(mpmc_slot_at(h, slot), word);
@@ -123,11 +96,11 @@ int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx)
 	}
 	for (k = 0; k < h->nslots; k++) {
 		struct mpmc_slot *s = mpmc_slot_at(h, k);
-		/* A9: acquire, as A2 in mpmc_ring.c. */
+		/* A9: acquire, as A2 in mpmc_produce.c. */
 		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
 		bool ok;
 
-		if (!mpmc_word_ok(h, w) || !claimed(w) || mpmc_word_owner(w) != idx)
+		if (!mpmc_word_ok(h, w) || !mpmc_word_claimed(w) || mpmc_word_owner(w) != idx)
 			continue;
 		/* Relaxed: published by R5. */
 		atomic_store_explicit(&ps->jslot, k, memory_order_relaxed);
@@ -170,7 +143,9 @@ static int take_and_recover(struct shmbus_mpmc *h, uint32_t idx)
 	return n;
 }
 
-int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx)
+/* Settle the pending recovery of a dead entry, if any: 1, 0, -EBUSY
+ * (its owner is alive), or -SHMBUS_ECORRUPT. */
+static int settle_entry(struct shmbus_mpmc *h, uint32_t idx)
 {
 	/* Relaxed: a hint; take_and_recover() decides under ownership. */
 	if (idx == h->idx ||
@@ -179,7 +154,13 @@ int mpmc_settle_entry(struct shmbus_mpmc *h, uint32_t idx)
 	return take_and_recover(h, idx);
 }
 
-int mpmc_sweep_sleepers(struct shmbus_mpmc *h)
+/*
+ * Recover every entry whose owner died asleep (its entry, and with it the
+ * count it left in a wait queue until the next wake of that queue).  Reads
+ * /proc once per entry marked asleep.  Returns how many entries it
+ * recovered, or -SHMBUS_ECORRUPT.
+ */
+static int sweep_sleepers(struct shmbus_mpmc *h)
 {
 	uint32_t i;
 	int n = 0, rc;
@@ -203,11 +184,73 @@ int mpmc_recover_claim(struct shmbus_mpmc *h, uint64_t word)
 
 	if (!mpmc_word_ok(h, word))
 		return -SHMBUS_ECORRUPT;
-	if (!claimed(word))
+	if (!mpmc_word_claimed(word))
 		return 0;
 	owner = mpmc_word_owner(word);
 	if (owner == h->idx)
 		return 0; /* our own claim: we are alive */
 	n = take_and_recover(h, owner);
 	return n == -EBUSY ? 0 : n;
+}
+
+/* --- the explicit sweep ------------------------------------------------ */
+
+/* Move @hint over positions whose slot shows them claimed; at most a lap. */
+static void hint_settle(struct shmbus_mpmc *h, _Atomic uint64_t *hint, bool consumers)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nslots; i++) {
+		/* Acquire: as A1/A3 (mpmc_produce.c, mpmc_consume.c). */
+		uint64_t pos = atomic_load_explicit(hint, memory_order_acquire);
+		uint64_t w = atomic_load_explicit(&mpmc_slot_at(h, pos)->word,
+						  memory_order_acquire);
+		int64_t d = mpmc_lap_diff(mpmc_word_lap(w), mpmc_pos_lap(h, pos));
+		bool past = consumers ? mpmc_passed_by_consumers(d, w) :
+					mpmc_passed_by_producers(d, w);
+		uint64_t expected = pos;
+
+		if (!past)
+			return;
+		/* C1 (mpmc_claim_internal.h); failure relaxed: another mover won,
+		 * and the next round reloads the hint. */
+		atomic_compare_exchange_strong_explicit(hint, &expected, pos + 1,
+							memory_order_acq_rel,
+							memory_order_relaxed);
+	}
+}
+
+int shmbus_mpmc_recover(struct shmbus_mpmc *h)
+{
+	uint32_t i;
+	int n = 0, rc;
+
+	for (i = 0; i < h->nslots; i++) {
+		struct mpmc_slot *s = mpmc_slot_at(h, i);
+		/* Acquire: as A2 in mpmc_produce.c. */
+		uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
+		unsigned st = mpmc_word_state(w);
+
+		if (st != MPMC_WRITING && st != MPMC_READING)
+			continue;
+		if (mpmc_word_owner(w) == h->idx)
+			continue; /* our own claim */
+		rc = mpmc_recover_claim(h, w);
+		if (rc < 0)
+			return rc;
+		n += rc;
+	}
+	/* Recoveries whose agent died after its CAS: count them now. */
+	for (i = 0; i < h->nparts; i++) {
+		rc = settle_entry(h, i);
+		if (rc < 0 && rc != -EBUSY)
+			return rc;
+	}
+	/* Participants that died asleep: they count as waiters no more. */
+	rc = sweep_sleepers(h);
+	if (rc < 0)
+		return rc;
+	hint_settle(h, &h->ctl->tail.value, false);
+	hint_settle(h, &h->ctl->head.value, true);
+	return n;
 }

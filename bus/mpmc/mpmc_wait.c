@@ -19,61 +19,48 @@
 #include "mpmc_internal.h"
 
 /*
- * How a blocking call polls before it sleeps on the futex: first a pause
- * phase of MPMC_PAUSES_MIN + (random below MPMC_PAUSES_SPREAD) polls with
- * a pause between them, then h->spin polls with sched_yield() between them.
+ * How a blocking call polls before it sleeps on the futex (the numbers are
+ * knobs, struct mpmc_knobs): first a pause phase of pauses_min + (random
+ * below pauses_spread) polls with a pause between them, then h->yields polls
+ * with sched_yield() between them.
  *
  * The yields: with more runnable processes than CPUs, the one we wait for
  * may be waiting for our CPU.  Pausing would keep it off for the rest of
- * our time slice (measured here: 1.6 M msgs/s at 2 producers x 1 consumer
- * on 2 CPUs); yielding hands the CPU over at once, with no futex sleep and
- * wake-up on either side (18 M).  Alone on its CPU, sched_yield() returns at
+ * our time slice; yielding hands the CPU over at once, with no futex sleep
+ * and wake-up on either side.  Alone on its CPU, sched_yield() returns at
  * once and is just a slower poll.
  *
  * The random length of the pause phase: "full" and "empty" are events of
  * the whole ring, so processes on different CPUs that wait the same time
  * and then yield switch roles in lockstep - both CPUs produce, then both
  * consume - and fight over the same slots, instead of one producing while
- * the other consumes.  Waits of different lengths break the lockstep: at 2
- * producers x 2 consumers on 2 CPUs (one of each per CPU), 11-17 M msgs/s
- * with a fixed 100 pauses, 16-20 M with 20-320.
- */
-#define MPMC_PAUSES_MIN 20u
-#define MPMC_PAUSES_SPREAD 300u
-
-/*
+ * the other consumes.  Waits of different lengths break the lockstep.
+ *
  * Batch waits.  A consumer that finds the ring empty while a producer
  * streams into it would otherwise take each message the moment it is
  * published: it polls and claims the very slot the producer is writing,
  * each poll pulls that line away from the producer, and the two move in
  * lockstep, a slot apart, trading lines on every message.  (A producer on
- * a full ring does the same to the consumers.)  Measured at 1 producer x 1
- * consumer, 64-byte messages, in windows of 250 k messages: 12-20 M msgs/s
- * where the consumer waited on every 8th to 25th message, 25-29 M where
- * the two sides stayed apart.
+ * a full ring does the same to the consumers.)
  *
  * So while the other side streams, a waiter first waits for a batch: it
- * polls the slot MPMC_BATCH_MAX positions ahead (at most a quarter of the
- * ring), a line nobody else is using until the other side gets there, and
- * resumes once that slot changes: a batch is ready, and it works through
- * it while the other side works elsewhere.  It falls back to polling its
- * own slot after MPMC_BATCH_WINDOW pauses, so the other side stopping
- * costs it at most that (0.9-1.6 us here, at 14-25 ns a pause).
+ * polls the slot batch_max positions ahead (at most a quarter of the ring),
+ * a line nobody else is using until the other side gets there, and resumes
+ * once that slot changes: a batch is ready, and it works through it while
+ * the other side works elsewhere.  It falls back to polling its own slot
+ * after batch_window pauses, so the other side stopping costs it at most
+ * that.
  *
  * "Streaming" means both: our last wait was short (it ended within
- * MPMC_STREAM_POLLS polls, or when its batch came), and we moved at least
- * MPMC_FLOW_RUN messages between the last two times we found the ring
- * empty (full) (h->run).  A waiter in a ping-pong moves one message a
- * wait, and one on sparse traffic waits long: both poll their own slot at
- * once.  (Without the second test, a ping-pong through two 1x1 rings took
- * 1.85 us a round trip instead of 0.72 us: the reply came within 8 polls,
- * and the next wait waited for a batch that never came.)
+ * stream_polls polls, or when its batch came), and we moved at least
+ * flow_run messages between the last two times we found the ring empty
+ * (full) (h->run).  A waiter in a ping-pong moves one message a wait, and
+ * one on sparse traffic waits long: both poll their own slot at once.
+ * (Without the second test, a ping-pong's next wait would wait for a batch
+ * that never comes.)
  */
-#define MPMC_BATCH_MAX 16u
-#define MPMC_BATCH_WINDOW 64u
-#define MPMC_STREAM_POLLS 8u
 
-uint64_t mpmc_now_ns(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -81,7 +68,13 @@ uint64_t mpmc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
+/*
+ * A try call stopped at @why.  If the word there is a claim that has not
+ * moved for the liveness timeout and its owner is dead, recover it.
+ * Returns 1 if something was recovered (retry now), 0, -EDEADLK (the claim
+ * is ours), or a recovery error.
+ */
+static int stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
 {
 	unsigned st = mpmc_word_state(why->word);
 	uint64_t now;
@@ -94,7 +87,7 @@ int mpmc_stalled(struct shmbus_mpmc *h, const struct mpmc_block_on *why)
 	}
 	if (mpmc_word_owner(why->word) == h->idx)
 		return -EDEADLK; /* we hold the very slot we wait for */
-	now = mpmc_now_ns();
+	now = now_ns();
 	if (!h->stuck_valid || h->stuck_word != why->word ||
 	    h->stuck_pos != (why->pos & h->mask)) {
 		h->stuck_valid = true;
@@ -123,13 +116,14 @@ struct wait_arg {
 /*
  * Ready when the word we stopped at changed, or the hint moved past its
  * position (passed: others claimed, skipped or freed it).  A hint below it
- * says nothing: hints lag (I5 in mpmc_ring.c).
+ * says nothing: hints lag (I5 in mpmc_claim_internal.h).
  */
 static bool changed(void *arg)
 {
 	const struct wait_arg *a = arg;
 
-	/* Acquire: as A1-A4 in mpmc_ring.c; the caller retries its try call. */
+	/* Acquire: as A1-A4 (mpmc_produce.c, mpmc_consume.c); the caller
+	 * retries its try call. */
 	return (int64_t)(atomic_load_explicit(a->hint, memory_order_acquire) - a->why->pos) > 0 ||
 	       atomic_load_explicit(&mpmc_slot_at(a->h, a->why->pos)->word,
 				    memory_order_acquire) != a->why->word;
@@ -146,18 +140,21 @@ static struct wait_arg wait_arg_of(struct shmbus_mpmc *h, const struct mpmc_bloc
 	};
 }
 
-int mpmc_wait(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
-	      const struct timespec *deadline)
+/* Sleep until @why changes, the deadline passes, or a liveness period
+ * ends (whichever first); the caller re-checks. */
+static void sleep_on(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
+		     const struct timespec *deadline)
 {
 	bool producer = h->role == SHMBUS_MPMC_PRODUCER;
 	struct wait_arg a = wait_arg_of(h, why);
 	struct mpmc_wq *wq = producer ? &h->ctl->not_full : &h->ctl->not_empty;
 	struct timespec buf;
 
-	return waitq_wait_marked(&wq->q, changed, &a,
-					waitq_cap(deadline, (int)h->liveness_ms, &buf),
-					&h->mine->asleep,
-					producer ? MPMC_ASLEEP_NOT_FULL : MPMC_ASLEEP_NOT_EMPTY);
+	/* Its result is not needed: the caller retries its attempt whatever
+	 * woke us, and checks the deadline itself. */
+	(void)waitq_wait_marked(&wq->q, changed, &a,
+				waitq_cap(deadline, (int)h->liveness_ms, &buf), &h->mine->asleep,
+				producer ? MPMC_ASLEEP_NOT_FULL : MPMC_ASLEEP_NOT_EMPTY);
 }
 
 /* xorshift32 (Marsaglia 2003): the handle's own stream, for the pause
@@ -174,7 +171,7 @@ static uint32_t next_random(struct shmbus_mpmc *h)
 }
 
 /*
- * The batch to wait for (see MPMC_BATCH_MAX): the position MPMC_BATCH_MAX
+ * The batch to wait for (see the top of this file): the position batch_max
  * (at most a quarter of the ring) past the one we stopped at, and the word
  * there now.  Returns false (no batch wait) unless that word shows the
  * other side has not got there yet: for a producer, last lap's message
@@ -183,7 +180,7 @@ static uint32_t next_random(struct shmbus_mpmc *h)
 static bool batch_target(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
 			 struct mpmc_block_on *batch)
 {
-	uint32_t n = h->nslots / 4 < MPMC_BATCH_MAX ? h->nslots / 4 : MPMC_BATCH_MAX;
+	uint32_t n = h->nslots / 4 < mpmc_knobs.batch_max ? h->nslots / 4 : mpmc_knobs.batch_max;
 	unsigned st;
 	int64_t d;
 
@@ -204,7 +201,7 @@ static bool batch_target(struct shmbus_mpmc *h, const struct mpmc_block_on *why,
  * never yielding (a yield can give the CPU away for a whole slice). */
 static bool in_batch_window(const struct shmbus_mpmc *h, unsigned polls)
 {
-	return polls < MPMC_BATCH_WINDOW && polls < h->pauses;
+	return polls < mpmc_knobs.batch_window && polls < h->pauses;
 }
 
 /*
@@ -223,20 +220,20 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 	struct wait_arg b = wait_arg_of(h, &batch);
 	bool batching;
 
-	if (h->spin == 0)
+	if (h->yields == 0)
 		return false;
 	if (*polls == 0) {
-		h->pauses = MPMC_PAUSES_MIN + next_random(h) % MPMC_PAUSES_SPREAD;
-		h->batch_wait = h->short_wait && h->run >= MPMC_FLOW_RUN;
+		h->pauses = mpmc_knobs.pauses_min + next_random(h) % mpmc_knobs.pauses_spread;
+		h->batch_wait = h->short_wait && h->run >= mpmc_knobs.flow_run;
 	}
 	batching = h->batch_wait && in_batch_window(h, *polls) && batch_target(h, why, &batch);
-	for (; *polls < h->pauses + h->spin; ++*polls) {
+	for (; *polls < h->pauses + h->yields; ++*polls) {
 		if (batching) {
 			if (changed(&b))
 				return true; /* the batch is there: still streaming */
 			batching = in_batch_window(h, *polls + 1);
 		} else if (changed(&a)) {
-			h->short_wait = *polls < MPMC_STREAM_POLLS;
+			h->short_wait = *polls < mpmc_knobs.stream_polls;
 			return true;
 		}
 		if (*polls < h->pauses) {
@@ -254,20 +251,22 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 	return false;
 }
 
-int mpmc_try_stalled(struct shmbus_mpmc *h,
-		     int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
-		     void *arg, struct mpmc_block_on *why)
+void shmbus_mpmc_set_yields(struct shmbus_mpmc *h, unsigned yields)
 {
-	int st = mpmc_stalled(h, why);
+	h->yields = yields;
+}
+
+int mpmc_try_stalled(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg,
+		     struct mpmc_block_on *why)
+{
+	int st = stalled(h, why);
 
 	if (st <= 0)
 		return st < 0 ? st : -EAGAIN;
 	return attempt(h, arg, why);
 }
 
-int mpmc_blocking(struct shmbus_mpmc *h,
-		  int (*attempt)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why),
-		  void *arg, int timeout_ms)
+int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int timeout_ms)
 {
 	struct timespec deadline;
 	struct mpmc_block_on why;
@@ -285,7 +284,7 @@ int mpmc_blocking(struct shmbus_mpmc *h,
 								      &h->mine->empty_waits, 1);
 			counted = true;
 		}
-		rc = mpmc_stalled(h, &why);
+		rc = stalled(h, &why);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
@@ -294,7 +293,7 @@ int mpmc_blocking(struct shmbus_mpmc *h,
 			return -ETIMEDOUT;
 		if (spin(h, &why, &polls, has_deadline ? &deadline : NULL))
 			continue;
-		mpmc_wait(h, &why, has_deadline ? &deadline : NULL);
+		sleep_on(h, &why, has_deadline ? &deadline : NULL);
 		polls = 0; /* woken (or a liveness check is due): poll again */
 	}
 }

@@ -34,10 +34,10 @@
  * calls (push/pop) need a handle that holds no claim.  Names and signatures
  * mirror shmbus/spsc.h.
  *
- * Suffixes: _try never blocks (-EAGAIN when it would); the other forms spin
- * briefly, then sleep on a futex until woken or until @timeout_ms passes
- * (< 0: no limit; 0: do not wait, -ETIMEDOUT); _burst takes what fits (at
- * least one message for the blocking forms).
+ * Suffixes: _try never blocks (-EAGAIN when it would); the other forms poll
+ * briefly (see shmbus_mpmc_set_yields()), then sleep on a futex until woken
+ * or until @timeout_ms passes (< 0: no limit; 0: do not wait, -ETIMEDOUT);
+ * _burst takes what fits (at least one message for the blocking forms).
  *
  * Synchronisation table (one handle per thread; "any" = any calls on any
  * number of other handles, in this or other processes, at the same time):
@@ -56,7 +56,7 @@
  *   reserve, peek, push, pop, bursts   any                blocking, up to @timeout_ms
  *   recover                            any                one pass; reads /proc
  *   stats, accessors                   any                wait-free
- *   set_spin                           any but on @h      wait-free
+ *   set_yields                         any but on @h      wait-free
  *
  * Memory ordering: everything a producer wrote into a slot before commit is
  * visible to the consumer that peeks it; everything a consumer did with a
@@ -90,8 +90,9 @@ struct shmbus_mpmc;
 #define SHMBUS_MPMC_PARTICIPANTS_MAX 4096u
 /* Most reservations (or peeked messages) one handle may hold at once. */
 #define SHMBUS_MPMC_BURST_MAX 64u
-/* Default yields of a blocking call before it sleeps (shmbus_mpmc_set_spin()). */
-#define SHMBUS_MPMC_SPIN_DEFAULT 100u
+/* Default yield polls of a blocking call before it sleeps
+ * (shmbus_mpmc_set_yields()). */
+#define SHMBUS_MPMC_YIELDS_DEFAULT 100u
 
 enum shmbus_mpmc_role {
 	SHMBUS_MPMC_PRODUCER = 1,
@@ -160,9 +161,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_open(struct shmbus_mpmc **out, cons
 /*
  * shmbus_mpmc_close - give back outstanding claims (a producer's are
  * cancelled, a consumer's released), leave the participant table, detach.
- * NULL is accepted.  Returns 0.
+ * NULL is accepted.  Cannot fail.
  */
-SHMBUS_API int shmbus_mpmc_close(struct shmbus_mpmc *h);
+SHMBUS_API void shmbus_mpmc_close(struct shmbus_mpmc *h);
 
 /* Geometry of the ring behind @h. */
 SHMBUS_API uint32_t shmbus_mpmc_slots(const struct shmbus_mpmc *h);
@@ -183,19 +184,21 @@ struct shmbus_mpmc_msg {
 	size_t len;
 };
 
-/* How a blocking call waits before it sleeps on a futex: it polls with a
- * pause between polls for a short while (20 to 320 polls, drawn at random
- * for each wait, so that processes sharing CPUs do not switch roles in
- * lockstep), then @spins more times with sched_yield() between polls, so
- * that a process we wait for that shares our CPU gets it at once.  While
- * the other side streams (our last wait was short and messages flow), the
- * first up to 64 pause polls wait for a batch of 16 instead of the next
- * message, so that the two sides do not trade cache lines on every
- * message (64 pauses: 0.9-1.6 us on the machine it was measured on, at
- * 14-25 ns a pause); a ping-pong or sparse traffic is not affected.  0: sleep at
- * once, no polls.  Default SHMBUS_MPMC_SPIN_DEFAULT.  Not concurrently
- * with calls on @h. */
-SHMBUS_API void shmbus_mpmc_set_spin(struct shmbus_mpmc *h, unsigned spins);
+/*
+ * shmbus_mpmc_set_yields - how many polls with sched_yield() between them a
+ * blocking call of @h makes before it sleeps on a futex.  (Not the meaning
+ * of shmbus_spsc_set_spin(), whose count is of polls with a CPU pause.)
+ * Before its yields, a blocking call polls with a CPU pause between polls
+ * for a short phase whose length is drawn at random for each wait (so that
+ * processes sharing CPUs do not switch roles in lockstep); while the other
+ * side streams, that phase first waits for a batch of messages rather than
+ * the next one.  The yields then hand the CPU over at once to a process we
+ * wait for that shares it.  @yields 0: no polls at all, neither pauses nor
+ * yields: a blocking call sleeps at once.  Default
+ * SHMBUS_MPMC_YIELDS_DEFAULT.  Not concurrently with calls on @h.
+ * Wait-free.
+ */
+SHMBUS_API void shmbus_mpmc_set_yields(struct shmbus_mpmc *h, unsigned yields);
 
 /* --- producer, zero-copy ------------------------------------------------- */
 
@@ -369,12 +372,12 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_recover(struct shmbus_mpmc *h);
 
 /*
- * shmbus_mpmc_stats - counters and positions, summed over all participant
- * entries (each counter is exact; the sum is not one atomic snapshot).
- * Returns 0.  Wait-free.
+ * shmbus_mpmc_stats - counters and positions into @out, summed over all
+ * participant entries (each counter is exact; the sum is not one atomic
+ * snapshot).  The same reading of the block as `shmbus inspect` shows.
+ * Cannot fail.  Wait-free.
  */
-SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_stats(const struct shmbus_mpmc *h,
-						    struct shmbus_mpmc_stats *out);
+SHMBUS_API void shmbus_mpmc_stats(const struct shmbus_mpmc *h, struct shmbus_mpmc_stats *out);
 
 #ifdef __cplusplus
 }
