@@ -256,12 +256,12 @@ int mpmc_block_build(void *mem, uint64_t size, const struct shmbus_mpmc_params *
  * the ring is correct with any value in range, the knobs only decide how
  * fast it goes, and each default was chosen by measurement (the figures and
  * their history: bench/README.md, "MPMC figures moved from source
- * comments").  Four heuristics, all gated by whether messages flow:
+ * comments").  Whether messages flow gates the first three heuristics:
  *  - flow_run: a handle's messages "flow" once it moved that many since a
  *    claim last found the ring empty (full) (mpmc_flowing()).  A ping-pong
  *    moves one message between two such findings: it never flows, so none
  *    of the heuristics below takes the line the other side is about to use.
- *  - Fetch-ahead (fetch_ahead() in mpmc_claim_internal.h): while messages
+ *  - Fetch-ahead (mpmc_fetch_ahead() in mpmc_claim_internal.h): while messages
  *    flow, start fetching the slot `ahead` positions past each claim, so
  *    that its cache misses overlap this message's work.  Only where it
  *    pays (mpmc_ahead()): slot strides of at most ahead_stride_max bytes
