@@ -1,66 +1,18 @@
 /*
- * spsc.c - SPSC ring blocks: create, open a role, close, stats.
+ * spsc.c - the SPSC handle's life: create a ring block, open a role in it,
+ * close, the accessors and stats.  The top of the component: it puts
+ * together the layout, the decoder, the takeover and the wait set-up, and
+ * nothing in the component calls it.
  *
  * Invariant: a handle exists only for a block whose header and config passed
- * the checks below, and whose role entry the handle's process owns; its
- * cached positions satisfy 0 <= head - tail <= capacity.
+ * spsc_decode_config(), and whose role entry the handle's process owns; its
+ * cached positions satisfy spsc_positions_ok().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spsc_internal.h"
-
-int spsc_corrupt(struct shmbus_spsc *q)
-{
-	q->broken = true;
-	q->gate = 0;
-	/* The fast paths of commit and release test these alone. */
-	q->res_n = 0;
-	q->peek_ok = false;
-	q->burst_ok = false;
-	/* Relaxed: an informational mark for inspection and for the other
-	 * side's slow paths; nothing is published through it. */
-	atomic_store_explicit(&q->sh->corrupt, 1, memory_order_relaxed);
-	return -SHMBUS_ECORRUPT;
-}
-
-static bool capacity_ok(uint64_t cap)
-{
-	return cap >= SHMBUS_SPSC_CAPACITY_MIN && cap <= SHMBUS_SPSC_CAPACITY_MAX &&
-	       (cap & (cap - 1)) == 0;
-}
-
-int spsc_block_size(size_t capacity, uint64_t *size)
-{
-	if (!capacity_ok(capacity))
-		return -EINVAL;
-	*size = SPSC_DATA_OFF + (uint64_t)capacity;
-	return 0;
-}
-
-int spsc_block_build(void *mem, uint64_t size, size_t capacity, shmbus_ident_t manager)
-{
-	struct layout_desc desc = {
-		.kind = SHMBUS_KIND_SPSC,
-		.version = SHMBUS_SPSC_VERSION,
-		.participants_off = offsetof(struct spsc_shared, part),
-		.participants_max = 2,
-	};
-	struct spsc_shared *sh = mem;
-
-	if (spsc_block_size(capacity, &desc.total_size) || size != desc.total_size)
-		return -EINVAL;
-	/* The block starts zeroed: positions, counters and wait queues are 0. */
-	header_init(&sh->hdr, &desc);
-	sh->capacity = capacity;
-	sh->data_off = SPSC_DATA_OFF;
-	/* Relaxed: published by the release store of `ready` just below, so
-	 * no reader ever sees a ready ring without its manager. */
-	atomic_store_explicit(&sh->hdr.manager, manager, memory_order_relaxed);
-	header_publish(&sh->hdr);
-	return 0;
-}
 
 /* block_create_built()'s callback: an unmanaged ring of *@arg bytes. */
 static int spsc_build_plain(void *mem, uint64_t size, const void *arg)
@@ -77,53 +29,11 @@ int shmbus_spsc_create(const char *name, size_t capacity, mode_t mode)
 	return block_create_built(name, size, mode, spsc_build_plain, &capacity);
 }
 
-/*
- * Check the config of a block whose common header checked out, and give the
- * capacity.  The block is shared and a peer may rewrite it at any time, so
- * each field is read once, into a local, and what was checked is what the
- * handle uses (a second read could see a larger capacity than the block).
- */
-static int config_check(const struct spsc_shared *sh, const struct shmbus_block_info *info,
-			size_t mapped, uint64_t *cap)
-{
-	const struct shm_header *h = &sh->hdr;
-	uint64_t c = sh->capacity, off = sh->data_off;
-
-	/* Compiler barrier: c and off are never re-loaded from the block. */
-	atomic_signal_fence(memory_order_seq_cst);
-	if (info->total_size < sizeof(*sh) || mapped < info->total_size)
-		return -SHMBUS_ECORRUPT;
-	if (!capacity_ok(c) || off != SPSC_DATA_OFF || off + c != info->total_size)
-		return -SHMBUS_ECORRUPT;
-	if (h->participants_off != offsetof(struct spsc_shared, part) ||
-	    h->participants_max != 2)
-		return -SHMBUS_ECORRUPT;
-	*cap = c;
-	return 0;
-}
-
-/* Positions loaded at open: own (last stored by this role's previous owner)
- * and the other side's.  Acquire on both: the claim CAS already ordered a
- * clean previous owner's writes; for the other side's position this pairs
- * with its release stores as in the hot paths. */
-static int load_positions(struct shmbus_spsc *q)
-{
-	uint64_t head = atomic_load_explicit(&q->sh->prod.head, memory_order_acquire);
-	uint64_t tail = atomic_load_explicit(&q->sh->cons.tail, memory_order_acquire);
-
-	if ((head | tail) & 7 || head - tail > q->cap)
-		return -SHMBUS_ECORRUPT;
-	q->pos = q->role == SHMBUS_SPSC_PRODUCER ? head : tail;
-	q->other = q->role == SHMBUS_SPSC_PRODUCER ? tail : head;
-	return 0;
-}
-
 int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_spsc_role role)
 {
 	struct shmbus_block_info info;
 	struct shmbus_spsc *q = NULL;
 	struct shmbus_block *b;
-	struct waitq *own_wq;
 	uint64_t cap;
 	void *data;
 	int rc;
@@ -137,7 +47,13 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	rc = shmbus_block_data(b, &data);
 	if (rc)
 		goto fail_block;
-	rc = config_check(data, &info, shmbus_block_size(b), &cap);
+	/* The hot paths index the ring up to its capacity: all of it must be
+	 * mapped. */
+	if (shmbus_block_size(b) < info.total_size) {
+		rc = -SHMBUS_ECORRUPT;
+		goto fail_block;
+	}
+	rc = spsc_decode_config(data, info.total_size, &cap);
 	if (rc)
 		goto fail_block;
 	q = calloc(1, sizeof(*q));
@@ -159,28 +75,9 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 		rc = -ESRCH; /* no /proc: roles cannot be recorded */
 		goto fail_block;
 	}
-	/* Relaxed: informational; a ring marked corrupt stays unusable. */
-	if (atomic_load_explicit(&q->sh->corrupt, memory_order_relaxed)) {
-		rc = -SHMBUS_ECORRUPT;
-		goto fail_block;
-	}
-	rc = part_claim(&q->sh->part[role - 1], role, q->me, NULL);
+	rc = spsc_takeover(q);
 	if (rc)
 		goto fail_block;
-	/*
-	 * Only this role ever sleeps on its own queue and we now hold the
-	 * role, so nobody sleeps there: a count left behind by an owner killed
-	 * in its sleep is stale.  A wake clears it (waitq_internal.h), so the
-	 * other side's first wake does not have to.
-	 */
-	own_wq = role == SHMBUS_SPSC_PRODUCER ? &q->sh->space_wq : &q->sh->data_wq;
-	waitq_wake(own_wq);
-	rc = load_positions(q);
-	if (rc) {
-		spsc_corrupt(q);
-		part_leave(&q->sh->part[role - 1], q->me);
-		goto fail_block;
-	}
 	/* The other side's queue and flag: the ones our commits (releases)
 	 * wake it through. */
 	if (role == SHMBUS_SPSC_PRODUCER) {
@@ -194,10 +91,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	}
 	q->sliced = !spsc_asym_register();
 	spsc_set_asym(q, !q->sliced);
-	/* The one we replace may have died inside a wake of the other side,
-	 * after taking it out of the count and before waking it: rouse it
-	 * (it re-checks, and sleeps again if it must). */
-	waitq_rouse(q->wake_wq);
+	spsc_takeover_rouse(q);
 	*out = q;
 	return 0;
 
@@ -234,33 +128,30 @@ void shmbus_spsc_set_spin(struct shmbus_spsc *q, unsigned spins)
 
 int shmbus_spsc_stats(const struct shmbus_spsc *q, struct shmbus_spsc_stats *out)
 {
-	const struct spsc_shared *sh;
-	struct spsc_shared *w;
+	struct spsc_state st;
 
 	if (!q || !out)
 		return -EINVAL;
-	sh = q->sh;
-	w = (struct spsc_shared *)(uintptr_t)sh;
+	/* The capacity checked at open, not the block's word again. */
+	spsc_decode_state(q->sh, q->cap, &st);
 	memset(out, 0, sizeof(*out));
 	out->capacity = q->cap;
 	out->max_msg = q->max_msg;
-	/* Relaxed throughout: a statistics snapshot orders nothing. */
-	out->head = atomic_load_explicit(&w->prod.head, memory_order_relaxed);
-	out->tail = atomic_load_explicit(&w->cons.tail, memory_order_relaxed);
-	out->used = out->head - out->tail;
-	out->msgs_in = atomic_load_explicit(&w->prod.msgs_in, memory_order_relaxed);
-	out->bytes_in = atomic_load_explicit(&w->prod.bytes_in, memory_order_relaxed);
-	out->full_waits = atomic_load_explicit(&w->prod.full_waits, memory_order_relaxed);
-	out->msgs_out = atomic_load_explicit(&w->cons.msgs_out, memory_order_relaxed);
-	out->bytes_out = atomic_load_explicit(&w->cons.bytes_out, memory_order_relaxed);
-	out->empty_waits = atomic_load_explicit(&w->cons.empty_waits, memory_order_relaxed);
-	out->wakes = atomic_load_explicit(&w->prod.wakes, memory_order_relaxed) +
-		     atomic_load_explicit(&w->cons.wakes, memory_order_relaxed);
-	out->producer = atomic_load_explicit(&w->part[0].ident, memory_order_relaxed);
-	out->consumer = atomic_load_explicit(&w->part[1].ident, memory_order_relaxed);
-	out->producer_alive = shmbus_proc_alive(out->producer);
-	out->consumer_alive = shmbus_proc_alive(out->consumer);
-	out->corrupt = q->broken || atomic_load_explicit(&w->corrupt, memory_order_relaxed) ||
-		       (out->head | out->tail) & 7 || out->used > q->cap;
+	out->head = st.head;
+	out->tail = st.tail;
+	/* head - tail as documented, even when corrupt (inspect shows 0). */
+	out->used = st.head - st.tail;
+	out->msgs_in = st.msgs_in;
+	out->bytes_in = st.bytes_in;
+	out->full_waits = st.full_waits;
+	out->msgs_out = st.msgs_out;
+	out->bytes_out = st.bytes_out;
+	out->empty_waits = st.empty_waits;
+	out->wakes = st.wakes;
+	out->producer = st.producer;
+	out->consumer = st.consumer;
+	out->producer_alive = st.producer_alive;
+	out->consumer_alive = st.consumer_alive;
+	out->corrupt = q->broken || st.corrupt;
 	return 0;
 }

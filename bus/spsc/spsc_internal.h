@@ -1,7 +1,16 @@
 /*
  * spsc_internal.h - the shared layout of an SPSC ring block, the private
- * handle, and what spsc.c, spsc_produce.c, spsc_consume.c, spsc_wait.c and
- * spsc_inspect.c share.
+ * handle, and what the files of the component offer each other.
+ *
+ * Files, one concern each, each calling only files below it (a DAG; the wait
+ * loop takes the try call it repeats as a callback, it never names one):
+ *     spsc.c (create, open, close, accessors, stats)   spsc_inspect.c
+ *     spsc_produce.c        spsc_consume.c                  |
+ *     spsc_wait.c (sleep, wake)                             |
+ *     spsc_recover.c (corrupt mark, role takeover)          |
+ *     spsc_decode.c (config check, the one state reader) <--+
+ *     spsc_layout.c (block size, build)
+ *     (this header: the layout, inline helpers of all of them)
  *
  * Layout (offsets in bytes; every region that one side writes is a 128-byte
  * region of its own, because Intel prefetches cache lines in pairs):
@@ -194,9 +203,20 @@ static inline void spsc_count(_Atomic uint64_t *c, uint64_t n)
 			      memory_order_relaxed);
 }
 
-/* Mark the handle and the block corrupt; returns -SHMBUS_ECORRUPT. */
-int spsc_corrupt(struct shmbus_spsc *q);
+/*
+ * The positions invariant: both 8-aligned, and the producer at most one ring
+ * ahead of the consumer (never behind it: unsigned, a head behind the tail
+ * is a huge difference).  Every reader of both positions from the block
+ * tests it: the takeover at open (acquire loads) and the decoder (relaxed).
+ */
+static inline bool spsc_positions_ok(uint64_t head, uint64_t tail, uint64_t cap)
+{
+	return ((head | tail) & 7) == 0 && head - tail <= cap;
+}
 
+/* ----------------------------------------------------- spsc_layout.c */
+/* Whether @cap is a capacity a ring may have (a power of two in range). */
+bool spsc_capacity_ok(uint64_t cap);
 /*
  * Creation in two steps, so that a ring can be laid out inside a block made
  * by someone else (shmbus_manager_create_spsc() in manager_kinds.c):
@@ -210,6 +230,51 @@ int spsc_corrupt(struct shmbus_spsc *q);
 int spsc_block_size(size_t capacity, uint64_t *size);
 int spsc_block_build(void *mem, uint64_t size, size_t capacity, shmbus_ident_t manager);
 
+/* ----------------------------------------------------- spsc_decode.c */
+/* A ring's state as the block shows it: what stats and inspect report. */
+struct spsc_state {
+	uint64_t capacity;
+	uint64_t head, tail;
+	uint64_t used, free;  /* bytes of records and room; 0 and 0 when corrupt */
+	uint64_t msgs_in, bytes_in, full_waits;
+	uint64_t msgs_out, bytes_out, empty_waits;
+	uint64_t wakes;       /* both sides' */
+	uint32_t waiting_producers, waiting_consumers;
+	shmbus_ident_t producer, consumer;
+	bool producer_alive, consumer_alive;
+	bool corrupt;         /* marked in the block, or positions inconsistent */
+};
+
+/*
+ * spsc_decode_config - check the config of a ring whose common header
+ * checked out, and give its capacity.  @sh: the live mapping or a copy of
+ * the control part (sizeof(*sh) bytes readable once @total_size, the size
+ * the header states, is at least that).  Returns 0, or -SHMBUS_ECORRUPT.
+ */
+int spsc_decode_config(const struct spsc_shared *sh, uint64_t total_size, uint64_t *cap);
+/*
+ * spsc_decode_state - read positions, counters, waiters and roles of the
+ * ring @sh (live or a copy) whose config gave @cap, and tell whether they
+ * are consistent.  Reads /proc to tell live roles from dead ones.
+ */
+void spsc_decode_state(const struct spsc_shared *sh, uint64_t cap, struct spsc_state *out);
+
+/* ---------------------------------------------------- spsc_recover.c */
+/* Mark the handle and the block corrupt; returns -SHMBUS_ECORRUPT. */
+int spsc_corrupt(struct shmbus_spsc *q);
+/*
+ * spsc_takeover - take q->role in the ring for q->me (its previous owner
+ * absent or dead) and continue from the positions it left.  Needs q->sh,
+ * q->cap, q->role and q->me.  Returns 0, -SHMBUS_ECORRUPT (a ring marked
+ * corrupt, or positions that fail spsc_positions_ok(): then the role is
+ * given back), or what part_claim() returns (-EBUSY: a live owner).
+ * spsc_takeover_rouse - the last step, once the handle can wake the other
+ * side (q->wake_wq set): rouse a sleeper the previous owner may have left
+ * unwoken.
+ */
+int spsc_takeover(struct shmbus_spsc *q);
+void spsc_takeover_rouse(struct shmbus_spsc *q);
+
 /* The error every call returns before doing anything, or 0. */
 static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 {
@@ -218,7 +283,7 @@ static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 	return 0;
 }
 
-/* spsc_wait.c */
+/* ------------------------------------------------------- spsc_wait.c */
 /* Register this process for asymmetric fences; true if it can use them. */
 bool spsc_asym_register(void);
 /* A word that always reads 1 (never written): wake_hint of a handle whose
@@ -247,6 +312,7 @@ static inline void spsc_wake(struct shmbus_spsc *q)
 		return;
 	spsc_wake_slow(q);
 }
+
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says
  * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.
