@@ -69,7 +69,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 	q->max_msg = q->cap - SPSC_HDR;
 	q->role = role;
 	q->gate = role;
-	q->spin = SHMBUS_SPSC_SPIN_DEFAULT;
+	q->tune = spsc_tuning_default;
 	q->me = shmbus_proc_self();
 	if (q->me == SHMBUS_IDENT_NONE) {
 		rc = -ESRCH; /* no /proc: roles cannot be recorded */
@@ -123,7 +123,7 @@ size_t shmbus_spsc_max_msg(const struct shmbus_spsc *q)
 
 void shmbus_spsc_set_spin(struct shmbus_spsc *q, unsigned spins)
 {
-	q->spin = spins;
+	q->tune.spin = spins;
 }
 
 int shmbus_spsc_stats(const struct shmbus_spsc *q, struct shmbus_spsc_stats *out)

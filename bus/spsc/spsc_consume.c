@@ -143,8 +143,8 @@ SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
 		 * head are complete.  As spsc_refresh_head(), with other == pos.
 		 * This test and the record's below are spelt out here, not
 		 * shared with spsc_refresh_head() and next_fast(): sharing
-		 * them cost 10 of the ~200 instructions a message (callgrind,
-		 * bench/icount). */
+		 * them costs instructions on every message (bench/README.md,
+		 * "SPSC figures moved from source comments"). */
 		h = atomic_load_explicit(&q->sh->prod.head, memory_order_acquire);
 		if (h == pos)
 			return -EAGAIN;

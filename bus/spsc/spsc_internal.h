@@ -1,6 +1,7 @@
 /*
- * spsc_internal.h - the shared layout of an SPSC ring block, the private
- * handle, and what the files of the component offer each other.
+ * spsc_internal.h - the shared layout of an SPSC ring block, the tuning
+ * knobs, the private handle, and what the files of the component offer each
+ * other.
  *
  * Files, one concern each, each calling only files below it (a DAG; the wait
  * loop takes the try call it repeats as a callback, it never names one):
@@ -122,6 +123,34 @@ static_assert(SPSC_DATA_OFF % SPSC_REGION == 0, "ring starts on a region");
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 	      "cross-process atomics must be lock-free");
 
+/*
+ * Tuning knobs of the SPSC handle, in one place.  None is part of the
+ * algorithm: the ring is correct (no lost wake-up, no hang) with any value,
+ * the knobs only trade latency against CPU time and system calls, and only
+ * on the blocking calls' waiting path (the _try calls and every fast path
+ * read none of them).  Each handle starts with spsc_tuning_default; figures
+ * behind the defaults belong in bench/README.md, not here.
+ *  - spin: polls a blocking call makes before it sleeps, each one CPU pause
+ *    (relax_cpu()) and one load of the other side's position
+ *    (shmbus_spsc_set_spin(); public default SHMBUS_SPSC_SPIN_DEFAULT).
+ *  - slice_ms: the longest sleep of a handle that cannot rely on membarrier
+ *    (q->sliced, spsc_wait.c): what a wake-up it misses costs it, at most.
+ *    shmbus/spsc.h states this value to users.
+ *  - sleep_cap_ms: the longest sleep of any handle: what a waker killed
+ *    inside its wake ("Kills" in waitq_internal.h) costs a sleeper, at most.
+ */
+struct spsc_tuning {
+	unsigned spin;
+	int slice_ms;
+	int sleep_cap_ms;
+};
+
+static const struct spsc_tuning spsc_tuning_default = {
+	.spin = SHMBUS_SPSC_SPIN_DEFAULT,
+	.slice_ms = 5,
+	.sleep_cap_ms = 200,
+};
+
 /* The private handle: one role of one ring in this process. */
 struct shmbus_spsc {
 	/* Hot: read on every call. */
@@ -167,7 +196,7 @@ struct shmbus_spsc {
 	bool broken;         /* found corrupt: every call fails */
 	bool sliced;         /* sleep in slices: a waker may skip its fence
 			      * while we cannot issue membarrier */
-	unsigned spin;
+	struct spsc_tuning tune;
 	struct shmbus_block *block;
 	shmbus_ident_t me;
 };
@@ -316,8 +345,10 @@ static inline void spsc_wake(struct shmbus_spsc *q)
 /*
  * spsc_block - the loop of every blocking call: try @attempt; while it says
  * -EAGAIN, spin, then sleep until the other side moves, up to @timeout_ms.
- * Counts one wait (full_waits or empty_waits, by role) if it had to wait.  Returns what @attempt
- * returned, or -ETIMEDOUT.
+ * Spins q->tune.spin polls, sleeps at most q->tune.slice_ms or
+ * q->tune.sleep_cap_ms at a time.  Counts one wait (full_waits or
+ * empty_waits, by role) if it had to wait.  Returns what @attempt returned,
+ * or -ETIMEDOUT.
  */
 int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void *arg),
 	       void *arg, int timeout_ms);

@@ -1,6 +1,9 @@
 /*
  * spsc_wait.c - how the two sides of an SPSC ring sleep and wake each other
- * without costing the busy path a fence or a system call.
+ * without costing the busy path a fence or a system call.  Invariant: no
+ * wake-up is lost (a sleeper never sleeps through a position the other side
+ * stored), and no sleep lasts longer than q->tune.sleep_cap_ms; the argument
+ * follows.
  *
  * The sleeper (consumer on an empty ring, producer on a full one) uses the
  * shared wait queue (waitq_internal.h): count itself in `waiters`, re-check,
@@ -80,9 +83,9 @@
  * the fence-less Dekker, one locked instruction per commit or release, as
  * the textbook protocol costs.  A sleeper whose membarrier call fails (or
  * whose process could not register: then it does not even try) cannot rely
- * on S2 against a fence-skipping waker, so it sleeps in slices of SLICE_MS
- * and re-checks: such a missed wake-up costs at most one slice (5 ms) of
- * latency, never a hang.  Assumed: a membarrier that returns 0 did its job
+ * on S2 against a fence-skipping waker, so it sleeps in slices of
+ * q->tune.slice_ms and re-checks: such a missed wake-up costs at most one
+ * slice of latency, never a hang.  Assumed: a membarrier that returns 0 did its job
  * (a seccomp filter that fakes success for it would break this, as it
  * would break liburcu).
  * (No fences in this file: ThreadSanitizer understands read-modify-writes
@@ -97,11 +100,6 @@
 #include "relax_internal.h"
 #include "shmbus/wait.h"
 #include "spsc_internal.h"
-
-#define SLICE_MS 5
-/* The longest sleep, membarrier or not: a waker killed inside its wake (see
- * "Kills" in waitq_internal.h) costs a sleeper at most this much. */
-#define SPSC_SLEEP_CAP_MS 200
 
 static int membarrier(int cmd)
 {
@@ -195,7 +193,7 @@ static bool ready(void *arg)
 		s->fenced = false;
 	/*
 	 * S2, once per stretch of the flag staying 1.  A sleep that ends by
-	 * its cap (SPSC_SLEEP_CAP_MS) and sleeps again would otherwise
+	 * its cap (q->tune.sleep_cap_ms) and sleeps again would otherwise
 	 * interrupt every CPU running a registered process twice a cap, for
 	 * as long as the ring is idle.  Skipping it is safe: this S1 read the
 	 * 1 of an earlier S1 that an S2 (barrier point P) followed, with no
@@ -243,7 +241,7 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 	if (shmbus_deadline(timeout_ms, &dl_buf))
 		deadline = &dl_buf;
 	for (;;) {
-		if (spins < q->spin) {
+		if (spins < q->tune.spin) {
 			spins++;
 			relax_cpu();
 			if (!progressed(q))
@@ -262,9 +260,9 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 			slept = true;
 			/* Its result does not matter: the attempt below decides. */
 			waitq_wait(wq, ready, &s,
-					  waitq_cap(deadline,
-							   q->sliced ? SLICE_MS : SPSC_SLEEP_CAP_MS,
-							   &slice_buf));
+				   waitq_cap(deadline,
+					     q->sliced ? q->tune.slice_ms : q->tune.sleep_cap_ms,
+					     &slice_buf));
 		}
 		rc = attempt(q, arg);
 		if (rc != -EAGAIN)

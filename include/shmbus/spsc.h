@@ -31,7 +31,8 @@
  *
  * Suffixes (as everywhere in shmbus): _try never blocks; _burst takes what
  * fits.  Timeouts are in milliseconds: < 0 waits forever, 0 does not wait.
- * Blocking calls spin briefly (see shmbus_spsc_set_spin()), then sleep.
+ * Blocking calls poll with a CPU pause for a while (see
+ * shmbus_spsc_set_spin()), then sleep.
  *
  * Handles do not survive fork(): a child opens its own.
  *
@@ -81,7 +82,8 @@ extern "C" {
 #define SHMBUS_SPSC_CAPACITY_MAX (1u << 30)
 /* Bytes of header in front of each message in the ring. */
 #define SHMBUS_SPSC_RECORD_HEADER 8u
-/* Default spin iterations of a blocking call before it sleeps. */
+/* Default number of pause polls of a blocking call before it sleeps
+ * (shmbus_spsc_set_spin()). */
 #define SHMBUS_SPSC_SPIN_DEFAULT 2000u
 
 /* Roles; the numbers are also the role codes in the participant table. */
@@ -166,7 +168,20 @@ SHMBUS_API int shmbus_spsc_close(struct shmbus_spsc *q);
 SHMBUS_API size_t shmbus_spsc_capacity(const struct shmbus_spsc *q);
 SHMBUS_API size_t shmbus_spsc_max_msg(const struct shmbus_spsc *q);
 
-/* How many times a blocking call polls before it sleeps (0: sleep at once). */
+/*
+ * shmbus_spsc_set_spin - how long the blocking calls of handle @q spin
+ * before they sleep: once its first attempt found no room (no message), a
+ * blocking call makes up to @spins polls, each one CPU pause instruction
+ * (shmbus_cpu_relax(), shmbus/relax.h: x86 "pause", arm64 "yield") followed
+ * by one load of the other side's position, and a new attempt as soon as
+ * that position moved; only then does it sleep on the futex (and it never
+ * spins again within that call).  No poll yields the CPU to the scheduler
+ * or makes a system call, so spinning pays only while the other side runs
+ * on another CPU.  0: sleep at once after the first attempt.  The default
+ * is SHMBUS_SPSC_SPIN_DEFAULT.  The _try calls never spin.  (The MPMC ring's
+ * shmbus_mpmc_set_yields() counts sched_yield() polls instead.)
+ * Cannot fail; applies to the next blocking call.
+ */
 SHMBUS_API void shmbus_spsc_set_spin(struct shmbus_spsc *q, unsigned spins);
 
 /*
