@@ -33,8 +33,8 @@ static void pair_open(struct pair *x, const char *what, size_t cap)
 
 static void pair_close(struct pair *x)
 {
-	assert_int_equal(shmbus_spsc_close(x->p), 0);
-	assert_int_equal(shmbus_spsc_close(x->c), 0);
+	shmbus_spsc_close(x->p);
+	shmbus_spsc_close(x->c);
 	assert_int_equal(shmbus_block_unlink(x->name), 0);
 }
 
@@ -66,8 +66,8 @@ static void test_create_and_bad_args(void **state)
 	assert_int_equal(shmbus_spsc_open(&q, name, SHMBUS_SPSC_PRODUCER), 0);
 	assert_int_equal(shmbus_spsc_capacity(q), 1024);
 	assert_int_equal(shmbus_spsc_max_msg(q), 1016);
-	assert_int_equal(shmbus_spsc_close(q), 0);
-	assert_int_equal(shmbus_spsc_close(NULL), 0);
+	shmbus_spsc_close(q);
+	shmbus_spsc_close(NULL);
 	assert_int_equal(shmbus_block_unlink(name), 0);
 
 	/* A raw block is not a ring. */
@@ -653,7 +653,7 @@ static void test_roles_busy_and_takeover(void **state)
 	assert_int_equal(tu_wait(tu_spawn(child_open, &a)), EBUSY);
 
 	/* a role given back can be taken */
-	assert_int_equal(shmbus_spsc_close(x.p), 0);
+	shmbus_spsc_close(x.p);
 	a.role = SHMBUS_SPSC_PRODUCER;
 	assert_int_equal(tu_wait(tu_spawn(child_open, &a)), 0);
 
@@ -676,7 +676,7 @@ static void test_roles_busy_and_takeover(void **state)
 	 * message again (at-least-once) */
 	tsp_fill(buf, 77, 40);
 	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
-	assert_int_equal(shmbus_spsc_close(x.c), 0);
+	shmbus_spsc_close(x.c);
 	assert_int_equal(tu_wait(tu_spawn(child_peek_and_die, &a)), 1000 + SIGKILL);
 	assert_int_equal(shmbus_spsc_open(&x.c, x.name, SHMBUS_SPSC_CONSUMER), 0);
 	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 40);

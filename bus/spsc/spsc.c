@@ -101,14 +101,13 @@ fail_block:
 	return rc;
 }
 
-int shmbus_spsc_close(struct shmbus_spsc *q)
+void shmbus_spsc_close(struct shmbus_spsc *q)
 {
 	if (!q)
-		return 0;
+		return;
 	part_leave(&q->sh->part[q->role - 1], q->me);
 	shmbus_block_close(q->block);
 	free(q);
-	return 0;
 }
 
 size_t shmbus_spsc_capacity(const struct shmbus_spsc *q)

@@ -160,9 +160,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_open(struct shmbus_spsc **out, cons
 /*
  * shmbus_spsc_close - give the role back and detach.  An uncommitted
  * reservation is dropped; a peeked, unreleased message stays in the ring.
- * NULL is accepted.  Returns 0.
+ * NULL is accepted.  Cannot fail.
  */
-SHMBUS_API int shmbus_spsc_close(struct shmbus_spsc *q);
+SHMBUS_API void shmbus_spsc_close(struct shmbus_spsc *q);
 
 /* Capacity of the ring, and the largest message it takes (capacity - 8). */
 SHMBUS_API size_t shmbus_spsc_capacity(const struct shmbus_spsc *q);
