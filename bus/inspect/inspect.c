@@ -22,6 +22,7 @@ const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_MANAGER] = &snap_manager,
 	[SHMBUS_KIND_SPSC] = &spsc_snap_kind,
 	[SHMBUS_KIND_MPMC] = &mpmc_snap_kind,
+	[SHMBUS_KIND_BROADCAST] = &bcast_snap_kind,
 	[SHMBUS_KIND_SLOTS] = &snap_slots,   /* probe: our trailer magic */
 	[SHMBUS_KIND_PYLIST] = &snap_pylist, /* probe: strict structure */
 };

@@ -59,6 +59,7 @@ extern const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX];
 extern const struct snap_kind_ops snap_manager; /* manager_inspect.c */
 extern const struct snap_kind_ops spsc_snap_kind;
 extern const struct snap_kind_ops mpmc_snap_kind; /* mpmc_inspect.c */
+extern const struct snap_kind_ops bcast_snap_kind; /* bcast_inspect.c */
 extern const struct snap_kind_ops snap_slots;  /* slots_snap.c */
 extern const struct snap_kind_ops snap_pylist; /* slots_snap.c */
 

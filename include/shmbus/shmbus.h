@@ -21,6 +21,7 @@
 #include "shmbus/manager.h"
 #include "shmbus/spsc.h"
 #include "shmbus/mpmc.h"
+#include "shmbus/broadcast.h"
 #include "shmbus/slots.h"
 #include "shmbus/version.h"
 
