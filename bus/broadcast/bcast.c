@@ -172,24 +172,52 @@ static int start_pos(struct shmbus_bcast *b, enum shmbus_bcast_from from, uint64
 	return 0;
 }
 
-/* The seq the joiner will read first, for stats only (the handle learns it
- * from the first record it reads): the record's at @c if it looks sane, else
- * the producer's next. */
-static void report_seq(struct shmbus_bcast *b, uint64_t c)
+/*
+ * start_seq - the sequence number of the first message at or after the
+ * join point @c (<= b->tail_seen): read from the record there, or, at tail,
+ * one more than the newest message's (which ends, with padding at most, at
+ * tail).  Returns 0, -EAGAIN (the producer moved meanwhile: pick the join
+ * point again), -SHMBUS_ECORRUPT.
+ */
+static int start_seq(struct shmbus_bcast *b, uint64_t c, uint64_t *seq)
 {
-	/* Relaxed: a report; seq is stored before R1, which we acquired. */
-	uint64_t top = atomic_load_explicit(&b->sh->prod.seq, memory_order_relaxed), w, s = top;
+	uint64_t p = c, t = b->tail_seen, w, s = 0, n;
+	bool msg = false;
 
-	if (c != b->tail_seen) {
-		w = atomic_load_explicit(bcast_word(b, c), memory_order_relaxed);
-		if (bcast_rec_ok(b, c, w, b->tail_seen) && (uint32_t)w != BCAST_PAD) {
-			s = atomic_load_explicit(bcast_word(b, c + 8), memory_order_relaxed);
-			if (!bcast_le(s + 1, top))
-				s = top;
+	if (p == t) {
+		/* A2: acquire, pairs with R2 in publish(). */
+		n = atomic_load_explicit(&b->sh->prod.newest, memory_order_acquire);
+		if (n == 0) {
+			*seq = 0;
+			return 0;
 		}
+		p = n & ~(uint64_t)7;
+		if (n & 6 || !bcast_le(p, t) || t - p > b->cap)
+			return -EAGAIN; /* newer than our tail */
 	}
-	/* Relaxed: a report. */
-	atomic_store_explicit(&b->mine->next_seq, s, memory_order_relaxed);
+	while (p != t) {
+		/* Relaxed: ordered after A1/A2; bcast_gone() validates. */
+		w = atomic_load_explicit(bcast_word(b, p), memory_order_relaxed);
+		s = atomic_load_explicit(bcast_word(b, p + 8), memory_order_relaxed);
+		if (bcast_gone(b, p))
+			return -EAGAIN;
+		if (!bcast_rec_ok(b, p, w, t))
+			return bcast_corrupt(b);
+		if ((uint32_t)w != BCAST_PAD) {
+			if (c != t) {
+				*seq = s;
+				return 0;
+			}
+			if (msg)
+				return -EAGAIN; /* a message after "the newest" */
+			msg = true;
+		}
+		p += w >> 32;
+	}
+	if (!msg)
+		return bcast_corrupt(b); /* newest was no message */
+	*seq = s + 1;
+	return 0;
 }
 
 int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
@@ -198,7 +226,7 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 	struct shmbus_bcast *b;
 	struct bcast_sub *me;
 	uint64_t c = 0, h;
-	int rc, idx;
+	int rc, idx, tries = 0;
 
 	if (!out || from < SHMBUS_BCAST_FROM_NEWEST || from > SHMBUS_BCAST_FROM_NEXT)
 		return -EINVAL;
@@ -232,8 +260,13 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 		/* J3: seq_cst, against J4/J5 of the producer (Dekker). */
 		atomic_fetch_add_explicit(&b->sh->w.joins, 1, memory_order_seq_cst);
 		h = atomic_load_explicit(&b->sh->prod.head, memory_order_seq_cst);
-		if (bcast_le(h, c))
-			break;
+		if (bcast_le(h, c)) {
+			rc = start_seq(b, c, &b->next_seq);
+			if (rc != -EAGAIN || ++tries == 1000)
+				break;
+			rc = start_pos(b, from, &c);
+			continue;
+		}
 		/* The producer retired our start meanwhile: start at its
 		 * head (the oldest kept), with a fresh view. */
 		{
@@ -244,8 +277,16 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 			c = h;
 		}
 	}
+	if (rc == -EAGAIN) {
+		rc = 0; /* a producer too fast to pin: count from the first read */
+	} else if (rc) {
+		goto fail_leave;
+	} else {
+		b->seq_known = true;
+		/* Relaxed: a report (stats). */
+		atomic_store_explicit(&me->next_seq, b->next_seq, memory_order_relaxed);
+	}
 	b->pos = c;
-	report_seq(b, c);
 	*out = b;
 	return 0;
 

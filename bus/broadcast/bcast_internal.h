@@ -243,6 +243,8 @@ struct shmbus_bcast {
 	uint64_t peek_seq_end;         /* next seq after them */
 	uint64_t peek_bytes;
 	uint64_t peek_dropped;         /* gap counted before the first of them */
+	uint64_t pop_dropped;          /* lost in pop_try calls that returned no
+					* message yet: told with the next one */
 };
 
 static inline _Atomic uint64_t *bcast_word(const struct shmbus_bcast *b, uint64_t pos)
@@ -292,6 +294,17 @@ static inline bool bcast_rec_ok(const struct shmbus_bcast *b, uint64_t pos, uint
 	if (len == BCAST_PAD)
 		return off != 0 && size == b->cap - off;
 	return size >= BCAST_HDR && len <= size - BCAST_HDR;
+}
+
+/* Whether the record at @pos may have been overwritten since it was read:
+ * the seqlock reader's half. */
+static inline bool bcast_gone(const struct shmbus_bcast *b, uint64_t pos)
+{
+	/* F2: acquire fence, pairs with F1 in ensure_room(): if any byte read
+	 * before came from a write after F1, the ovw stored before F1 is
+	 * visible to the load below.  Relaxed load: ordered by F2. */
+	atomic_thread_fence(memory_order_acquire);
+	return !bcast_le(atomic_load_explicit(&b->sh->prod.ovw, memory_order_relaxed), pos);
 }
 
 /* ----------------------------------------------------- bcast_layout.c */

@@ -26,17 +26,6 @@ static int load_tail(struct shmbus_bcast *b)
 	return 0;
 }
 
-/* Whether the record at @pos may have been overwritten since it was read:
- * the seqlock reader's half. */
-static bool gone(struct shmbus_bcast *b, uint64_t pos)
-{
-	/* F2: acquire fence, pairs with F1 in ensure_room(): if any byte read
-	 * before came from a write after F1, the ovw stored before F1 is
-	 * visible to the load below.  Relaxed load: ordered by F2. */
-	atomic_thread_fence(memory_order_acquire);
-	return !bcast_le(atomic_load_explicit(&b->sh->prod.ovw, memory_order_relaxed), pos);
-}
-
 /* Store the cursor (and the seq expected there) and, reliable, wake a
  * producer that may wait for it. */
 static void store_pos(struct shmbus_bcast *b, uint64_t pos)
@@ -143,7 +132,7 @@ static int next_msg(struct shmbus_bcast *b, uint64_t *p, struct shmbus_bcast_msg
 		 * gone() tells whether they were overwritten since. */
 		w = atomic_load_explicit(bcast_word(b, *p), memory_order_relaxed);
 		s = atomic_load_explicit(bcast_word(b, *p + 8), memory_order_relaxed);
-		if (gone(b, *p)) {
+		if (bcast_gone(b, *p)) {
 			if (strict)
 				return -EAGAIN;
 			rc = resume(b, p);
@@ -258,7 +247,7 @@ int shmbus_bcast_peek_burst_try(struct shmbus_bcast *b, struct shmbus_bcast_msg 
 /*
  * release_n - release the first @n peeked messages, which end at @end,
  * hold @bytes of payload and are followed by seq @seq_end.  If what was
- * peeked may have been overwritten while read (F2 in gone()), all of the
+ * peeked may have been overwritten while read (F2 in bcast_gone()), all of the
  * last peek counts as dropped instead (its figures in b->peek_*: @end and
  * the rest may come from torn words), -SHMBUS_ELAPPED.
  */
@@ -267,7 +256,7 @@ static int release_n(struct shmbus_bcast *b, unsigned n, uint64_t end, uint64_t 
 {
 	struct bcast_sub *me = b->mine;
 
-	if (gone(b, b->pos)) {
+	if (bcast_gone(b, b->pos)) {
 		bcast_count(&me->dropped, b->peek_n);
 		b->next_seq = b->peek_seq_end;
 		b->peek_n = 0;
@@ -341,7 +330,6 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 			 struct shmbus_bcast_msg *info)
 {
 	struct shmbus_bcast_msg m;
-	uint64_t dropped = 0;
 	int rc;
 
 	if (!buf && size)
@@ -350,7 +338,6 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 		rc = shmbus_bcast_peek_try(b, &m);
 		if (rc)
 			return rc;
-		dropped += m.dropped;
 		if (m.len > size)
 			return -EMSGSIZE;
 		/* Lossy: the producer may be overwriting these bytes; the
@@ -358,7 +345,9 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 		memcpy(buf, m.data, m.len);
 		rc = shmbus_bcast_release(b);
 		if (rc == -SHMBUS_ELAPPED) {
-			dropped++;
+			/* Counted with the next message we return, even by a
+			 * later call (this one may find no more). */
+			b->pop_dropped += m.dropped + 1;
 			continue;
 		}
 		if (rc)
@@ -369,8 +358,9 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 		info->data = buf;
 		info->len = m.len;
 		info->seq = m.seq;
-		info->dropped = dropped;
+		info->dropped = b->pop_dropped + m.dropped;
 	}
+	b->pop_dropped = 0;
 	return (int)m.len;
 }
 

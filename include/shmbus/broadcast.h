@@ -37,6 +37,9 @@
  * message still in the ring (the next one if there is none);
  * SHMBUS_BCAST_FROM_OLDEST at the oldest still in the ring;
  * SHMBUS_BCAST_FROM_NEXT with the first message committed after the join.
+ * The subscriber learns at the join the sequence number it starts at, so
+ * `dropped` counts every message lost from there on, including those lost
+ * before its first read (and, at the end of the stream, after its last).
  *
  * End of stream: shmbus_bcast_close_stream() (producer).  Subscribers get
  * every message committed before it, then -SHMBUS_EEOS from every peek and
