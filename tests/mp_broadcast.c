@@ -1,0 +1,412 @@
+/*
+ * mp_broadcast.c - the broadcast ring between real processes:
+ *  - reliable, one producer and four subscribers: every subscriber gets
+ *    every message, in order, with its bytes intact (10 million messages;
+ *    fewer under sanitizers or with SHMBUS_BCAST_STREAM_COUNT);
+ *  - lossy, with a subscriber stopped and continued (SIGSTOP/SIGCONT):
+ *    sequence numbers strictly increase, no message is torn, and
+ *    received + dropped == sent, exactly, as the block counts it too;
+ *  - reliable, subscribers killed (SIGKILL) at random moments: the producer
+ *    is held at most about the liveness timeout each time and completes;
+ *  - a producer killed mid-stream: subscribers still read everything it
+ *    committed;
+ *  - end of stream reaches a subscriber asleep in a blocking peek.
+ * Assertions are on outcomes ("completes", counts), never on speed.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define BURST 16u
+
+/* Message @seq: its length and every byte follow from seq. */
+static size_t msg_len(uint64_t seq)
+{
+	return 16 + (size_t)(seq * 7 % 49);
+}
+
+static void msg_fill(unsigned char *b, uint64_t seq)
+{
+	size_t i, len = msg_len(seq);
+
+	memcpy(b, &seq, 8);
+	memcpy(b + 8, &len, 8);
+	for (i = 16; i < len; i++)
+		b[i] = (unsigned char)(seq * 31 + i);
+}
+
+static bool msg_ok(const unsigned char *b, size_t len, uint64_t seq)
+{
+	uint64_t s, l;
+	size_t i;
+
+	if (len != msg_len(seq))
+		return false;
+	memcpy(&s, b, 8);
+	memcpy(&l, b + 8, 8);
+	if (s != seq || l != len)
+		return false;
+	for (i = 16; i < len; i++)
+		if (b[i] != (unsigned char)(seq * 31 + i))
+			return false;
+	return true;
+}
+
+static int bfail(const char *who, const char *what, uint64_t seq, int rc)
+{
+	fprintf(stderr, "%s: %s at %llu: %d (%s)\n", who, what, (unsigned long long)seq, rc,
+		shmbus_strerror(rc));
+	return 1;
+}
+
+struct job {
+	const char *name;
+	uint64_t count;
+	enum shmbus_bcast_from from;
+	int hold_ms;           /* producer: pause after this many (0: none) */
+};
+
+/* Push @count messages in bursts, then close the stream. */
+static int produce(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *p;
+	struct shmbus_bcast_buf bufs[BURST];
+	static unsigned char data[BURST][64];
+	uint64_t seq = 0;
+	unsigned i, n;
+	int rc = shmbus_bcast_open_producer(&p, j->name);
+
+	if (rc)
+		return bfail("producer", "open", 0, rc);
+	while (seq < j->count) {
+		n = (unsigned)(j->count - seq < BURST ? j->count - seq : BURST);
+		for (i = 0; i < n; i++) {
+			msg_fill(data[i], seq + i);
+			bufs[i].data = data[i];
+			bufs[i].len = msg_len(seq + i);
+		}
+		rc = shmbus_bcast_push_burst(p, bufs, n, 30000);
+		if (rc < 0)
+			return bfail("producer", "push_burst", seq, rc);
+		seq += (uint64_t)rc;
+	}
+	rc = shmbus_bcast_close_stream(p);
+	shmbus_bcast_close(p);
+	return rc ? bfail("producer", "close_stream", seq, rc) : 0;
+}
+
+/* Read every message with peek_burst in place until the end of stream. */
+static int subscribe_all(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *s;
+	struct shmbus_bcast_msg ms[BURST];
+	uint64_t seq = 0;
+	int rc = shmbus_bcast_subscribe(&s, j->name, j->from), n, i;
+
+	if (rc)
+		return bfail("subscriber", "subscribe", 0, rc);
+	for (;;) {
+		n = shmbus_bcast_peek_burst(s, ms, BURST, 30000);
+		if (n == -SHMBUS_EEOS)
+			break;
+		if (n < 0)
+			return bfail("subscriber", "peek_burst", seq, n);
+		for (i = 0; i < n; i++, seq++)
+			if (ms[i].seq != seq || ms[i].dropped ||
+			    !msg_ok(ms[i].data, ms[i].len, seq))
+				return bfail("subscriber", "wrong message", seq, -EBADMSG);
+		rc = shmbus_bcast_release_burst(s, (unsigned)n);
+		if (rc != n)
+			return bfail("subscriber", "release_burst", seq, rc);
+	}
+	shmbus_bcast_close(s);
+	if (seq != j->count)
+		return bfail("subscriber", "count", seq, -EBADMSG);
+	return 0;
+}
+
+/* Wait until @n subscribers have joined @name (the parent looks through a
+ * subscriber handle of its own, which it closes before anyone produces). */
+static void wait_joined(const char *name, uint32_t n)
+{
+	struct shmbus_bcast *me;
+	struct shmbus_bcast_stats st;
+
+	assert_int_equal(shmbus_bcast_subscribe(&me, name, SHMBUS_BCAST_FROM_NEXT), 0);
+	do {
+		usleep(1000);
+		assert_int_equal(shmbus_bcast_stats(me, &st), 0);
+	} while (st.subscribers < n + 1);
+	shmbus_bcast_close(me);
+}
+
+static void stream_reliable(void **state)
+{
+	const char *env = getenv("SHMBUS_BCAST_STREAM_COUNT");
+	struct job j = {
+		.name = tu_name("rel"),
+		.count = env ? strtoull(env, NULL, 0) : tu_sanitized() ? 200000 : 10000000,
+		.from = SHMBUS_BCAST_FROM_OLDEST,
+	};
+	struct shmbus_bcast_params prm = { .capacity = 1 << 20, .subscribers = 8 };
+	pid_t subs[4], prod;
+	int i;
+
+	(void)state;
+	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
+	for (i = 0; i < 4; i++)
+		subs[i] = tu_spawn(subscribe_all, &j);
+	wait_joined(j.name, 4);
+	prod = tu_spawn(produce, &j);
+	assert_int_equal(tu_wait(prod), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(tu_wait(subs[i]), 0);
+	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+/* Lossy reader: pop until the end; check order, bytes and the count. */
+static int subscribe_lossy(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *s;
+	struct shmbus_bcast_msg m;
+	struct shmbus_bcast_sub_stats ss;
+	unsigned char buf[64];
+	uint64_t got = 0, dropped = 0, next = 0;
+	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_OLDEST);
+
+	if (rc)
+		return bfail("lossy", "subscribe", 0, rc);
+	for (;;) {
+		rc = shmbus_bcast_pop(s, buf, sizeof(buf), &m, 30000);
+		if (rc == -SHMBUS_EEOS)
+			break;
+		if (rc < 0)
+			return bfail("lossy", "pop", next, rc);
+		if (m.seq < next || m.seq - next != m.dropped)
+			return bfail("lossy", "sequence", m.seq, -EBADMSG);
+		if (!msg_ok(buf, (size_t)rc, m.seq))
+			return bfail("lossy", "torn message", m.seq, -EBADMSG);
+		dropped += m.dropped;
+		got++;
+		next = m.seq + 1;
+	}
+	rc = shmbus_bcast_sub_stats(s, (unsigned)shmbus_bcast_index(s), &ss);
+	shmbus_bcast_close(s);
+	if (rc)
+		return bfail("lossy", "stats", next, rc);
+	/* At the end, the messages lost after the last one received count too. */
+	if (got + ss.dropped != j->count || ss.msgs_out != got || ss.dropped < dropped)
+		return bfail("lossy", "received + dropped != sent", got, -EBADMSG);
+	return 0;
+}
+
+static void lossy_stopped(void **state)
+{
+	struct job j = {
+		.name = tu_name("lossy"),
+		.count = tu_sanitized() ? 300000 : 3000000,
+	};
+	struct shmbus_bcast_params prm = { .capacity = 1 << 16, .subscribers = 4,
+					   .policy = SHMBUS_BCAST_LOSSY };
+	struct timespec ts = { 0, 20 * 1000000 };
+	pid_t sub, sub2, prod;
+	int i;
+
+	(void)state;
+	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
+	sub = tu_spawn(subscribe_lossy, &j);
+	sub2 = tu_spawn(subscribe_lossy, &j);
+	wait_joined(j.name, 2);
+	prod = tu_spawn(produce, &j);
+	for (i = 0; i < 10; i++) {
+		nanosleep(&ts, NULL);
+		kill(sub, SIGSTOP);
+		nanosleep(&ts, NULL);
+		kill(sub, SIGCONT);
+	}
+	assert_int_equal(tu_wait(prod), 0);
+	kill(sub, SIGCONT);
+	assert_int_equal(tu_wait(sub), 0);
+	assert_int_equal(tu_wait(sub2), 0);
+	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+/* A subscriber that reads slowly until it is killed. */
+static int victim(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *s;
+	struct shmbus_bcast_msg m;
+	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_NEWEST);
+
+	if (rc)
+		return bfail("victim", "subscribe", 0, rc);
+	for (;;) {
+		rc = shmbus_bcast_peek(s, &m, 1000);
+		if (rc == -SHMBUS_EEOS)
+			break;
+		if (rc == 0 && shmbus_bcast_release(s))
+			return 1;
+		if (rand() % 64 == 0)
+			usleep(1000);
+	}
+	shmbus_bcast_close(s);
+	return 0;
+}
+
+static void reliable_killed_subscribers(void **state)
+{
+	struct job j = {
+		.name = tu_name("kill"),
+		.count = tu_sanitized() ? 100000 : 1000000,
+		.from = SHMBUS_BCAST_FROM_OLDEST,
+	};
+	struct shmbus_bcast_params prm = { .capacity = 1 << 14, .subscribers = 4,
+					   .liveness_ms = 100 };
+	pid_t sub, prod, v;
+	int i, st;
+
+	(void)state;
+	srand((unsigned)getpid());
+	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
+	sub = tu_spawn(subscribe_all, &j);
+	wait_joined(j.name, 1);
+	prod = tu_spawn(produce, &j);
+	for (i = 0; i < 8; i++) {
+		v = tu_spawn(victim, &j);
+		usleep((useconds_t)(rand() % 30000));
+		kill(v, SIGKILL);
+		st = tu_wait(v);
+		assert_true(st == 1000 + SIGKILL || st == 0);
+	}
+	/* The producer completes (its pushes wait at most 30 s each, a dead
+	 * subscriber holds it for about 100 ms). */
+	assert_int_equal(tu_wait(prod), 0);
+	assert_int_equal(tu_wait(sub), 0);
+	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+/* Push forever (reliable, no subscriber holds it for long). */
+static int produce_forever(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *p;
+	unsigned char data[64];
+	uint64_t seq = 0;
+	int rc = shmbus_bcast_open_producer(&p, j->name);
+
+	if (rc)
+		return bfail("producer", "open", 0, rc);
+	for (;; seq++) {
+		msg_fill(data, seq);
+		rc = shmbus_bcast_push(p, data, msg_len(seq), 30000);
+		if (rc)
+			return bfail("producer", "push", seq, rc);
+	}
+}
+
+/* Read until the producer is dead and everything it committed is read. */
+static int subscribe_until_dead(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *s;
+	struct shmbus_bcast_msg m;
+	struct shmbus_bcast_stats st;
+	uint64_t seq = 0;
+	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_OLDEST);
+
+	if (rc)
+		return bfail("reader", "subscribe", 0, rc);
+	for (;;) {
+		rc = shmbus_bcast_peek(s, &m, 50);
+		if (rc == -ETIMEDOUT) {
+			if (shmbus_bcast_stats(s, &st))
+				return 1;
+			if (!st.producer_alive && st.seq == seq)
+				break;
+			continue;
+		}
+		if (rc)
+			return bfail("reader", "peek", seq, rc);
+		if (m.seq != seq || !msg_ok(m.data, m.len, seq))
+			return bfail("reader", "wrong message", seq, -EBADMSG);
+		if (shmbus_bcast_release(s))
+			return 1;
+		seq++;
+	}
+	shmbus_bcast_close(s);
+	return seq > 0 ? 0 : 1;
+}
+
+static void producer_killed(void **state)
+{
+	struct job j = { .name = tu_name("pkill") };
+	struct shmbus_bcast_params prm = { .capacity = 1 << 12, .subscribers = 4 };
+	pid_t subs[2], prod;
+
+	(void)state;
+	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
+	subs[0] = tu_spawn(subscribe_until_dead, &j);
+	subs[1] = tu_spawn(subscribe_until_dead, &j);
+	wait_joined(j.name, 2);
+	prod = tu_spawn(produce_forever, &j);
+	usleep(200000);
+	kill(prod, SIGKILL);
+	assert_int_equal(tu_wait(prod), 1000 + SIGKILL);
+	assert_int_equal(tu_wait(subs[0]), 0);
+	assert_int_equal(tu_wait(subs[1]), 0);
+	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+static int sleep_until_eos(void *arg)
+{
+	struct job *j = arg;
+	struct shmbus_bcast *s;
+	struct shmbus_bcast_msg m;
+	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_NEXT);
+
+	if (rc)
+		return bfail("sleeper", "subscribe", 0, rc);
+	alarm(20); /* a lost wake-up would hang: fail instead */
+	rc = shmbus_bcast_peek(s, &m, -1);
+	shmbus_bcast_close(s);
+	return rc == -SHMBUS_EEOS ? 0 : bfail("sleeper", "peek", 0, rc);
+}
+
+static void eos_wakes_sleeper(void **state)
+{
+	struct job j = { .name = tu_name("eos") };
+	struct shmbus_bcast_params prm = { .capacity = 1 << 12 };
+	struct shmbus_bcast *p;
+	pid_t sub;
+
+	(void)state;
+	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
+	assert_int_equal(shmbus_bcast_open_producer(&p, j.name), 0);
+	sub = tu_spawn(sleep_until_eos, &j);
+	usleep(300000); /* well past its spinning: asleep on the futex */
+	assert_int_equal(shmbus_bcast_close_stream(p), 0);
+	assert_int_equal(tu_wait(sub), 0);
+	shmbus_bcast_close(p);
+	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(eos_wakes_sleeper, tu_teardown),
+		cmocka_unit_test_teardown(producer_killed, tu_teardown),
+		cmocka_unit_test_teardown(lossy_stopped, tu_teardown),
+		cmocka_unit_test_teardown(reliable_killed_subscribers, tu_teardown),
+		cmocka_unit_test_teardown(stream_reliable, tu_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, tu_teardown);
+}
