@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 
-#include "shmbus/wait.h"
+#include "futex_internal.h"
 #include "waitq_internal.h"
 
 /* The 32-bit seq half of the word, as futex(2) wants it. */
@@ -59,13 +59,13 @@ int waitq_wait_marked(struct waitq *wq, bool (*ready)(void *arg), void *arg,
 				atomic_store_explicit(mark, 0, memory_order_relaxed);
 			return 0;
 		}
-		rc = shmbus_futex_wait(seq_half(wq), seq, deadline);
+		rc = futex_wait(seq_half(wq), seq, deadline);
 		leave(wq, seq);
 		if (mark)
 			atomic_store_explicit(mark, 0, memory_order_relaxed); /* M2 */
 		if (ready(arg))
 			return 0;
-		if (rc == -ETIMEDOUT || shmbus_deadline_passed(deadline))
+		if (rc == -ETIMEDOUT || deadline_passed(deadline))
 			return -ETIMEDOUT;
 	}
 }
@@ -98,7 +98,7 @@ static int wake_nofence(struct waitq *wq)
 						      memory_order_release, memory_order_relaxed))
 		if (waitq_word_waiters(w) == 0)
 			return 0; /* they all left on their own */
-	shmbus_futex_wake(seq_half(wq), INT_MAX);
+	futex_wake(seq_half(wq), INT_MAX);
 	return 1;
 }
 
@@ -125,5 +125,5 @@ int waitq_wake(struct waitq *wq)
 
 void waitq_rouse(struct waitq *wq)
 {
-	shmbus_futex_wake(seq_half(wq), INT_MAX);
+	futex_wake(seq_half(wq), INT_MAX);
 }

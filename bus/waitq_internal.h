@@ -51,7 +51,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "shmbus/wait.h"
+#include "futex_internal.h"
 #include "time_internal.h"
 
 struct waitq {
@@ -122,7 +122,7 @@ void waitq_rouse(struct waitq *wq);
 static inline const struct timespec *waitq_cap(const struct timespec *deadline, int ms,
 						      struct timespec *buf)
 {
-	if (shmbus_deadline(ms, buf) == 0 || (deadline && ts_before(deadline, buf)))
+	if (deadline_after(ms, buf) == 0 || (deadline && ts_before(deadline, buf)))
 		return deadline;
 	return buf;
 }

@@ -12,10 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "shmbus/wait.h"
+#include "futex_internal.h"
 #include "time_internal.h"
 
-int shmbus_deadline(int timeout_ms, struct timespec *out)
+int deadline_after(int timeout_ms, struct timespec *out)
 {
 	if (timeout_ms < 0)
 		return 0;
@@ -29,7 +29,7 @@ int shmbus_deadline(int timeout_ms, struct timespec *out)
 	return 1;
 }
 
-int shmbus_deadline_passed(const struct timespec *deadline)
+int deadline_passed(const struct timespec *deadline)
 {
 	struct timespec now;
 
@@ -39,7 +39,7 @@ int shmbus_deadline_passed(const struct timespec *deadline)
 	return !ts_before(&now, deadline);
 }
 
-int shmbus_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline)
+int futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline)
 {
 	long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, deadline, NULL,
 			  FUTEX_BITSET_MATCH_ANY);
@@ -57,7 +57,7 @@ int shmbus_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *
 	}
 }
 
-int shmbus_futex_wake(uint32_t *word, int n)
+int futex_wake(uint32_t *word, int n)
 {
 	long rc = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 

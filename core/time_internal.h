@@ -1,5 +1,5 @@
 /*
- * time_internal.h - comparing the CLOCK_MONOTONIC deadlines of shmbus/wait.h.
+ * time_internal.h - comparing the CLOCK_MONOTONIC deadlines of futex_internal.h.
  */
 #ifndef SHMBUS_TIME_INTERNAL_H
 #define SHMBUS_TIME_INTERNAL_H

@@ -137,8 +137,8 @@ static void test_producer_killed(void **state)
 		/* consume for a while (sometimes not at all: the producer
 		 * then sleeps on a full ring when it is killed) */
 		rnd = tsp_mix(rnd);
-		shmbus_deadline((int)(rnd % 40), &until);
-		while (r % 4 != 3 && !shmbus_deadline_passed(&until)) {
+		deadline_after((int)(rnd % 40), &until);
+		while (r % 4 != 3 && !deadline_passed(&until)) {
 			rc = take(c, &next, 5);
 			assert_true(rc == 0 || rc == -ETIMEDOUT);
 		}

@@ -16,12 +16,12 @@ static void test_deadline(void **state)
 	struct timespec d;
 
 	(void)state;
-	assert_int_equal(shmbus_deadline(-1, &d), 0);
-	assert_int_equal(shmbus_deadline_passed(NULL), 0);
-	assert_int_equal(shmbus_deadline(0, &d), 1);
-	assert_int_equal(shmbus_deadline_passed(&d), 1);
-	assert_int_equal(shmbus_deadline(60000, &d), 1);
-	assert_int_equal(shmbus_deadline_passed(&d), 0);
+	assert_int_equal(deadline_after(-1, &d), 0);
+	assert_int_equal(deadline_passed(NULL), 0);
+	assert_int_equal(deadline_after(0, &d), 1);
+	assert_int_equal(deadline_passed(&d), 1);
+	assert_int_equal(deadline_after(60000, &d), 1);
+	assert_int_equal(deadline_passed(&d), 0);
 	assert_true(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
 }
 
@@ -32,11 +32,11 @@ static void test_wait_value_mismatch_and_timeout(void **state)
 
 	(void)state;
 	/* value differs: returns at once */
-	assert_int_equal(shmbus_futex_wait(&word, 4, NULL), 0);
-	shmbus_deadline(20, &d);
-	assert_int_equal(shmbus_futex_wait(&word, 5, &d), -ETIMEDOUT);
-	assert_int_equal(shmbus_deadline_passed(&d), 1);
-	assert_int_equal(shmbus_futex_wake(&word, 1), 0);
+	assert_int_equal(futex_wait(&word, 4, NULL), 0);
+	deadline_after(20, &d);
+	assert_int_equal(futex_wait(&word, 5, &d), -ETIMEDOUT);
+	assert_int_equal(deadline_passed(&d), 1);
+	assert_int_equal(futex_wake(&word, 1), 0);
 }
 
 struct xproc {
@@ -55,11 +55,11 @@ static int child_waits(void *arg)
 	if (shmbus_block_attach(&b, x->name, 0) || shmbus_block_data(b, &p))
 		return 2;
 	w = p;
-	shmbus_deadline(30000, &d);
+	deadline_after(30000, &d);
 	/* Acquire: pairs with the parent's release store of 1. */
 	while (atomic_load_explicit(&w[0], memory_order_acquire) == 0) {
 		atomic_store_explicit(&w[1], 1, memory_order_release); /* "I sleep" */
-		if (shmbus_futex_wait((uint32_t *)&w[0], 0, &d) == -ETIMEDOUT)
+		if (futex_wait((uint32_t *)&w[0], 0, &d) == -ETIMEDOUT)
 			return 3;
 	}
 	shmbus_block_close(b);
@@ -83,7 +83,7 @@ static void test_cross_process_wake(void **state)
 		usleep(1000);
 	usleep(20000); /* let it reach futex_wait */
 	atomic_store_explicit(&w[0], 1, memory_order_release);
-	assert_true(shmbus_futex_wake((uint32_t *)&w[0], 1) >= 0);
+	assert_true(futex_wake((uint32_t *)&w[0], 1) >= 0);
 	assert_int_equal(tu_wait(pid), 0);
 	shmbus_block_close(b);
 	tu_cleanup();
@@ -121,7 +121,7 @@ static void test_waitq_threads(void **state)
 	(void)state;
 	/* nobody waits: wake is free */
 	assert_int_equal(waitq_wake(&t.wq), 0);
-	shmbus_deadline(10, &d);
+	deadline_after(10, &d);
 	assert_int_equal(waitq_wait(&t.wq, flag_set, &t, &d), -ETIMEDOUT);
 	assert_false(waitq_has_waiters(&t.wq));
 	/* Many rounds: a lost wake-up would hang this test. */

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "relax_internal.h"
-#include "shmbus/wait.h"
+#include "futex_internal.h"
 #include "mpmc_internal.h"
 
 /*
@@ -240,7 +240,7 @@ static bool spin(struct shmbus_mpmc *h, const struct mpmc_block_on *why, unsigne
 			relax_cpu();
 		} else {
 			/* A yield may give the CPU away for a whole slice. */
-			if (shmbus_deadline_passed(deadline)) {
+			if (deadline_passed(deadline)) {
 				h->short_wait = false;
 				return false;
 			}
@@ -270,7 +270,7 @@ int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int
 {
 	struct timespec deadline;
 	struct mpmc_block_on why;
-	bool has_deadline = shmbus_deadline(timeout_ms, &deadline) > 0;
+	bool has_deadline = deadline_after(timeout_ms, &deadline) > 0;
 	bool counted = false;
 	unsigned polls = 0;
 	int rc;
@@ -289,7 +289,7 @@ int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int
 			return rc;
 		if (rc > 0)
 			continue;
-		if (timeout_ms == 0 || (has_deadline && shmbus_deadline_passed(&deadline)))
+		if (timeout_ms == 0 || (has_deadline && deadline_passed(&deadline)))
 			return -ETIMEDOUT;
 		if (spin(h, &why, &polls, has_deadline ? &deadline : NULL))
 			continue;

@@ -98,7 +98,7 @@
 #include <unistd.h>
 
 #include "relax_internal.h"
-#include "shmbus/wait.h"
+#include "futex_internal.h"
 #include "spsc_internal.h"
 
 static int membarrier(int cmd)
@@ -238,7 +238,7 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 		wq = &q->sh->data_wq;
 		s.armed = &q->sh->data_armed;
 	}
-	if (shmbus_deadline(timeout_ms, &dl_buf))
+	if (deadline_after(timeout_ms, &dl_buf))
 		deadline = &dl_buf;
 	for (;;) {
 		if (spins < q->tune.spin) {
@@ -253,7 +253,7 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 				rc = spsc_corrupt(q);
 				break;
 			}
-			if (shmbus_deadline_passed(deadline)) {
+			if (deadline_passed(deadline)) {
 				rc = -ETIMEDOUT;
 				break;
 			}

@@ -15,7 +15,6 @@
 #include "shmbus/error.h"
 #include "shmbus/proc.h"
 #include "shmbus/block.h"
-#include "shmbus/wait.h"
 #include "shmbus/relax.h"
 #include "shmbus/inspect.h"
 #include "shmbus/manager.h"

@@ -1,5 +1,5 @@
 /*
- * shmbus/wait.h - sleeping on a 32-bit word in shared memory (futex).
+ * futex_internal.h - sleeping on a 32-bit word in shared memory (futex).
  *
  * These wrap the Linux futex(2) call in its process-shared form, so a waiter
  * in one process is woken by a waker in another that maps the same block.
@@ -9,48 +9,42 @@
  * Usage: set a "waiter" flag, re-check the condition, then wait on the word
  * with the value seen; the waker changes the word (or the condition) first,
  * then wakes only if the flag is set.  This is the lost-wakeup-free pattern
- * the rings use.
+ * the rings use (through the wait queue, bus/waitq_internal.h).  Internal:
+ * it was public only for the tests, which link the internal library.
  */
-#ifndef SHMBUS_WAIT_H
-#define SHMBUS_WAIT_H
+#ifndef SHMBUS_FUTEX_INTERNAL_H
+#define SHMBUS_FUTEX_INTERNAL_H
 
 #include <stdint.h>
 #include <time.h>
 
 #include "shmbus/error.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /*
- * shmbus_deadline - the CLOCK_MONOTONIC time @timeout_ms from now, for
- * shmbus_futex_wait().  A negative @timeout_ms means "no deadline": @out is
+ * deadline_after - the CLOCK_MONOTONIC time @timeout_ms from now, for
+ * futex_wait().  A negative @timeout_ms means "no deadline": @out is
  * then left untouched and the function returns 0 (and the caller passes
  * NULL); otherwise returns 1.
  */
-SHMBUS_API int shmbus_deadline(int timeout_ms, struct timespec *out);
+int deadline_after(int timeout_ms, struct timespec *out);
 
 /* Whether @deadline (CLOCK_MONOTONIC) has passed; NULL never passes. */
-SHMBUS_API int shmbus_deadline_passed(const struct timespec *deadline);
+int deadline_passed(const struct timespec *deadline);
 
 /*
- * shmbus_futex_wait - sleep while *@word == @expected, until woken or until
+ * futex_wait - sleep while *@word == @expected, until woken or until
  * @deadline (absolute CLOCK_MONOTONIC; NULL: no limit).
  * Returns 0 when woken, when the word no longer held @expected, or on a
  * signal (callers re-check their condition anyway); -ETIMEDOUT; -EINVAL or
  * -EFAULT for a bad word.  Blocking.
  */
-SHMBUS_API int shmbus_futex_wait(uint32_t *word, uint32_t expected,
+int futex_wait(uint32_t *word, uint32_t expected,
 				 const struct timespec *deadline);
 
 /*
- * shmbus_futex_wake - wake up to @n waiters sleeping on @word (INT32_MAX for
+ * futex_wake - wake up to @n waiters sleeping on @word (INT32_MAX for
  * all).  Returns how many were woken, or -errno.  Never blocks.
  */
-SHMBUS_API int shmbus_futex_wake(uint32_t *word, int n);
+int futex_wake(uint32_t *word, int n);
 
-#ifdef __cplusplus
-}
-#endif
-#endif /* SHMBUS_WAIT_H */
+#endif /* SHMBUS_FUTEX_INTERNAL_H */
