@@ -91,6 +91,9 @@ enum bench_metric {
 	BENCH_METRIC_BYTES_PER_S, /* throughput records */
 	BENCH_METRIC_P50_NS,      /* latency records */
 	BENCH_METRIC_P99_NS,
+	/* throughput records whose extra has "producer_msgs_per_s" (a
+	 * producer's own rate where the receivers' rate differs from it) */
+	BENCH_METRIC_PRODUCER_MSGS_PER_S,
 };
 
 enum bench_target_op {

@@ -238,6 +238,8 @@ static const char *metric_name(enum bench_metric m)
 		return "p50_ns";
 	case BENCH_METRIC_P99_NS:
 		return "p99_ns";
+	case BENCH_METRIC_PRODUCER_MSGS_PER_S:
+		return "producer_msgs_per_s";
 	}
 	return "?";
 }
@@ -261,6 +263,11 @@ static double metric_of(const struct bench_run *run, const char *transport, size
 			return (double)r->lat.p50_ns;
 		if (r->kind == BENCH_LATENCY && m == BENCH_METRIC_P99_NS)
 			return (double)r->lat.p99_ns;
+		if (r->kind == BENCH_THROUGHPUT && m == BENCH_METRIC_PRODUCER_MSGS_PER_S) {
+			json_t *v = json_object_get(r->extra, "producer_msgs_per_s");
+
+			return json_is_number(v) ? json_number_value(v) : NAN;
+		}
 	}
 	return NAN;
 }
