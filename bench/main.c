@@ -24,6 +24,7 @@ extern const struct bench_workload bench_wl_spsc_bandwidth;
  * links without them and the table skips a NULL entry. */
 extern const struct bench_workload bench_wl_mpmc_throughput __attribute__((weak));
 extern const struct bench_workload bench_wl_slots __attribute__((weak));
+extern const struct bench_workload bench_wl_bcast_throughput;
 
 /* One line per workload; keep the order of `list`. */
 const struct bench_workload *const bench_workloads[] = {
@@ -32,6 +33,7 @@ const struct bench_workload *const bench_workloads[] = {
 	&bench_wl_spsc_bandwidth,
 	&bench_wl_mpmc_throughput,
 	&bench_wl_slots,
+	&bench_wl_bcast_throughput,
 };
 const size_t bench_nworkloads = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 
@@ -53,6 +55,7 @@ static void usage(FILE *f)
 		"  --ring BYTES        ring capacity in bytes\n"
 		"  --producers P       producer processes (mpmc-throughput; default 1)\n"
 		"  --consumers C       consumer processes (mpmc-throughput; default 1)\n"
+		"  --subscribers N     subscriber processes (broadcast-throughput; default 4)\n"
 		"  --repeat R          repeats per measurement; the median is reported"
 		" (default 3)\n"
 		"  --transport LIST    only these transports (comma-separated)\n"
@@ -153,7 +156,7 @@ static int cmd_validate(int argc, char **argv)
 }
 
 enum { OPT_SIZE = 256, OPT_MSGS, OPT_RT, OPT_RING, OPT_REPEAT, OPT_TRANSPORT, OPT_PIN,
-       OPT_JSON, OPT_TIMEOUT, OPT_PRODUCERS, OPT_CONSUMERS };
+       OPT_JSON, OPT_TIMEOUT, OPT_PRODUCERS, OPT_CONSUMERS, OPT_SUBSCRIBERS };
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
@@ -169,6 +172,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "producers", required_argument, NULL, OPT_PRODUCERS },
 		{ "consumers", required_argument, NULL, OPT_CONSUMERS },
+		{ "subscribers", required_argument, NULL, OPT_SUBSCRIBERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -220,11 +224,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				o->repeat = (unsigned)v;
 			else if (c == OPT_TIMEOUT && v <= 86400)
 				o->timeout_s = (unsigned)v;
-			else if ((c == OPT_PRODUCERS || c == OPT_CONSUMERS) &&
-				 o->nparams < BENCH_MAX_PARAMS) {
-				/* Kept as -D producers=P / consumers=C. */
+			else if ((c == OPT_PRODUCERS || c == OPT_CONSUMERS ||
+				  c == OPT_SUBSCRIBERS) && o->nparams < BENCH_MAX_PARAMS) {
+				/* Kept as -D producers=P / consumers=C / subscribers=N. */
 				o->param_key[o->nparams] = c == OPT_PRODUCERS ? "producers" :
-									"consumers";
+							   c == OPT_CONSUMERS ? "consumers" :
+										"subscribers";
 				o->param_val[o->nparams++] = optarg;
 			}
 			else {

@@ -13,12 +13,15 @@
 # (its producers spin inside ck_ring for preempted predecessors: 400k would
 # take it hours on 2 CPUs).
 #
+# broadcast-throughput runs with 4 subscribers with the others, then with
+# each count of BCAST_SUBS (default "1 2 8").
+#
 # Environment: REPEAT (default 5), PIN (default 1: --pin), BENCH_ARGS (extra
 # arguments for every workload, e.g. "--msgs 100000" for a quick look),
-# MPMC_GEOMS.
+# MPMC_GEOMS, BCAST_SUBS.
 set -u
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 build=$1
@@ -63,6 +66,17 @@ if "$bench" list -q | grep -qx mpmc-throughput; then
 		else
 			mpmc_run "$p" "$c" 400000 shmbus-mpmc,shmbus-mpmc-try,posix-mq
 			[ -n "$ck" ] && mpmc_run "$p" "$c" 20000 "shmbus-mpmc,shmbus-mpmc-try,$ck"
+		fi
+	done
+fi
+if "$bench" list -q | grep -qx broadcast-throughput; then
+	for n in ${BCAST_SUBS:-1 2 8}; do
+		echo "# running broadcast-throughput 1x$n ..."
+		# shellcheck disable=SC2086 # BENCH_ARGS is a list of words
+		if ! "$bench" broadcast-throughput --subscribers "$n" --json --repeat "$repeat" \
+			$pin ${BENCH_ARGS:-} >>"$out"; then
+			echo "# broadcast-throughput 1x$n FAILED (its lines so far are kept)"
+			status=1
 		fi
 	done
 fi

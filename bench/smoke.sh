@@ -46,6 +46,19 @@ PY
 	[ $fail = "$before" ] && say "ok: $wl ($(grep -c '"kind":"\(throughput\|latency\)"' "$out") measurements)"
 done
 
+# broadcast-throughput at the ends of its range of subscribers (the loop
+# above ran its default, 4), every transport and ratio present.
+if "$bench" list -q | grep -qx broadcast-throughput; then
+	for n in 1 8; do
+		out=$work/broadcast-$n.jsonl
+		if ! "$bench" broadcast-throughput --subscribers $n --json --repeat 1 --msgs 2000 \
+			--timeout 240 >"$out" || ! "$bench" validate --complete "$out"; then
+			say "FAIL: broadcast-throughput --subscribers $n"
+			fail=1
+		fi
+	done
+fi
+
 # The table form, odd sizes (not a multiple of 8, smaller than the stamp).
 for size in 13 3; do
 	if ! "$bench" spsc-throughput --size $size --msgs 1000 --repeat 1 >"$work/table.txt"; then
@@ -60,6 +73,8 @@ grep -q RATIOS "$work/table.txt" || { say "FAIL: no ratio table"; fail=1; }
 [ $? -eq 2 ] || { say "FAIL: unknown workload did not exit 2"; fail=1; }
 "$bench" spsc-latency --round-trips 0 >/dev/null 2>&1
 [ $? -eq 2 ] || { say "FAIL: --round-trips 0 did not exit 2"; fail=1; }
+"$bench" broadcast-throughput --subscribers 0 >/dev/null 2>&1
+[ $? -eq 2 ] || { say "FAIL: --subscribers 0 did not exit 2"; fail=1; }
 echo '{"kind":"throughput","schema_version":1}' | "$bench" validate - 2>/dev/null
 [ $? -eq 1 ] || { say "FAIL: validate accepted an incomplete line"; fail=1; }
 
