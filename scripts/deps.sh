@@ -10,6 +10,7 @@ packages=(
   python3 python3-jsonschema             # interop tests, JSON Schema validation
   clang libclang-rt-14-dev               # libFuzzer target, clang sanitizer runtimes
   libck-dev                              # Concurrency Kit: a peer in the MPMC bench
+  libzmq3-dev                            # ZeroMQ: a peer in the broadcast bench
 )
 
 missing=()
