@@ -192,7 +192,7 @@ static int start_seq(struct shmbus_bcast *b, uint64_t c, uint64_t *seq)
 			return 0;
 		}
 		p = n & ~(uint64_t)7;
-		if (n & 6 || !bcast_le(p, t) || t - p > b->cap)
+		if (n & 6 || p == t || !bcast_le(p, t) || t - p > b->cap)
 			return -EAGAIN; /* newer than our tail */
 	}
 	while (p != t) {

@@ -296,6 +296,27 @@ static inline bool bcast_rec_ok(const struct shmbus_bcast *b, uint64_t pos, uint
 	return size >= BCAST_HDR && len <= size - BCAST_HDR;
 }
 
+/*
+ * The seqlock's fences (F1, F2).  Under ThreadSanitizer they are out of line
+ * (bcast_wait.c): GCC refuses a fence it inlines there (-Wtsan), and TSan
+ * does not model fences anyway (only the multi-process tests race, which it
+ * does not see).
+ */
+#if defined(__SANITIZE_THREAD__)
+void bcast_fence_acquire(void);
+void bcast_fence_release(void);
+#else
+static inline void bcast_fence_acquire(void)
+{
+	atomic_thread_fence(memory_order_acquire);
+}
+
+static inline void bcast_fence_release(void)
+{
+	atomic_thread_fence(memory_order_release);
+}
+#endif
+
 /* Whether the record at @pos may have been overwritten since it was read:
  * the seqlock reader's half. */
 static inline bool bcast_gone(const struct shmbus_bcast *b, uint64_t pos)
@@ -303,7 +324,7 @@ static inline bool bcast_gone(const struct shmbus_bcast *b, uint64_t pos)
 	/* F2: acquire fence, pairs with F1 in ensure_room(): if any byte read
 	 * before came from a write after F1, the ovw stored before F1 is
 	 * visible to the load below.  Relaxed load: ordered by F2. */
-	atomic_thread_fence(memory_order_acquire);
+	bcast_fence_acquire();
 	return !bcast_le(atomic_load_explicit(&b->sh->prod.ovw, memory_order_relaxed), pos);
 }
 

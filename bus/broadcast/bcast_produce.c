@@ -179,7 +179,7 @@ static int ensure_room(struct shmbus_bcast *b, uint64_t e, uint64_t limit)
 	 * a reader that sees any byte written after this line sees the new
 	 * ovw and discards its read.  The seqlock writer's half. */
 	atomic_store_explicit(&b->sh->prod.ovw, p, memory_order_release);
-	atomic_thread_fence(memory_order_release);
+	bcast_fence_release();
 	b->ovw = p;
 	return 0;
 }

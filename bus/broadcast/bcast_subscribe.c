@@ -44,17 +44,28 @@ static void store_pos(struct shmbus_bcast *b, uint64_t pos)
  * when the next message is read (its seq tells how many were lost). */
 static int resume(struct shmbus_bcast *b, uint64_t *p)
 {
-	/* Acquire: pairs with O1; the tail load after it covers ovw. */
-	uint64_t o = atomic_load_explicit(&b->sh->prod.ovw, memory_order_acquire);
-	int rc = load_tail(b);
+	uint64_t o;
+	int rc, tries;
 
-	if (rc)
-		return rc;
-	if (o & 7 || !bcast_le(o, b->tail_seen) || b->tail_seen - o > b->cap)
-		return bcast_corrupt(b);
-	b->lapped = b->seq_known;
-	*p = o;
-	return 0;
+	for (tries = 0; tries < 1000; tries++) {
+		/* Acquire: pairs with O1; the tail loaded after it covers
+		 * ovw. */
+		o = atomic_load_explicit(&b->sh->prod.ovw, memory_order_acquire);
+		rc = load_tail(b);
+		if (rc)
+			return rc;
+		if (o & 7 || !bcast_le(o, b->tail_seen))
+			return bcast_corrupt(b);
+		/* More than a ring behind that tail: the producer moved
+		 * between the two loads, look again (garbage would do it
+		 * every time: bounded). */
+		if (b->tail_seen - o <= b->cap) {
+			b->lapped = b->seq_known;
+			*p = o;
+			return 0;
+		}
+	}
+	return bcast_corrupt(b);
 }
 
 /* What a message found at @p tells: its gap after a lap, or garbage. */
@@ -342,7 +353,8 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 			return -EMSGSIZE;
 		/* Lossy: the producer may be overwriting these bytes; the
 		 * release below tells (F2), and a torn copy is dropped. */
-		memcpy(buf, m.data, m.len);
+		if (m.len)
+			memcpy(buf, m.data, m.len);
 		rc = shmbus_bcast_release(b);
 		if (rc == -SHMBUS_ELAPPED) {
 			/* Counted with the next message we return, even by a

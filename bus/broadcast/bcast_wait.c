@@ -40,6 +40,18 @@ void bcast_wake(struct waitq *wq, _Atomic uint64_t *wakes)
 		atomic_fetch_add_explicit(wakes, 1, memory_order_relaxed);
 }
 
+#if defined(__SANITIZE_THREAD__)
+__attribute__((noinline)) void bcast_fence_acquire(void)
+{
+	atomic_thread_fence(memory_order_acquire); /* F2, see bcast_gone() */
+}
+
+__attribute__((noinline)) void bcast_fence_release(void)
+{
+	atomic_thread_fence(memory_order_release); /* F1, see ensure_room() */
+}
+#endif
+
 uint64_t bcast_now_ns(void)
 {
 	struct timespec ts;
@@ -65,7 +77,7 @@ int bcast_block(struct shmbus_bcast *b, int (*attempt)(struct shmbus_bcast *b, v
 	if (timeout_ms == 0)
 		return -ETIMEDOUT;
 	bcast_count(producer ? &b->sh->prod.full_waits : &b->mine->waits, 1);
-	if (shmbus_deadline(timeout_ms, &dl_buf))
+	if (deadline_after(timeout_ms, &dl_buf))
 		deadline = &dl_buf;
 	for (;;) {
 		if (spins < b->tune.spin) {
@@ -78,7 +90,7 @@ int bcast_block(struct shmbus_bcast *b, int (*attempt)(struct shmbus_bcast *b, v
 			 * would never end. */
 			if (atomic_load_explicit(&b->sh->w.corrupt, memory_order_relaxed))
 				return bcast_corrupt(b);
-			if (shmbus_deadline_passed(deadline))
+			if (deadline_passed(deadline))
 				return -ETIMEDOUT;
 			/* Its result does not matter: the attempt decides. */
 			(void)waitq_wait(wq, moved, arg, waitq_cap(deadline, cap_ms, &cap_buf));

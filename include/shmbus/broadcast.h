@@ -173,7 +173,8 @@ struct shmbus_bcast_stats {
 	uint64_t head;          /* position of the oldest message kept (bytes) */
 	uint64_t tail;          /* position after the newest message (bytes) */
 	uint64_t seq;           /* sequence number of the next message = messages
-				 * committed so far */
+				 * committed so far (one more if the producer died
+				 * inside a commit: that one is never published) */
 	uint64_t msgs_in;
 	uint64_t bytes_in;
 	uint64_t full_waits;    /* blocking producer calls that had to wait */
