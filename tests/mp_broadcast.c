@@ -319,6 +319,7 @@ static int subscribe_until_dead(void *arg)
 	struct shmbus_bcast *s;
 	struct shmbus_bcast_msg m;
 	struct shmbus_bcast_stats st;
+	struct shmbus_bcast_sub_stats ss;
 	uint64_t seq = 0;
 	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_OLDEST);
 
@@ -327,9 +328,12 @@ static int subscribe_until_dead(void *arg)
 	for (;;) {
 		rc = shmbus_bcast_peek(s, &m, 50);
 		if (rc == -ETIMEDOUT) {
-			if (shmbus_bcast_stats(s, &st))
+			/* Done when the producer is dead and we are at its
+			 * tail (its seq may count a commit it died in). */
+			if (shmbus_bcast_stats(s, &st) ||
+			    shmbus_bcast_sub_stats(s, (unsigned)shmbus_bcast_index(s), &ss))
 				return 1;
-			if (!st.producer_alive && st.seq == seq)
+			if (!st.producer_alive && ss.lag_bytes == 0)
 				break;
 			continue;
 		}

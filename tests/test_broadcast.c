@@ -542,7 +542,7 @@ static void test_corrupt(void **state)
 		assert_int_equal(shmbus_bcast_open_producer(&p, name), 0);
 		assert_int_equal(shmbus_bcast_subscribe(&s, name, SHMBUS_BCAST_FROM_OLDEST), 0);
 		for (k = 0; k < 7; k++)
-			rc = shmbus_bcast_push_try(p, "abcdefghijklmnop", k * 3);
+			rc = shmbus_bcast_push_try(p, "abcdefghijklmnopqrstu", k * 3);
 		base = (unsigned char *)shared_of(p);
 		lim = (size_t)(p->cfg.data_off + p->cap);
 		/* Positions and cursors (256..) or the ring. */
@@ -580,10 +580,13 @@ static void test_dead_subscriber(void **state)
 
 	(void)state;
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		pause();
 		_exit(0);
+	}
 	assert_int_equal(shmbus_proc_ident(pid, &dead), 0);
-	assert_int_equal(tu_wait(pid), 0);
+	kill(pid, SIGKILL);
+	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	assert_false(shmbus_proc_alive(dead));
 	assert_int_equal(shmbus_bcast_open_producer(&p, name), 0);
 	assert_int_equal(shmbus_bcast_subscribe(&live, name, SHMBUS_BCAST_FROM_NEXT), 0);
