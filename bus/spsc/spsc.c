@@ -152,5 +152,6 @@ int shmbus_spsc_stats(const struct shmbus_spsc *q, struct shmbus_spsc_stats *out
 	out->producer_alive = st.producer_alive;
 	out->consumer_alive = st.consumer_alive;
 	out->corrupt = q->broken || st.corrupt;
+	out->closed = st.closed;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * spsc_consume.c - the consumer side of the SPSC ring: peek, release, their
- * burst forms, pop.
+ * burst forms, pop, and the end of the stream.
  *
  * Invariant: q->pos is the tail this consumer last stored and q->other a
  * head it has seen (never ahead of the real one), 0 <= other - pos <=
@@ -8,7 +8,9 @@
  * test of peek_fast()/next_fast()) against [pos, other) and the end of the
  * ring before any of its bytes was handed out, and nothing is handed out
  * twice to this handle without an intervening release (peeking again
- * returns the same).
+ * returns the same).  End of stream is reported only by
+ * first_msg_or_end(), after it found the ring empty twice around an
+ * acquire load of the producer's flag; the fast paths never read the flag.
  */
 #include <errno.h>
 #include <limits.h>
@@ -121,11 +123,34 @@ static int first_msg(struct shmbus_spsc *q, uint64_t *size, uint32_t *len)
 }
 
 /*
+ * As first_msg(), and when the ring is empty, whether the stream ended
+ * there: -SHMBUS_EEOS instead of -EAGAIN.  A peek's slow path only (release
+ * with nothing to release stays -EAGAIN).
+ */
+static int first_msg_or_end(struct shmbus_spsc *q, uint64_t *size, uint32_t *len)
+{
+	int rc = first_msg(q, size, len);
+
+	if (rc != -EAGAIN)
+		return rc;
+	/* A5: acquire, pairs with R3 in shmbus_spsc_close_stream(): every
+	 * head the producer stored before it closed (R1) is visible now.  So
+	 * look again (q->pos == q->other: first_msg() re-loads head with A2):
+	 * a message committed between our first look and the close is
+	 * returned, not lost behind the end. */
+	if (!atomic_load_explicit(&q->sh->prod.closed, memory_order_acquire))
+		return -EAGAIN;
+	rc = first_msg(q, size, len);
+	return rc == -EAGAIN ? -SHMBUS_EEOS : rc;
+}
+
+/*
  * peek_fast - the common case of a peek, in line in peek_try and pop_try:
  * the message the last peek found, or a message (not padding) at our tail,
- * below the head we know of or a fresh one.  Returns 0 (*@p, *@len set),
- * -EAGAIN (the ring is empty) or 1: take the slow path (padding, a record
- * with slack, garbage, a wrong handle).
+ * below the head we know of or a fresh one.  Returns 0 (*@p, *@len set)
+ * or 1: take the slow path (an empty ring, where the slow path tells
+ * -EAGAIN from the end of the stream; padding, a record with slack,
+ * garbage, a wrong handle).
  */
 SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
 {
@@ -147,7 +172,7 @@ SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
 		 * "SPSC figures moved from source comments"). */
 		h = atomic_load_explicit(&q->sh->prod.head, memory_order_acquire);
 		if (h == pos)
-			return -EAGAIN;
+			return 1;
 		if (__builtin_expect(h & 7 || h - pos > q->cap, 0))
 			return 1;
 		q->other = h;
@@ -175,7 +200,7 @@ SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
 	return 0;
 }
 
-/* peek_try when peek_fast() does not do: errors, padding, garbage. */
+/* peek_try when peek_fast() does not do: empty, errors, padding, garbage. */
 static __attribute__((noinline)) int peek_slow(struct shmbus_spsc *q, const void **data,
 					       size_t *len)
 {
@@ -188,7 +213,7 @@ static __attribute__((noinline)) int peek_slow(struct shmbus_spsc *q, const void
 	if (!data || !len)
 		return -EINVAL;
 	if (!q->peek_ok) {
-		rc = first_msg(q, &size, &l);
+		rc = first_msg_or_end(q, &size, &l);
 		if (rc)
 			return rc;
 	}
@@ -203,8 +228,8 @@ int shmbus_spsc_peek_try(struct shmbus_spsc *q, const void **data, size_t *len)
 
 	if (__builtin_expect(data && len, 1)) {
 		rc = peek_fast(q, data, len);
-		if (__builtin_expect(rc <= 0, 1))
-			return rc;
+		if (__builtin_expect(rc == 0, 1))
+			return 0;
 	}
 	return peek_slow(q, data, len);
 }
@@ -271,8 +296,6 @@ int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *ms
 	}
 	/* The first as peek_try finds it (and remembers it for release). */
 	rc = peek_fast(q, &d, &l0);
-	if (rc < 0)
-		return rc;
 	if (rc == 0) {
 		size = q->peek_end - q->pos;
 		l = (uint32_t)l0;
@@ -280,7 +303,7 @@ int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q, struct shmbus_spsc_msg *ms
 		rc = spsc_check(q, SHMBUS_SPSC_CONSUMER);
 		if (rc)
 			return rc;
-		rc = first_msg(q, &size, &l);
+		rc = first_msg_or_end(q, &size, &l);
 		if (rc)
 			return rc;
 	}
@@ -362,7 +385,8 @@ int shmbus_spsc_release_burst(struct shmbus_spsc *q, unsigned n)
 #define POP_SLOW INT_MIN
 
 /* The fast path of pop_try (and pop): peek_fast, the copy and release_to()
- * in line.  Returns the length, -EAGAIN, or POP_SLOW. */
+ * in line.  Returns the length, or POP_SLOW (an empty ring too: the slow
+ * path tells -EAGAIN from the end of the stream). */
 SPSC_HOT int pop_fast(struct shmbus_spsc *q, void *buf, size_t size)
 {
 	const void *data;
@@ -374,7 +398,7 @@ SPSC_HOT int pop_fast(struct shmbus_spsc *q, void *buf, size_t size)
 		release_to(q, q->peek_end, 1, len);
 		return (int)len;
 	}
-	return rc < 0 ? rc : POP_SLOW;
+	return POP_SLOW;
 }
 
 static __attribute__((noinline)) int pop_slow(struct shmbus_spsc *q, void *buf, size_t size)

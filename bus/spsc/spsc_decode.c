@@ -1,8 +1,9 @@
 /*
  * spsc_decode.c - the one reader of an SPSC ring's state: the config check
  * that every open and every snapshot makes, and the decoding of positions,
- * counters, waiters and roles that shmbus_spsc_stats() (on the live mapping,
- * spsc.c) and `shmbus inspect` (on a pread() copy, spsc_inspect.c) report.
+ * counters, waiters, roles and end of stream that shmbus_spsc_stats() (on
+ * the live mapping, spsc.c) and `shmbus inspect` (on a pread() copy,
+ * spsc_inspect.c) report.
  *
  * Invariant: no value read here indexes, sizes or bounds anything before it
  * is checked, and what was checked is what is used (each config field is
@@ -59,6 +60,7 @@ void spsc_decode_state(const struct spsc_shared *sh, uint64_t cap, struct spsc_s
 	out->consumer = LOAD(part[1].ident);
 	out->producer_alive = shmbus_proc_alive(out->producer);
 	out->consumer_alive = shmbus_proc_alive(out->consumer);
+	out->closed = LOAD(prod.closed) != 0;
 	out->corrupt = LOAD(corrupt) != 0 || !spsc_positions_ok(out->head, out->tail, cap);
 	/* Occupancy only from positions that passed: garbage shows as 0. */
 	if (!out->corrupt) {

@@ -15,10 +15,10 @@
  *
  * Layout (offsets in bytes; every region that one side writes is a 128-byte
  * region of its own, because Intel prefetches cache lines in pairs):
- *     0     common header (struct shm_header), kind spsc, version 1
+ *     0     common header (struct shm_header), kind spsc, version 2
  *     128   config: capacity, data offset (immutable once `ready`)
  *     192   participant table: [0] producer, [1] consumer
- *     256   producer region: head position + producer counters
+ *     256   producer region: head position + producer counters, closed
  *     384   consumer region: tail position + consumer counters
  *     512   wait region: data queue + armed flag (the consumer sleeps there),
  *     576                space queue + armed flag (the producer sleeps there),
@@ -43,6 +43,16 @@
  * Counters are written only by the side that owns their region (a plain
  * relaxed load + store, no read-modify-write), next to that side's position,
  * so keeping them costs no extra cache-line transfer.
+ *
+ * End of stream: `closed` (producer region, written by the producer alone)
+ * is 1 from shmbus_spsc_close_stream() to shmbus_spsc_reopen_stream().  It
+ * took 4 bytes of the region's padding, which every ring of this version
+ * has zeroed since creation, so the version stays 2: a ring made before
+ * reads as open, and a process built before the flag simply never closes
+ * a stream nor sees one closed.  The close is a release store after the
+ * last head store (R3 after R1); a consumer reads the flag only when the
+ * ring looks empty, with acquire (A5), and then looks at head again (A2),
+ * so a message committed just before the close is never missed.
  */
 #ifndef SHMBUS_SPSC_INTERNAL_H
 #define SHMBUS_SPSC_INTERNAL_H
@@ -73,7 +83,8 @@ struct spsc_prod {
 	_Atomic uint64_t bytes_in;
 	_Atomic uint64_t full_waits;
 	_Atomic uint64_t wakes;       /* futex wakes of the consumer */
-	uint8_t pad[SPSC_REGION - 5 * 8];
+	_Atomic uint32_t closed;      /* 1: end of stream after head */
+	uint8_t pad[SPSC_REGION - 5 * 8 - 4];
 };
 
 /* Consumer-written region. */
@@ -112,6 +123,8 @@ static_assert(offsetof(struct spsc_shared, data_off) == 136, "spsc layout");
 static_assert(offsetof(struct spsc_shared, part) == 192, "spsc layout");
 static_assert(offsetof(struct spsc_shared, prod) == 256, "spsc layout");
 static_assert(offsetof(struct spsc_shared, prod.msgs_in) == 264, "spsc layout");
+static_assert(offsetof(struct spsc_shared, prod.closed) == 296, "spsc layout");
+static_assert(sizeof(struct spsc_prod) == SPSC_REGION, "spsc layout");
 static_assert(offsetof(struct spsc_shared, cons) == 384, "spsc layout");
 static_assert(offsetof(struct spsc_shared, data_wq) == 512, "spsc layout");
 static_assert(offsetof(struct spsc_shared, data_armed) == 520, "spsc layout");
@@ -158,8 +171,9 @@ struct shmbus_spsc {
 	unsigned char *ring;
 	uint64_t cap;
 	uint64_t mask;
-	uint32_t gate;       /* role while healthy, 0 once broken: one
-			      * compare checks both on every call */
+	uint32_t gate;       /* role while healthy, 0 once broken (or, on a
+			      * producer, while the stream is closed): one
+			      * compare checks all on every call */
 	uint32_t role;
 	uint64_t max_msg;    /* cap - 8 */
 	uint64_t pos;        /* own position as last stored (head or tail) */
@@ -272,6 +286,7 @@ struct spsc_state {
 	shmbus_ident_t producer, consumer;
 	bool producer_alive, consumer_alive;
 	bool corrupt;         /* marked in the block, or positions inconsistent */
+	bool closed;          /* end of stream (the producer's flag) */
 };
 
 /*
@@ -282,9 +297,10 @@ struct spsc_state {
  */
 int spsc_decode_config(const struct spsc_shared *sh, uint64_t total_size, uint64_t *cap);
 /*
- * spsc_decode_state - read positions, counters, waiters and roles of the
- * ring @sh (live or a copy) whose config gave @cap, and tell whether they
- * are consistent.  Reads /proc to tell live roles from dead ones.
+ * spsc_decode_state - read positions, counters, waiters, roles and the
+ * closed flag of the ring @sh (live or a copy) whose config gave @cap, and
+ * tell whether they are consistent.  Reads /proc to tell live roles from
+ * dead ones.
  */
 void spsc_decode_state(const struct spsc_shared *sh, uint64_t cap, struct spsc_state *out);
 
@@ -293,10 +309,12 @@ void spsc_decode_state(const struct spsc_shared *sh, uint64_t cap, struct spsc_s
 int spsc_corrupt(struct shmbus_spsc *q);
 /*
  * spsc_takeover - take q->role in the ring for q->me (its previous owner
- * absent or dead) and continue from the positions it left.  Needs q->sh,
- * q->cap, q->role and q->me.  Returns 0, -SHMBUS_ECORRUPT (a ring marked
- * corrupt, or positions that fail spsc_positions_ok(): then the role is
- * given back), or what part_claim() returns (-EBUSY: a live owner).
+ * absent or dead) and continue from the positions it left; a closed stream
+ * stays closed (a producer's gate is shut until it reopens the stream).
+ * Needs q->sh, q->cap, q->role, q->gate and q->me.  Returns 0,
+ * -SHMBUS_ECORRUPT (a ring marked corrupt, or positions that fail
+ * spsc_positions_ok(): then the role is given back), or what part_claim()
+ * returns (-EBUSY: a live owner).
  * spsc_takeover_rouse - the last step, once the handle can wake the other
  * side (q->wake_wq set): rouse a sleeper the previous owner may have left
  * unwoken.
@@ -304,11 +322,13 @@ int spsc_corrupt(struct shmbus_spsc *q);
 int spsc_takeover(struct shmbus_spsc *q);
 void spsc_takeover_rouse(struct shmbus_spsc *q);
 
-/* The error every call returns before doing anything, or 0. */
+/* The error every call of @role returns before doing anything, or 0: the
+ * gate is shut on a broken handle, on a handle of the other role, and on a
+ * producer whose stream is closed. */
 static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 {
 	if (__builtin_expect(q->gate != role, 0))
-		return q->broken ? -SHMBUS_ECORRUPT : -EPERM;
+		return q->broken ? -SHMBUS_ECORRUPT : q->role == role ? -EPIPE : -EPERM;
 	return 0;
 }
 

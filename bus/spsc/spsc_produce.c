@@ -1,13 +1,16 @@
 /*
  * spsc_produce.c - the producer side of the SPSC ring: reserve, commit,
- * their burst forms, push.
+ * their burst forms, push, and closing and reopening the stream.
  *
  * Invariant: the producer alone writes [head, tail + capacity) of the ring
  * and the head position; q->pos is the head it last stored and q->other a
  * tail it has seen (never ahead of the real one), so
  * q->pos - q->other <= capacity, and the room it believes it has is never
  * more than it really has.  Nothing beyond head is visible to the consumer
- * until the release store of head in publish().
+ * until the release store of head in publish().  While the stream is closed
+ * the handle's gate is shut, so every producer call but reopen fails with
+ * -EPIPE (spsc_check()) and the fast paths, which test the gate anyway,
+ * pay nothing for it.
  */
 #include <errno.h>
 #include <string.h>
@@ -393,6 +396,50 @@ int shmbus_spsc_push_try(struct shmbus_spsc *q, const void *data, size_t len)
 	if (__builtin_expect(push_fast(q, data, len), 1))
 		return 0;
 	return push_slow(q, data, len);
+}
+
+/* The checks of close_stream and reopen_stream: on the role itself, not the
+ * gate, which a closed stream shuts. */
+static int stream_check(const struct shmbus_spsc *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (q->broken)
+		return -SHMBUS_ECORRUPT;
+	return q->role == SHMBUS_SPSC_PRODUCER ? 0 : -EPERM;
+}
+
+int shmbus_spsc_close_stream(struct shmbus_spsc *q)
+{
+	int rc = stream_check(q);
+
+	if (rc)
+		return rc;
+	q->res_n = 0;
+	q->gate = 0;
+	/* R3: release, pairs with A5 in first_msg_or_end() (spsc_consume.c):
+	 * every head stored before (R1) is visible to a consumer that sees
+	 * the stream closed, so it drains them all before it reports the end.
+	 * Also the W1 of the wake below: a sleeping consumer's S3 loads the
+	 * flag as it loads head (spsc_wait.c). */
+	atomic_store_explicit(&q->sh->prod.closed, 1, memory_order_release);
+	spsc_wake(q);
+	return 0;
+}
+
+int shmbus_spsc_reopen_stream(struct shmbus_spsc *q)
+{
+	int rc = stream_check(q);
+
+	if (rc)
+		return rc;
+	/* Relaxed: it publishes nothing.  A consumer learns of the messages
+	 * after it from their head (R1, which this store precedes); one that
+	 * still reads the flag set reports an end of stream that did happen,
+	 * and gets the new messages on its next call. */
+	atomic_store_explicit(&q->sh->prod.closed, 0, memory_order_relaxed);
+	q->gate = SHMBUS_SPSC_PRODUCER;
+	return 0;
 }
 
 /* ------------------------------------------------------------ blocking forms */

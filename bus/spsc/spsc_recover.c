@@ -6,8 +6,9 @@
  * Invariants: a ring marked corrupt stays unusable (the mark is never
  * cleared; no handle opens on it, and a handle that finds garbage fails
  * every later call); a new owner continues from the positions in the block
- * only if they pass spsc_positions_ok(), and leaves no sleeper of the other
- * side stranded by a wake its predecessor did not finish.
+ * only if they pass spsc_positions_ok(), a closed stream stays closed, and
+ * the new owner leaves no sleeper of the other side stranded by a wake its
+ * predecessor did not finish.
  */
 #include "spsc_internal.h"
 
@@ -39,6 +40,13 @@ static int load_positions(struct shmbus_spsc *q)
 		return -SHMBUS_ECORRUPT;
 	q->pos = q->role == SHMBUS_SPSC_PRODUCER ? head : tail;
 	q->other = q->role == SHMBUS_SPSC_PRODUCER ? tail : head;
+	/* A new producer does not reopen a closed stream behind the consumer's
+	 * back: only shmbus_spsc_reopen_stream() does.  Acquire, as the
+	 * positions above: pairs with R3 in shmbus_spsc_close_stream() of the
+	 * previous producer, as they pair with its R1. */
+	if (q->role == SHMBUS_SPSC_PRODUCER &&
+	    atomic_load_explicit(&q->sh->prod.closed, memory_order_acquire))
+		q->gate = 0;
 	return 0;
 }
 

@@ -20,7 +20,8 @@
  * asymmetric_thread_fence does for hazard pointers (see membarrier(2)):
  *
  *   waker  (every commit/release; spsc_wake() in spsc_internal.h):
- *     W1  store position (release)
+ *     W1  store position (release), or the producer's closed flag
+ *         (shmbus_spsc_close_stream(), release)
  *     W2  compiler barrier (atomic_signal_fence): W3 stays after W1 in
  *         program order
  *     W3  load armed (relaxed, through q->wake_hint); if 1: W4 exchange
@@ -31,8 +32,8 @@
  *     S0  waiters++ (reads seq), seq_cst fence F1   (waitq_wait)
  *     S1  exchange armed <- 1 (seq_cst)
  *     S2  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
- *     S3  load position (seq_cst); futex_wait on seq only if still no
- *         progress
+ *     S3  load position (seq_cst; the consumer then the closed flag too);
+ *         futex_wait on seq only if still no progress
  *
  * Why no wake-up is lost.  membarrier returns only after every running
  * thread of every process registered with
@@ -152,7 +153,8 @@ void spsc_wake_slow(struct shmbus_spsc *q)
 		spsc_count(q->wakes, 1);
 }
 
-/* What a sleeper waits for: the other side moved far enough. */
+/* What a sleeper waits for: the other side moved far enough (or, for the
+ * consumer, closed the stream). */
 struct sleeper {
 	struct shmbus_spsc *q;
 	_Atomic uint32_t *armed;
@@ -176,8 +178,11 @@ static bool progressed(struct shmbus_spsc *q)
 		return q->want - t <= q->cap || t - q->other > q->pos - q->other;
 	}
 	/* S3/A4: seq_cst (the Dekker above; also an acquire pairing with R1
-	 * in publish()). */
-	return atomic_load_explicit(&q->sh->prod.head, memory_order_seq_cst) != q->pos;
+	 * in publish()).  Then the flag, as part of S3 (the close is a W1 too,
+	 * shmbus_spsc_close_stream()): seq_cst as well, and an acquire
+	 * pairing with R3; the attempt re-loads both (A2, A5). */
+	return atomic_load_explicit(&q->sh->prod.head, memory_order_seq_cst) != q->pos ||
+	       atomic_load_explicit(&q->sh->prod.closed, memory_order_seq_cst) != 0;
 }
 
 static bool ready(void *arg)

@@ -23,6 +23,19 @@
  *    the next consumer gets it again (at-least-once across consumer crashes,
  *    exactly-once otherwise).
  *
+ * End of stream: shmbus_spsc_close_stream() (producer), like closing the
+ * write end of a pipe.  The consumer gets every message committed before
+ * it, then -SHMBUS_EEOS from every peek, peek_burst and pop (_try and
+ * blocking), repeatably; a consumer asleep in a blocking call is woken.
+ * Reserving, committing or pushing on a closed stream fails with -EPIPE.
+ * The closed state is in the block, so it outlives the producer: a process
+ * that takes over the producer role of a closed ring (its closer exited or
+ * died) gets -EPIPE too, until it calls shmbus_spsc_reopen_stream().  After
+ * a reopen the consumer - even one that already got -SHMBUS_EEOS - simply
+ * gets the new messages on its next call; there is no per-consumer state to
+ * reset.  A consumer that looks while the stream is closed sees the end,
+ * even if a reopen follows at once.
+ *
  * Corruption: the block is shared memory, so every position and record
  * header read from it is checked.  An inconsistent value makes the call
  * return -SHMBUS_ECORRUPT, marks the ring corrupt in the block (inspection
@@ -42,25 +55,26 @@
  *   create                                anyone           everything (exclusive create)
  *   open                                  anyone           everything
  *   close                                 handle owner     every call on other handles
- *   reserve*, commit*, push*              producer handle  every consumer call, stats,
- *                                         (one thread at   inspection; NOT with another
+ *   reserve*, commit*, push*,             producer handle  every consumer call, stats,
+ *   close_stream, reopen_stream           (one thread at   inspection; NOT with another
  *                                         a time)          producer call on the same handle
  *   peek*, release*, pop*                 consumer handle  every producer call, stats,
  *                                         (one thread at   inspection; NOT with another
  *                                         a time)          consumer call on the same handle
  *   stats, capacity, max_msg              any thread       everything except close
  *   set_spin                              handle owner     nothing on the same handle
- * Progress: _try calls, commit* and release* are wait-free (a bounded
- * number of steps, no locks; commit/release make one futex_wake system call
- * when the other side sleeps), but for that wake-up, which is lock-free (a
- * CAS that fails only when the sleeper came or went meanwhile).  stats is
- * bounded (it reads two small files of /proc to tell live roles from dead
- * ones).  Calls with a timeout are
- * blocking.
+ * Progress: _try calls, commit*, release*, close_stream and reopen_stream
+ * are wait-free (a bounded number of steps, no locks; commit, release and
+ * close_stream make one futex_wake system call when the other side sleeps),
+ * but for that wake-up, which is lock-free (a CAS that fails only when the
+ * sleeper came or went meanwhile).  stats is bounded (it reads two small
+ * files of /proc to tell live roles from dead ones).  Calls with a timeout
+ * are blocking.
  * Memory ordering: everything the producer wrote into a message before
  * commit is visible to the consumer that peeks it; everything the consumer
  * did with a message before release happens before the producer reuses its
- * bytes.
+ * bytes; everything the producer did before close_stream happens before the
+ * consumer's -SHMBUS_EEOS.
  */
 #ifndef SHMBUS_SPSC_H
 #define SHMBUS_SPSC_H
@@ -126,6 +140,7 @@ struct shmbus_spsc_stats {
 	bool producer_alive;
 	bool consumer_alive;
 	bool corrupt;           /* the ring has been found corrupt */
+	bool closed;            /* end of stream: shmbus_spsc_close_stream() */
 };
 
 /*
@@ -203,7 +218,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_stats(const struct shmbus_spsc *q,
  * (of any form, even one that fails) replaces a reservation that was not
  * committed.
  * Returns 0, -EAGAIN (not enough room now), -EMSGSIZE (@len > max_msg: it can
- * never fit), -EPERM (not a producer handle), -EINVAL, -SHMBUS_ECORRUPT.
+ * never fit), -EPIPE (the stream is closed), -EPERM (not a producer handle),
+ * -EINVAL, -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve_try(struct shmbus_spsc *q, size_t len,
 							  void **data);
@@ -216,7 +232,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve(struct shmbus_spsc *q, size
  * shmbus_spsc_commit - publish the reserved message with its final length
  * @len (<= the length reserved; less is allowed).  After a burst
  * reservation, commits the first reserved message only.
- * Returns 0, -EINVAL (nothing reserved, or @len too long), -EPERM,
+ * Returns 0, -EINVAL (nothing reserved, or @len too long), -EPIPE (the
+ * stream was closed: the reservation was dropped), -EPERM,
  * -SHMBUS_ECORRUPT.  Wait-free.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_commit(struct shmbus_spsc *q, size_t len);
@@ -226,7 +243,7 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_commit(struct shmbus_spsc *q, size_
  * bufs[i].len is the length wanted for message i (in), bufs[i].data receives
  * its area (out).  Takes the longest prefix that fits.
  * Returns how many (1..@n), 0 if @n is 0, -EAGAIN if not even the first
- * fits, -EMSGSIZE if the first can never fit, -EPERM, -EINVAL,
+ * fits, -EMSGSIZE if the first can never fit, -EPIPE, -EPERM, -EINVAL,
  * -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve_burst_try(struct shmbus_spsc *q,
@@ -245,8 +262,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reserve_burst(struct shmbus_spsc *q
  * NULL commits the reserved lengths.  Reserved messages after the first @n
  * are dropped.
  * Returns 0, -EINVAL (@n larger than the reservation, a length too long, a
- * data pointer that is not the reserved one), -EPERM, -SHMBUS_ECORRUPT.
- * Wait-free.
+ * data pointer that is not the reserved one), -EPIPE, -EPERM,
+ * -SHMBUS_ECORRUPT.  Wait-free.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_commit_bulk(struct shmbus_spsc *q,
 							   const struct shmbus_spsc_buf *bufs,
@@ -259,37 +276,58 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_push_try(struct shmbus_spsc *q, con
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_push(struct shmbus_spsc *q, const void *data,
 						   size_t len, int timeout_ms);
 
+/*
+ * shmbus_spsc_close_stream - end the stream after the messages committed so
+ * far: drops an uncommitted reservation, marks the ring closed (in the
+ * block) and wakes a sleeping consumer.  From then on this handle's
+ * reserve*, commit* and push* return -EPIPE.  Idempotent.
+ * Returns 0, -EPERM (not a producer handle), -EINVAL (@q NULL),
+ * -SHMBUS_ECORRUPT.  Wait-free but for the wake-up (see Progress).
+ *
+ * shmbus_spsc_reopen_stream - let the stream go on: the producer may push
+ * again and the consumer gets the new messages (-EAGAIN, not -SHMBUS_EEOS,
+ * once it has read them).  The only way to reopen: opening the producer
+ * role of a closed ring does not.  Idempotent (0 on an open stream).
+ * Returns 0, -EPERM, -EINVAL, -SHMBUS_ECORRUPT.  Wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_close_stream(struct shmbus_spsc *q);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_reopen_stream(struct shmbus_spsc *q);
+
 /* ---------------------------------------------------------------- consumer */
 
 /*
  * shmbus_spsc_peek_try - the oldest message not yet released, in place.
  * *@data stays valid (and unchanged) until that message is released.  Peeking
  * again without releasing returns the same message.
- * Returns 0, -EAGAIN (empty), -EPERM (not a consumer handle), -EINVAL,
- * -SHMBUS_ECORRUPT.
+ * Returns 0, -EAGAIN (empty), -SHMBUS_EEOS (empty and the stream closed:
+ * every message before the close has been released), -EPERM (not a
+ * consumer handle), -EINVAL, -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_peek_try(struct shmbus_spsc *q,
 						       const void **data, size_t *len);
-/* As above, waiting up to @timeout_ms; -ETIMEDOUT instead of -EAGAIN. */
+/* As above, waiting up to @timeout_ms; -ETIMEDOUT instead of -EAGAIN.  A
+ * close of the stream while it waits ends the wait with -SHMBUS_EEOS. */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_peek(struct shmbus_spsc *q, const void **data,
 						   size_t *len, int timeout_ms);
 
 /*
  * shmbus_spsc_release - free the oldest message (the one peek returns).
- * Returns 0, -EAGAIN (there is none), -EPERM, -SHMBUS_ECORRUPT.  Wait-free.
+ * Returns 0, -EAGAIN (there is none, closed stream or not), -EPERM,
+ * -SHMBUS_ECORRUPT.  Wait-free.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_release(struct shmbus_spsc *q);
 
 /*
  * shmbus_spsc_peek_burst_try - the oldest @n (or fewer) messages in place,
  * oldest first, into @msgs.
- * Returns how many (1..@n), 0 if @n is 0, -EAGAIN (empty), -EPERM, -EINVAL,
- * -SHMBUS_ECORRUPT.
+ * Returns how many (1..@n), 0 if @n is 0, -EAGAIN (empty), -SHMBUS_EEOS
+ * (empty and closed, as peek), -EPERM, -EINVAL, -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_peek_burst_try(struct shmbus_spsc *q,
 							     struct shmbus_spsc_msg *msgs,
 							     unsigned n);
-/* As above, waiting up to @timeout_ms for at least one message. */
+/* As above, waiting up to @timeout_ms for at least one message (or the
+ * end of the stream). */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_peek_burst(struct shmbus_spsc *q,
 							 struct shmbus_spsc_msg *msgs,
 							 unsigned n, int timeout_ms);
@@ -307,8 +345,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_release_burst(struct shmbus_spsc *q
 /*
  * shmbus_spsc_pop_try / shmbus_spsc_pop - copy the oldest message into @buf
  * (@size bytes) and release it.  Returns its length (>= 0), -EAGAIN /
- * -ETIMEDOUT, -EMSGSIZE (longer than @size: it stays in the ring, use peek),
- * -EPERM, -EINVAL, -SHMBUS_ECORRUPT.
+ * -ETIMEDOUT, -SHMBUS_EEOS (as peek), -EMSGSIZE (longer than @size: it
+ * stays in the ring, use peek), -EPERM, -EINVAL, -SHMBUS_ECORRUPT.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_spsc_pop_try(struct shmbus_spsc *q, void *buf,
 						      size_t size);
