@@ -712,6 +712,7 @@ static void test_stats_and_inspect(void **state)
 	assert_int_equal(shmbus_ident_pid(st.producer), getpid());
 	assert_true(st.producer_alive && st.consumer_alive);
 	assert_false(st.corrupt);
+	assert_false(st.closed);
 	assert_int_equal(shmbus_spsc_stats(NULL, &st), -EINVAL);
 
 	assert_int_equal(shmbus_snapshot_take(x.name, &snap), 0);
@@ -740,6 +741,7 @@ static void test_stats_and_inspect(void **state)
 	assert_true(json_is_integer(json_object_get(ring, "empty_waits")));
 	assert_true(json_is_integer(json_object_get(ring, "wakes")));
 	assert_true(json_is_false(json_object_get(ring, "corrupt")));
+	assert_true(json_is_false(json_object_get(ring, "eos")));
 	prod = json_object_get(ring, "producer");
 	assert_int_equal(json_integer_value(json_object_get(prod, "pid")), getpid());
 	assert_true(json_is_true(json_object_get(prod, "alive")));

@@ -1,6 +1,7 @@
 /*
  * spsc_inspect.c - snapshot hooks of the SPSC ring: its config, positions,
- * counters and roles, as the "ring" object of `shmbus inspect --json`.
+ * counters, roles and end of stream ("eos", the key the broadcast ring
+ * uses too), as the "ring" object of `shmbus inspect --json`.
  * The decoding is spsc_decode.c's, the same as shmbus_spsc_stats(); this
  * file only copies the block and writes JSON.
  *
@@ -83,6 +84,7 @@ static int spsc_json(const struct shmbus_snapshot *snap, json_t *doc)
 	rc |= ijson_set(r, "waiting_producers", ijson_u64(s->waiting_producers));
 	rc |= ijson_set(r, "waiting_consumers", ijson_u64(s->waiting_consumers));
 	rc |= ijson_set(r, "corrupt", json_boolean(s->corrupt));
+	rc |= ijson_set(r, "eos", json_boolean(s->closed));
 	rc |= ijson_set(r, "producer", ijson_process(s->producer, s->producer_alive));
 	rc |= ijson_set(r, "consumer", ijson_process(s->consumer, s->consumer_alive));
 	if (rc) {
