@@ -1,12 +1,14 @@
 /*
  * test_spsc_tool.c - the real `shmbus` tool on SPSC rings: create spsc,
- * pub from stdin, sub --count / --timeout-ms, inspect --json fields (and
- * the JSON Schema), a pub and a sub running at once through a small ring,
- * bad usage (status 2) and errors (status 1).
+ * pub from stdin, sub --count / --timeout-ms, end of stream (pub closes it,
+ * sub stops; --keep-open), inspect --json fields (and the JSON Schema), a
+ * pub and a sub running at once through a small ring, bad usage (status 2)
+ * and errors (status 1).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -57,8 +59,9 @@ static void test_create_pub_sub_inspect(void **state)
 	assert_true(json_is_null(json_object_get(ring, "producer")));
 	json_decref(doc);
 
-	/* four messages, the third empty, the last without a newline */
-	assert_int_equal(T0("a\nbb\n\nccc", NULL, NULL, "pub", name), 0);
+	/* four messages, the third empty, the last without a newline; the
+	 * stream stays open (test_end_of_stream() closes one) */
+	assert_int_equal(T0("a\nbb\n\nccc", NULL, NULL, "pub", name, "--keep-open"), 0);
 	doc = inspect(name, &ring);
 	assert_int_equal(ring_int(ring, "msgs_in"), 4);
 	assert_int_equal(ring_int(ring, "bytes_in"), 6);
@@ -95,6 +98,55 @@ static void test_create_pub_sub_inspect(void **state)
 	assert_true(json_is_null(json_object_get(ring, "consumer"))); /* sub left */
 	json_decref(doc);
 	assert_int_equal(T0(NULL, NULL, NULL, "rm", name), 0);
+}
+
+/* `sub NAME`, no --count, no timeout: 0 if it stopped with "d\n" printed. */
+static int sub_until_end(void *name)
+{
+	char *out = NULL;
+	int st = T0(NULL, &out, NULL, "sub", (const char *)name);
+
+	return st != 0 ? 10 + st % 100 : strcmp(out, "d\n") != 0 ? 3 : 0;
+}
+
+/* pub closes the stream at the end of its input: sub then stops by itself
+ * (status 0), after every message, even short of --count; --keep-open
+ * leaves it open; the next pub reopens it. */
+static void test_end_of_stream(void **state)
+{
+	const struct timespec nap = { 0, 100000000 };
+	const char *name = tu_name("eos");
+	char *out = NULL, *err = NULL;
+	json_t *doc, *ring;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(T0(NULL, NULL, NULL, "create", "spsc", name, "--capacity", "4K"), 0);
+	assert_int_equal(T0("a\nb\n", NULL, NULL, "pub", name), 0);
+	doc = inspect(name, &ring);
+	assert_true(json_is_true(json_object_get(ring, "eos")));
+	json_decref(doc);
+	assert_int_equal(T0(NULL, &out, &err, "sub", name), 0); /* no --count, no timeout */
+	assert_string_equal(out, "a\nb\n");
+	assert_string_equal(err, "");
+	free(out);
+	free(err);
+	assert_int_equal(T0(NULL, &out, NULL, "sub", name, "--count", "5"), 0);
+	assert_string_equal(out, "");
+	free(out);
+	/* a new pub reopens it; this one keeps it open */
+	assert_int_equal(T0("c\n", NULL, NULL, "pub", name, "--keep-open"), 0);
+	assert_int_equal(T0(NULL, &out, &err, "sub", name, "--count", "2", "--timeout-ms", "100"),
+			 1);
+	assert_string_equal(out, "c\n");
+	assert_non_null(strstr(err, "timed out after 1 of 2 messages"));
+	free(out);
+	free(err);
+	/* and a sub asleep when pub closes it is woken and stops */
+	pid = tu_spawn(sub_until_end, (void *)name);
+	nanosleep(&nap, NULL);
+	assert_int_equal(T0("d\n", NULL, NULL, "pub", name), 0);
+	assert_int_equal(tu_wait(pid), 0);
 }
 
 struct sub_arg {
@@ -209,6 +261,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_create_pub_sub_inspect, tu_teardown),
+		cmocka_unit_test_teardown(test_end_of_stream, tu_teardown),
 		cmocka_unit_test_teardown(test_concurrent_pub_sub, tu_teardown),
 		cmocka_unit_test_teardown(test_usage_and_errors, tu_teardown),
 	};

@@ -55,6 +55,7 @@ static const struct {
 	{ "slots", tool_create_slots },
 	{ "spsc", tool_create_spsc },
 	{ "mpmc", tool_create_mpmc },
+	{ "broadcast", tool_create_bcast },
 };
 
 static int run(int argc, char **argv)
@@ -74,12 +75,16 @@ static int run(int argc, char **argv)
 
 const struct tool_cmd cmd_create = {
 	.name = "create",
-	.summary = "create a block (block, spsc, mpmc, slots)",
+	.summary = "create a block (block, spsc, mpmc, broadcast, slots)",
 	.usage = "usage: shmbus create KIND NAME [options]\n\n"
 		 "  shmbus create spsc NAME --capacity BYTES [--mode 0600]\n"
 		 "      a single-producer single-consumer ring (shmbus create spsc --help)\n"
 		 "  shmbus create mpmc NAME --slots N --slot-size BYTES [--liveness-ms MS]\n"
 		 "      a many-producer many-consumer ring (shmbus create mpmc --help)\n"
+		 "  shmbus create broadcast NAME --capacity BYTES [--subscribers N]\n"
+		 "                [--policy reliable|lossy] [--liveness-ms MS] [--mode 0600]\n"
+		 "      one producer, every subscriber reads every message\n"
+		 "      (shmbus create broadcast --help)\n"
 		 "  shmbus create slots NAME --values JSON [--mode 0600]\n"
 		 "      a slot table Python reads as ShareableList (shmbus create slots --help)\n"
 		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"

@@ -34,16 +34,6 @@ static const struct tool_cmd create_mpmc_cmd = {
 		 "  --mode MODE        permission bits, octal (default 0600)\n",
 };
 
-static bool parse_u32(const char *s, uint64_t min, uint64_t max, uint32_t *out)
-{
-	uint64_t v;
-
-	if (!tool_parse_u64(s, min, max, &v))
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
 int tool_create_mpmc(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -62,7 +52,7 @@ int tool_create_mpmc(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "s:z:l:p:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (!parse_u32(optarg, SHMBUS_MPMC_SLOTS_MIN, SHMBUS_MPMC_SLOTS_MAX, &p.slots) ||
+			if (!tool_parse_u32(optarg, SHMBUS_MPMC_SLOTS_MIN, SHMBUS_MPMC_SLOTS_MAX, &p.slots) ||
 			    (p.slots & (p.slots - 1)))
 				return tool_usage_error(&create_mpmc_cmd,
 							"bad --slots '%s' (a power of two, 2 to 16M)",
@@ -76,12 +66,12 @@ int tool_create_mpmc(int argc, char **argv)
 			p.slot_size = (uint32_t)size;
 			break;
 		case 'l':
-			if (!parse_u32(optarg, 1, SHMBUS_MPMC_LIVENESS_MAX_MS, &p.liveness_ms))
+			if (!tool_parse_u32(optarg, 1, SHMBUS_MPMC_LIVENESS_MAX_MS, &p.liveness_ms))
 				return tool_usage_error(&create_mpmc_cmd,
 							"bad --liveness-ms '%s' (1 to 60000)", optarg);
 			break;
 		case 'p':
-			if (!parse_u32(optarg, 1, SHMBUS_MPMC_PARTICIPANTS_MAX, &p.participants))
+			if (!tool_parse_u32(optarg, 1, SHMBUS_MPMC_PARTICIPANTS_MAX, &p.participants))
 				return tool_usage_error(&create_mpmc_cmd,
 							"bad --participants '%s' (1 to 4096)", optarg);
 			break;
@@ -114,13 +104,14 @@ static int mpmc_push(void *h, const void *data, size_t len, int timeout_ms)
 
 int mpmc_pub(const struct pubsub_opts *o)
 {
+	static const struct pub_ops ops = { .push = mpmc_push };
 	struct shmbus_mpmc *h;
 	int rc;
 
 	rc = shmbus_mpmc_open(&h, o->name, SHMBUS_MPMC_PRODUCER);
 	if (rc)
 		return tool_fail(o->name, "cannot publish", rc);
-	rc = pub_lines(o, mpmc_push, h);
+	rc = pub_lines(o, &ops, h);
 	shmbus_mpmc_close(h);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pubsub.h"
@@ -38,22 +39,23 @@ static int block_kind(const char *name, enum shmbus_kind *kind)
 	return rc;
 }
 
-int pub_lines(const struct pubsub_opts *o,
-	      int (*push)(void *h, const void *data, size_t len, int timeout_ms), void *h)
+int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 {
 	char *line = NULL;
 	size_t size = 0;
 	uint64_t lineno = 0;
 	ssize_t n;
-	int rc = TOOL_OK;
+	int rc = ops->reopen_stream ? ops->reopen_stream(h) : 0;
 
+	if (rc)
+		return tool_fail(o->name, "cannot reopen the stream", rc);
 	while ((n = getline(&line, &size, o->in)) >= 0) {
 		int err;
 
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
 			n--;
-		err = push(h, line, (size_t)n, o->timeout_ms);
+		err = ops->push(h, line, (size_t)n, o->timeout_ms);
 		if (err) {
 			char what[64];
 
@@ -66,6 +68,12 @@ int pub_lines(const struct pubsub_opts *o,
 	if (rc == TOOL_OK && ferror(o->in))
 		rc = tool_fail(o->name, "cannot read standard input", -EIO);
 	free(line);
+	if (rc == TOOL_OK && !o->keep_open && ops->close_stream) {
+		int err = ops->close_stream(h);
+
+		if (err)
+			rc = tool_fail(o->name, "cannot close the stream", err);
+	}
 	return rc;
 }
 
@@ -86,7 +94,8 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 			fflush(o->out);
 			k = ops->peek(h, msgs, want, &o->timeout_ms);
 		}
-		if (k == -ETIMEDOUT && o->count == 0)
+		/* The end of the stream ends sub, --count or not (like EOF). */
+		if (k == -SHMBUS_EEOS || (k == -ETIMEDOUT && o->count == 0))
 			break;
 		if (k == -ETIMEDOUT) {
 			char what[96];
@@ -120,6 +129,8 @@ static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 		return spsc_pub(o);
 	case SHMBUS_KIND_MPMC:
 		return mpmc_pub(o);
+	case SHMBUS_KIND_BROADCAST:
+		return bcast_pub(o);
 	default:
 		return tool_fail(o->name, "cannot publish", -SHMBUS_EKIND);
 	}
@@ -127,26 +138,53 @@ static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 
 static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 {
+	if (o->from && kind != SHMBUS_KIND_BROADCAST)
+		return tool_usage_error(&cmd_sub, "--from is for broadcast rings; %s is a %s block",
+					o->name, shmbus_kind_name(kind));
 	switch (kind) {
 	case SHMBUS_KIND_SPSC:
 		return spsc_sub(o);
 	case SHMBUS_KIND_MPMC:
 		return mpmc_sub(o);
+	case SHMBUS_KIND_BROADCAST:
+		return bcast_sub(o);
 	default:
 		return tool_fail(o->name, "cannot subscribe", -SHMBUS_EKIND);
 	}
+}
+
+/* `--from WHERE` as an enum shmbus_bcast_from; 0 if it is none. */
+static int parse_from(const char *s)
+{
+	static const struct {
+		const char *word;
+		enum shmbus_bcast_from from;
+	} words[] = {
+		{ "newest", SHMBUS_BCAST_FROM_NEWEST },
+		{ "oldest", SHMBUS_BCAST_FROM_OLDEST },
+		{ "next", SHMBUS_BCAST_FROM_NEXT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(s, words[i].word) == 0)
+			return words[i].from;
+	}
+	return 0;
 }
 
 static int run(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option pub_opts[] = {
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "keep-open", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static const struct option sub_opts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -156,7 +194,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	uint64_t v;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, sub ? "n:t:h" : "t:h", sub ? sub_opts : pub_opts,
+	while ((c = getopt_long(argc, argv, sub ? "n:t:f:h" : "t:kh", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -167,6 +205,15 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 			if (!tool_parse_u64(optarg, 0, INT_MAX, &v))
 				return tool_usage_error(cmd, "bad --timeout-ms '%s'", optarg);
 			o.timeout_ms = (int)v;
+			break;
+		case 'k':
+			o.keep_open = true;
+			break;
+		case 'f':
+			o.from = parse_from(optarg);
+			if (!o.from)
+				return tool_usage_error(cmd, "bad --from '%s' (newest, oldest or next)",
+							optarg);
 			break;
 		case 'h':
 			return tool_help(cmd);
@@ -196,24 +243,37 @@ static int run_sub(int argc, char **argv)
 const struct tool_cmd cmd_pub = {
 	.name = "pub",
 	.summary = "send each line of stdin as one message into a ring",
-	.usage = "usage: shmbus pub NAME [--timeout-ms MS]\n\n"
-		 "Take the producer role of ring NAME (spsc or mpmc) and send each line of\n"
-		 "standard input as one message, without its newline, until end of input.\n"
-		 "Waits while the ring is full.\n"
+	.usage = "usage: shmbus pub NAME [--timeout-ms MS] [--keep-open]\n\n"
+		 "Take the producer role of ring NAME (spsc, mpmc or broadcast) and send\n"
+		 "each line of standard input as one message, without its newline; at the\n"
+		 "end of input, close the stream: subs read what was sent, then stop.\n"
+		 "Waits while the ring is full (a lossy broadcast ring is never full).\n"
 		 "  --timeout-ms MS   give up (status 1) if there is no room for MS ms\n"
-		 "A line longer than the ring's largest message is an error (status 1).\n",
+		 "  --keep-open       do not close the stream at the end of input\n"
+		 "A line longer than the ring's largest message is an error (status 1);\n"
+		 "after an error the stream stays open.  pub reopens a stream that an\n"
+		 "earlier pub closed.\n",
 	.run = run_pub,
 };
 
 const struct tool_cmd cmd_sub = {
 	.name = "sub",
 	.summary = "print messages from a ring, one per line",
-	.usage = "usage: shmbus sub NAME [--count N] [--timeout-ms MS]\n\n"
-		 "Take the consumer role of ring NAME (spsc or mpmc) and print each message\n"
-		 "followed by a newline.  A message is consumed only once it is printed.\n"
+	.usage = "usage: shmbus sub NAME [--count N] [--timeout-ms MS]\n"
+		 "                       [--from newest|oldest|next]\n\n"
+		 "Take the consumer role of ring NAME (spsc or mpmc: each message goes to\n"
+		 "one sub), or subscribe to it (broadcast: every sub gets every message),\n"
+		 "and print each message followed by a newline.  A message is consumed\n"
+		 "only once it is printed.  Stops (status 0) at the end of the stream,\n"
+		 "once every message sent before pub closed it is printed.\n"
 		 "  --count N         stop after N messages\n"
 		 "  --timeout-ms MS   stop when no message comes for MS ms (an error,\n"
 		 "                    status 1, if fewer than --count N arrived)\n"
-		 "Without either, runs until killed.\n",
+		 "  --from WHERE      broadcast only: start at the newest message still in\n"
+		 "                    the ring, the oldest, or the next one sent (default)\n"
+		 "Otherwise runs until killed.  A closed stream stays closed until the\n"
+		 "next pub: a sub that joins it prints what is left for it and stops.\n"
+		 "On a lossy broadcast ring, a sub that missed messages (the producer\n"
+		 "overwrote them first) says on standard error how many: \"dropped N\".\n",
 	.run = run_sub,
 };

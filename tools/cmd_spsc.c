@@ -67,15 +67,30 @@ static int spsc_push(void *h, const void *data, size_t len, int timeout_ms)
 	return shmbus_spsc_push(h, data, len, timeout_ms);
 }
 
+static int spsc_reopen_stream(void *h)
+{
+	return shmbus_spsc_reopen_stream(h);
+}
+
+static int spsc_close_stream(void *h)
+{
+	return shmbus_spsc_close_stream(h);
+}
+
 int spsc_pub(const struct pubsub_opts *o)
 {
+	static const struct pub_ops ops = {
+		.push = spsc_push,
+		.reopen_stream = spsc_reopen_stream,
+		.close_stream = spsc_close_stream,
+	};
 	struct shmbus_spsc *q;
 	int rc;
 
 	rc = shmbus_spsc_open(&q, o->name, SHMBUS_SPSC_PRODUCER);
 	if (rc)
 		return tool_fail(o->name, "cannot publish", rc);
-	rc = pub_lines(o, spsc_push, q);
+	rc = pub_lines(o, &ops, q);
 	shmbus_spsc_close(q);
 	return rc;
 }

@@ -58,6 +58,16 @@ bool tool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return true;
 }
 
+bool tool_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!tool_parse_u64(s, min, max, &v))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
 bool tool_parse_size(const char *s, uint64_t *out)
 {
 	char buf[32];

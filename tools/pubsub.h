@@ -5,20 +5,24 @@
  * cmd_pubsub.c parses the options, finds out what kind of block NAME is and
  * calls that kind's entry point (a `case` per kind in pub_dispatch() and
  * sub_dispatch()).  A kind provides, in its own file (cmd_spsc.c,
- * cmd_mpmc.c), the entry points declared at the end of this file: they open
- * the ring and run the loops with the kind's push, peek and release.
+ * cmd_mpmc.c, cmd_bcast.c), the entry points declared at the end of this
+ * file: they open the ring and run the loops with the kind's push, close,
+ * peek and release.
  *
  * Framing, the same for every kind: pub sends each line of its input as one
  * message, without the newline (a last line without one is sent too; an
- * empty line is an empty message); sub prints each message followed by a
- * newline.  A message is released (consumed) only after it was written and
- * flushed: a sub killed before that has printed it, or not at all - the
- * spsc ring then delivers it again, the mpmc ring counts it lost (its
- * recovery frees a dead consumer's slot).
+ * empty line is an empty message), then closes the stream (unless
+ * --keep-open); sub prints each message followed by a newline and stops
+ * with status 0 at the end of the stream.  A message is released (consumed)
+ * only after it was written and flushed: a sub killed before that has
+ * printed it, or not at all - the spsc ring then delivers it again, the mpmc
+ * ring counts it lost (its recovery frees a dead consumer's slot), and on a
+ * broadcast ring every subscriber has its own cursor anyway.
  */
 #ifndef SHMBUS_TOOL_PUBSUB_H
 #define SHMBUS_TOOL_PUBSUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,17 +33,33 @@ struct pubsub_opts {
 	int timeout_ms;   /* pub: longest wait for room per message;
 			   * sub: longest wait for the next message (then stop);
 			   * -1: no limit */
+	bool keep_open;   /* pub: do not close the stream at the end of input */
+	int from;         /* sub, broadcast rings only: where to join, an enum
+			   * shmbus_bcast_from; 0: not given (FROM_NEXT) */
 	FILE *in;         /* pub reads lines from it */
 	FILE *out;        /* sub writes messages to it */
 };
 
+/* How pub_lines() gives messages to one kind of ring. */
+struct pub_ops {
+	/* Send one message, waiting up to @timeout_ms for room: 0 or an error. */
+	int (*push)(void *h, const void *data, size_t len, int timeout_ms);
+	/* Start the stream again if an earlier pub closed it: 0 or an error.
+	 * NULL (with close_stream): the kind has no end of stream. */
+	int (*reopen_stream)(void *h);
+	/* End of stream after the messages sent: 0 or an error. */
+	int (*close_stream)(void *h);
+};
+
 /*
- * pub_lines - the framing of pub, for every kind: send each line of o->in
- * through @push(@h, data, len, o->timeout_ms), which returns 0 or a negative
- * code.  Returns TOOL_OK, or TOOL_ERR after printing which line failed.
+ * pub_lines - the framing of pub, for every kind: reopen the stream (a new
+ * pub starts a new stream, whether or not the last one was closed), send
+ * each line of o->in through @ops->push, then, at the end of the input and
+ * unless o->keep_open, close the stream (on an error it stays open).
+ * Returns TOOL_OK, or TOOL_ERR after printing which line, the reopen or the
+ * close failed.
  */
-int pub_lines(const struct pubsub_opts *o,
-	      int (*push)(void *h, const void *data, size_t len, int timeout_ms), void *h);
+int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h);
 
 /* One message seen in place, whatever the ring kind. */
 struct pubsub_msg {
@@ -51,7 +71,7 @@ struct pubsub_msg {
 struct sub_ops {
 	/* At most @n messages in place, oldest first: a count, -EAGAIN
 	 * (none now; @timeout_ms NULL: do not wait) / -ETIMEDOUT (none
-	 * within *@timeout_ms), or an error. */
+	 * within *@timeout_ms), -SHMBUS_EEOS (end of stream), or an error. */
 	int (*peek)(void *h, struct pubsub_msg *msgs, unsigned n, const int *timeout_ms);
 	/* Consume the @n oldest peeked messages: >= 0, or an error. */
 	int (*release)(void *h, unsigned n);
@@ -63,19 +83,23 @@ struct sub_ops {
 /*
  * sub_lines - the framing of sub, for every kind: print each message and a
  * newline, release messages only once they are flushed (see the top of this
- * file), stop after o->count or when o->timeout_ms passes with nothing.
- * Returns TOOL_OK, or TOOL_ERR after printing the error.
+ * file), stop after o->count, at the end of the stream, or when
+ * o->timeout_ms passes with nothing.  Returns TOOL_OK, or TOOL_ERR after
+ * printing the error.
  */
 int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h);
 
 /*
  * The kinds' entry points.  They return TOOL_OK, or TOOL_ERR after printing
  * the error with tool_fail().  sub: running out of time is TOOL_OK without
- * --count, and an error ("timed out after K of N messages") with it.
+ * --count, and an error ("timed out after K of N messages") with it; the
+ * end of the stream is TOOL_OK, with or without --count.
  */
 int spsc_pub(const struct pubsub_opts *o);
 int spsc_sub(const struct pubsub_opts *o);
 int mpmc_pub(const struct pubsub_opts *o);
 int mpmc_sub(const struct pubsub_opts *o);
+int bcast_pub(const struct pubsub_opts *o);
+int bcast_sub(const struct pubsub_opts *o);
 
 #endif

@@ -33,6 +33,8 @@ extern const struct tool_cmd cmd_pub, cmd_sub;
 int tool_create_spsc(int argc, char **argv);
 /* `shmbus create mpmc` (cmd_mpmc.c). */
 int tool_create_mpmc(int argc, char **argv);
+/* `shmbus create broadcast` (cmd_bcast.c). */
+int tool_create_bcast(int argc, char **argv);
 
 /* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
@@ -44,6 +46,8 @@ int tool_help(const struct tool_cmd *cmd);
 
 /* Parse a whole decimal (or 0x hex) number in [min, max]; false if not. */
 bool tool_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same for a uint32_t. */
+bool tool_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* Parse a size with optional K/M/G suffix (powers of 1024). */
 bool tool_parse_size(const char *s, uint64_t *out);
 
