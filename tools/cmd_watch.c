@@ -5,7 +5,9 @@
  * Works on the JSON document of each snapshot, so every kind that reports a
  * "ring" object (msgs_in, msgs_out, bytes_in, bytes_out, capacity, used,
  * lost, recovered) gets rates and an occupancy bar; other kinds are shown as
- * `shmbus inspect` shows them, refreshed.
+ * `shmbus inspect` shows them, refreshed.  A broadcast ring has no ring-wide
+ * msgs_out: its "out" is what all its subscribers read, and each subscriber
+ * gets a line with its lag, the slowest first, as many as the terminal holds.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include <jansson.h>
 
@@ -44,6 +47,22 @@ static json_int_t ring_int(json_t *doc, const char *key)
 	return json_integer_value(json_object_get(json_object_get(doc, "ring"), key));
 }
 
+/* The ring's counter @key; for a broadcast ring, which counts reads per
+ * subscriber, the sum over its subscribers. */
+static json_int_t ring_total(json_t *doc, const char *key)
+{
+	json_t *ring = json_object_get(doc, "ring"), *subs, *u;
+	json_int_t sum = 0;
+	size_t i;
+
+	subs = json_object_get(ring, "subscribers");
+	if (json_object_get(ring, key) || !json_is_array(subs))
+		return ring_int(doc, key);
+	json_array_foreach(subs, i, u)
+		sum += json_integer_value(json_object_get(u, key));
+	return sum;
+}
+
 static const char *const rate_keys[] = { "msgs_in", "msgs_out", "bytes_in", "bytes_out" };
 #define NRATES (sizeof(rate_keys) / sizeof(rate_keys[0]))
 
@@ -59,7 +78,7 @@ static json_t *rates(json_t *prev, json_t *cur, double secs)
 	r = json_object();
 	for (i = 0; r && i < NRATES; i++) {
 		char key[32];
-		json_int_t d = ring_int(cur, rate_keys[i]) - ring_int(prev, rate_keys[i]);
+		json_int_t d = ring_total(cur, rate_keys[i]) - ring_total(prev, rate_keys[i]);
 
 		snprintf(key, sizeof(key), "%s_per_s", rate_keys[i]);
 		json_object_set_new(r, key, json_real(d < 0 ? 0.0 : (double)d / secs));
@@ -79,10 +98,70 @@ static void human_rate(char *buf, size_t n, double v, const char *unit)
 	snprintf(buf, n, "%.1f %s%s/s", v, pre[i], unit);
 }
 
+static json_int_t int_of(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* Slowest first: most messages behind, then most bytes behind. */
+static int by_lag(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t dx = int_of(x, "lag_messages"), dy = int_of(y, "lag_messages");
+
+	if (dx == dy) {
+		dx = int_of(x, "lag_bytes");
+		dy = int_of(y, "lag_bytes");
+	}
+	return dx < dy ? 1 : dx > dy ? -1 : 0;
+}
+
+/* How many lines below the ones already printed fit the terminal; 0: as
+ * many as there are (not a terminal, or its size unknown). */
+static size_t rows_left(bool tty, size_t printed)
+{
+	struct winsize ws;
+
+	if (!tty || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0)
+		return 0;
+	return ws.ws_row > printed + 3 ? ws.ws_row - printed - 2 : 1;
+}
+
+/* A broadcast ring's subscribers, the slowest first, one line each, at most
+ * @room lines (0: all) including a last "+K more" line. */
+static void print_subscribers(json_t *ring, size_t room)
+{
+	json_t *subs = json_object_get(ring, "subscribers"), **v;
+	size_t n = json_array_size(subs), shown, i;
+
+	if (n == 0) {
+		printf("  no subscribers\n");
+		return;
+	}
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(subs, i);
+	qsort(v, n, sizeof(*v), by_lag);
+	shown = room == 0 || n <= room ? n : room - 1;
+	for (i = 0; i < shown; i++) {
+		printf("  sub %-4" JSON_INTEGER_FORMAT " pid %-8" JSON_INTEGER_FORMAT
+		       " %-5s lag %" JSON_INTEGER_FORMAT " msgs / %" JSON_INTEGER_FORMAT
+		       " B  dropped %" JSON_INTEGER_FORMAT "\n", int_of(v[i], "index"),
+		       int_of(v[i], "pid"), json_is_true(json_object_get(v[i], "alive")) ? "alive" :
+		       "DEAD", int_of(v[i], "lag_messages"), int_of(v[i], "lag_bytes"),
+		       int_of(v[i], "dropped"));
+	}
+	if (shown < n)
+		printf("  (+%zu more subscribers)\n", n - shown);
+	free(v);
+}
+
 static void print_frame(json_t *doc, json_t *r, int interval_ms, bool tty)
 {
 	json_t *ring = json_object_get(doc, "ring"), *parts, *p;
-	size_t i;
+	size_t i, lines = 0;
 
 	if (tty)
 		fputs("\033[H\033[J", stdout);
@@ -92,10 +171,13 @@ static void print_frame(json_t *doc, json_t *r, int interval_ms, bool tty)
 	if (json_is_string(json_object_get(doc, "error")))
 		printf("error: %s\n", json_string_value(json_object_get(doc, "error")));
 	if (ring) {
-		/* spsc rings count bytes (capacity, used), mpmc rings slots */
+		/* spsc rings count bytes (capacity, used), mpmc rings slots,
+		 * broadcast rings the bytes of messages kept (tail - head) */
 		bool slots = json_object_get(ring, "slots") != NULL;
+		bool bcast = json_is_array(json_object_get(ring, "subscribers"));
 		json_int_t cap = ring_int(doc, slots ? "slots" : "capacity");
-		json_int_t used = ring_int(doc, slots ? "occupancy" : "used");
+		json_int_t used = bcast ? ring_int(doc, "tail") - ring_int(doc, "head") :
+				  ring_int(doc, slots ? "occupancy" : "used");
 		int fill = cap > 0 ? (int)((double)used * BAR_WIDTH / (double)cap) : 0;
 		char a[32], b[32];
 
@@ -112,19 +194,38 @@ static void print_frame(json_t *doc, json_t *r, int interval_ms, bool tty)
 			human_rate(a, sizeof(a), json_real_value(json_object_get(r, "bytes_in_per_s")), "B");
 			human_rate(b, sizeof(b), json_real_value(json_object_get(r, "bytes_out_per_s")), "B");
 			printf("bytes     in %-16s out %s\n", a, b);
+			lines++;
 		} else {
 			printf("messages  (rates after the next refresh)\n");
 		}
-		printf("totals    in %" JSON_INTEGER_FORMAT "  out %" JSON_INTEGER_FORMAT
-		       "  lost %" JSON_INTEGER_FORMAT "  recovered %" JSON_INTEGER_FORMAT "\n",
-		       ring_int(doc, "msgs_in"), ring_int(doc, "msgs_out"), ring_int(doc, "lost"),
-		       ring_int(doc, "recovered"));
-		parts = json_object_get(doc, "participants");
-		json_array_foreach(parts, i, p) {
-			printf("  %-9s pid %-8" JSON_INTEGER_FORMAT " %s\n",
-			       json_string_value(json_object_get(p, "role")),
-			       json_integer_value(json_object_get(p, "pid")),
-			       json_is_true(json_object_get(p, "alive")) ? "alive" : "DEAD");
+		lines += 4;
+		if (bcast) {
+			json_t *prod = json_object_get(ring, "producer");
+
+			printf("totals    in %" JSON_INTEGER_FORMAT "  out %" JSON_INTEGER_FORMAT
+			       "  %s  evicted %" JSON_INTEGER_FORMAT "%s\n", ring_int(doc, "msgs_in"),
+			       ring_total(doc, "msgs_out"),
+			       json_string_value(json_object_get(ring, "policy")),
+			       ring_int(doc, "evicted"),
+			       json_is_true(json_object_get(ring, "eos")) ? "  end of stream" : "");
+			if (json_is_object(prod))
+				printf("  producer pid %-8" JSON_INTEGER_FORMAT " %s\n", int_of(prod, "pid"),
+				       json_is_true(json_object_get(prod, "alive")) ? "alive" : "DEAD");
+			else
+				printf("  no producer\n");
+			print_subscribers(ring, rows_left(tty, lines + 1));
+		} else {
+			printf("totals    in %" JSON_INTEGER_FORMAT "  out %" JSON_INTEGER_FORMAT
+			       "  lost %" JSON_INTEGER_FORMAT "  recovered %" JSON_INTEGER_FORMAT "\n",
+			       ring_int(doc, "msgs_in"), ring_int(doc, "msgs_out"),
+			       ring_int(doc, "lost"), ring_int(doc, "recovered"));
+			parts = json_object_get(doc, "participants");
+			json_array_foreach(parts, i, p) {
+				printf("  %-9s pid %-8" JSON_INTEGER_FORMAT " %s\n",
+				       json_string_value(json_object_get(p, "role")),
+				       json_integer_value(json_object_get(p, "pid")),
+				       json_is_true(json_object_get(p, "alive")) ? "alive" : "DEAD");
+			}
 		}
 	} else {
 		char *text = json_dumps(doc, JSON_SORT_KEYS);
@@ -222,11 +323,13 @@ static int run(int argc, char **argv)
 
 const struct tool_cmd cmd_watch = {
 	.name = "watch",
-	.summary = "live view of a block: occupancy, rates, lost/recovered, participants",
+	.summary = "live view of a block: occupancy, rates, losses, participants, lag",
 	.usage = "usage: shmbus watch NAME [--interval-ms MS] [--count N] [--json]\n\n"
 		 "Refreshes a view of block NAME in place every MS milliseconds (default\n"
 		 "1000), with message and byte rates computed from successive snapshots.\n"
-		 "Read-only: never joins or writes the block.\n"
+		 "Read-only: never joins or writes the block.  On a broadcast ring, one\n"
+		 "line per subscriber with its lag (messages and bytes behind the\n"
+		 "producer) and the messages it missed, the slowest first.\n"
 		 "  --count N   stop after N refreshes (default: until Ctrl-C)\n"
 		 "  --json      one JSON line per refresh: the inspect document plus\n"
 		 "              \"rates\" (per-second, null on the first line) and \"interval_ms\"\n",
