@@ -78,6 +78,7 @@ static void test_golden(void **state)
 	check_golden("unknown", k.raw);
 	check_golden("spsc", k.spsc);
 	check_golden("mpmc", k.mpmc);
+	check_golden("broadcast", k.bcast);
 	check_golden("slots", k.slots);
 	check_golden("python-shareablelist", k.pylist);
 }

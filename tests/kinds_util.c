@@ -31,6 +31,23 @@ static void make_mpmc(const char *name)
 	shmbus_mpmc_close(p);
 }
 
+static void make_bcast(const char *name)
+{
+	struct shmbus_bcast_params params = { .capacity = 4096 };
+	struct shmbus_bcast *p, *s;
+	char buf[8];
+
+	assert_int_equal(shmbus_bcast_create(name, &params), 0);
+	assert_int_equal(shmbus_bcast_open_producer(&p, name), 0);
+	assert_int_equal(shmbus_bcast_subscribe(&s, name, SHMBUS_BCAST_FROM_NEXT), 0);
+	assert_int_equal(shmbus_bcast_push_try(p, "a", 1), 0);
+	assert_int_equal(shmbus_bcast_push_try(p, "bb", 2), 0);
+	assert_int_equal(shmbus_bcast_close_stream(p), 0);
+	assert_int_equal(shmbus_bcast_pop_try(s, buf, sizeof(buf), NULL), 1);
+	shmbus_bcast_close(s);
+	shmbus_bcast_close(p);
+}
+
 static void make_slots(const char *name)
 {
 	struct shmbus_slot_value v[6];
@@ -67,6 +84,7 @@ void kinds_make(struct kinds *k)
 	k->raw = tu_name("raw");
 	k->spsc = tu_name("spsc");
 	k->mpmc = tu_name("mpmc");
+	k->bcast = tu_name("bcast");
 	k->slots = tu_name("slots");
 	k->pylist = tu_name("pylist");
 	assert_int_equal(shmbus_block_create(&b, k->raw, 4096, 0), 0);
@@ -74,6 +92,7 @@ void kinds_make(struct kinds *k)
 	shmbus_block_close(b);
 	make_spsc(k->spsc);
 	make_mpmc(k->mpmc);
+	make_bcast(k->bcast);
 	make_slots(k->slots);
 	make_pylist(k->pylist);
 }

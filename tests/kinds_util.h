@@ -7,7 +7,7 @@
 
 /* Block names made by kinds_make(), by kind. */
 struct kinds {
-	const char *raw, *spsc, *mpmc, *slots, *pylist;
+	const char *raw, *spsc, *mpmc, *bcast, *slots, *pylist;
 };
 
 /*
@@ -15,6 +15,8 @@ struct kinds {
  *  raw:    4096 bytes, "not ours" written at offset 0
  *  spsc:   4096-byte ring holding "a" and "bb", one message of 1 byte consumed
  *  mpmc:   8 slots of 64 bytes holding "hi"
+ *  bcast:  4096-byte reliable broadcast ring holding "a" and "bb", its stream
+ *          closed, with no subscriber left
  *  slots:  [7, 2.5, true, "hé", b"\x00\xff", None] made by C
  *  pylist: ShareableList([1, "x", None]) made by python3 (needs tu_python())
  * Every process that touched them has closed its handles.
