@@ -1,6 +1,7 @@
 /*
  * mpmc.c - an mpmc ring handle: open (attach and register as a participant,
- * recovering what an earlier owner of the entry left), close, the geometry
+ * recovering what an earlier owner of the entry left), close, closing and
+ * reopening the stream (the protocol: mpmc_stream.c), the geometry
  * accessors and the live statistics (read through mpmc_decode.c).
  *
  * Invariant: a handle's geometry is a private copy validated at open
@@ -121,6 +122,10 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 	}
 	if (prev != SHMBUS_IDENT_NONE || rc > 0)
 		mpmc_count(&h->mine->reclaims, 1);
+	/* Hold the stream open, unless it has ended (then pushes fail with
+	 * -EPIPE until shmbus_mpmc_reopen_stream()). */
+	if (role == SHMBUS_MPMC_PRODUCER)
+		mpmc_stream_join(h, false);
 	*out = h;
 	return 0;
 
@@ -146,9 +151,33 @@ void shmbus_mpmc_close(struct shmbus_mpmc *h)
 		}
 		mpmc_wake(h, &h->ctl->not_empty); /* release_burst woke not_full */
 	}
+	/* A producer leaving stops holding the stream open (it does not close
+	 * it: if another producer did, the stream may end here). */
+	mpmc_stream_quit(h, false);
 	part_leave(&h->parts[h->idx], h->me);
 	shmbus_block_close(h->block);
 	free(h);
+}
+
+int shmbus_mpmc_close_stream(struct shmbus_mpmc *h)
+{
+	if (h->role != SHMBUS_MPMC_PRODUCER)
+		return -EPERM;
+	/* Reservations are not messages yet: they are dropped, as broadcast
+	 * drops its reservation, so that no slot of ours blocks the end. */
+	if (h->nclaims)
+		shmbus_mpmc_cancel(h);
+	mpmc_stream_quit(h, true);
+	return 0;
+}
+
+int shmbus_mpmc_reopen_stream(struct shmbus_mpmc *h)
+{
+	if (h->role != SHMBUS_MPMC_PRODUCER)
+		return -EPERM;
+	if (!h->producing)
+		mpmc_stream_join(h, true);
+	return 0;
 }
 
 uint32_t shmbus_mpmc_slots(const struct shmbus_mpmc *h)

@@ -3,8 +3,8 @@
  * shmbus_mpmc_stats() (mpmc.c, over the mapping) and for the snapshot that
  * `shmbus inspect` shows (mpmc_inspect.c, over pread() copies): counter sums,
  * the lost-message journal, the positions each side reached, the occupancy
- * clamp, the waiter counts and the census of slot states with its
- * corruption test.
+ * clamp, the waiter counts, the state of the stream and the census of slot
+ * states with its corruption test.
  *
  * Invariant: only the validated geometry (view->g) sizes or bounds anything;
  * every value read from the block is checked before it indexes (a journal's
@@ -90,6 +90,7 @@ static int sum_entries(const struct mpmc_view *v, struct shmbus_mpmc_stats *out)
 			return rc;
 		out->lost += lost;
 		out->recovered += atomic_load_explicit(&p->reclaims, rlx);
+		out->producers_open += atomic_load_explicit(&p->stream, rlx) == MPMC_MARK_OPEN;
 	}
 	return 0;
 }
@@ -141,6 +142,7 @@ int mpmc_decode(const struct mpmc_view *v, bool want_census, struct mpmc_decoded
 {
 	struct shmbus_mpmc_stats *st = &out->stats;
 	int64_t occ;
+	uint64_t w;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -158,6 +160,12 @@ int mpmc_decode(const struct mpmc_view *v, bool want_census, struct mpmc_decoded
 	/* Hints and frontiers are moments apart: clamp to what a ring holds. */
 	occ = (int64_t)(st->tail - st->head);
 	st->occupancy = occ < 0 ? 0 : occ > (int64_t)v->g->slots ? v->g->slots : (uint64_t)occ;
+	/* Relaxed: a state for people, no order needed (consumers decide on
+	 * the end with A10, mpmc_stream.c). */
+	w = atomic_load_explicit(&v->ctl->stream.value, memory_order_relaxed);
+	st->producers_closed = mpmc_stream_closes(w);
+	st->ended = (w & MPMC_STREAM_ENDED) != 0;
+	st->reopens = mpmc_stream_epoch(w);
 	/* Relaxed: a count for people, no order needed. */
 	out->waiting_producers = waitq_word_waiters(
 		atomic_load_explicit(&v->ctl->not_full.q.word, memory_order_relaxed));

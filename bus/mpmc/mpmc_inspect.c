@@ -1,7 +1,7 @@
 /*
  * mpmc_inspect.c - snapshot hooks of the mpmc ring: geometry, liveness
- * timeout, positions, occupancy, a census of slot states and the counters,
- * as the "ring" object of `shmbus inspect --json`.
+ * timeout, positions, occupancy, a census of slot states, the counters and
+ * the end of stream, as the "ring" object of `shmbus inspect --json`.
  *
  * What the ring's state means is decided in one place, mpmc_decode.c, which
  * the live shmbus_mpmc_stats() uses too; this file only copies the bytes
@@ -197,6 +197,10 @@ static int mpmc_json(const struct shmbus_snapshot *snap, json_t *doc)
 	rc |= ijson_set(r, "recovered", ijson_u64(st->recovered));
 	rc |= ijson_set(r, "waiting_producers", ijson_u64(d->waiting_producers));
 	rc |= ijson_set(r, "waiting_consumers", ijson_u64(d->waiting_consumers));
+	rc |= ijson_set(r, "ended", json_boolean(st->ended));
+	rc |= ijson_set(r, "producers_open", ijson_u64(st->producers_open));
+	rc |= ijson_set(r, "producers_closed", ijson_u64(st->producers_closed));
+	rc |= ijson_set(r, "reopens", ijson_u64(st->reopens));
 	if (d->census)
 		rc |= ijson_set(r, "slot_states",
 				json_pack("{s:I, s:I, s:I, s:I}", "writing", (json_int_t)d->writing,

@@ -9,7 +9,7 @@
  *   mpmc.c (open, close, accessors, stats)     mpmc_inspect.c (snapshot)
  *   mpmc_produce.c   mpmc_consume.c            |
  *   mpmc_wait.c                                |
- *   mpmc_recover.c                             |
+ *   mpmc_stream.c  mpmc_recover.c              |
  *   mpmc_decode.c  mpmc_layout.c  <------------+
  *   (this header and mpmc_claim_internal.h: inline helpers of all of them)
  *
@@ -19,7 +19,7 @@
  *
  *   0            struct shm_header (common header, kind mpmc)
  *   128          struct mpmc_ctl: geometry (immutable), tail (producers),
- *                head (consumers), two wait queues
+ *                head (consumers), two wait queues, the stream word
  *   ctl end      participant table (header's format, 16 bytes an entry)
  *   ...          per-participant counters and recovery journal, 128 bytes
  *                an entry, same index
@@ -132,7 +132,9 @@ struct mpmc_ctl {
 	struct mpmc_pos head;       /* next position consumers claim; CAS by consumers */
 	struct mpmc_wq not_empty;   /* consumers sleep, producers wake */
 	struct mpmc_wq not_full;    /* producers sleep, consumers wake */
-	uint8_t reserved[MPMC_REGION];
+	struct mpmc_pos stream;     /* end of stream (mpmc_stream.c); RMW by producers,
+				     * ENDED set by whoever proves the end; zero (open) in
+				     * a new block and in blocks made before it existed */
 };
 
 /*
@@ -164,12 +166,20 @@ struct mpmc_pstats {
 	 * dropped it first.  Zero in blocks made before it existed: the
 	 * field was padding. */
 	_Atomic uint32_t asleep;
-	uint32_t reserved;
+	/* MPMC_MARK_*: whether the producer owning the entry holds the stream
+	 * open (mpmc_stream.c).  Written by the entry's owner; cleared by
+	 * whoever takes the entry over (mpmc_recover_entry()).  Zero in blocks
+	 * made before it existed: the field was reserved. */
+	_Atomic uint32_t stream;
 	uint8_t pad[MPMC_REGION - 96];
 };
 
 #define MPMC_ASLEEP_NOT_EMPTY 1u
 #define MPMC_ASLEEP_NOT_FULL 2u
+
+#define MPMC_MARK_NONE 0u   /* a consumer, or a producer that left the stream */
+#define MPMC_MARK_OPEN 1u   /* a producer holding the stream open */
+#define MPMC_MARK_CLOSED 2u /* a producer that closed it, or joined after its end */
 
 #define MPMC_LOST_PENDING UINT64_C(1)
 
@@ -202,10 +212,12 @@ static_assert(offsetof(struct mpmc_ctl, tail) == 1 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, head) == 2 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, not_empty) == 3 * MPMC_REGION, "ctl layout");
 static_assert(offsetof(struct mpmc_ctl, not_full) == 4 * MPMC_REGION, "ctl layout");
+static_assert(offsetof(struct mpmc_ctl, stream) == 5 * MPMC_REGION, "ctl layout");
 static_assert(sizeof(struct mpmc_pstats) == MPMC_REGION, "pstats layout");
 static_assert(offsetof(struct mpmc_pstats, lost) == 56, "pstats layout");
 static_assert(offsetof(struct mpmc_pstats, jword) == 80, "pstats layout");
 static_assert(offsetof(struct mpmc_pstats, asleep) == 88, "pstats layout");
+static_assert(offsetof(struct mpmc_pstats, stream) == 92, "pstats layout");
 static_assert(sizeof(struct mpmc_slot) == MPMC_SLOT_HDR, "slot layout");
 static_assert(offsetof(struct mpmc_slot, len) == 8, "slot layout");
 static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
@@ -358,6 +370,10 @@ struct shmbus_mpmc {
 	uint32_t liveness_ms;
 	uint64_t liveness_ns;
 	enum shmbus_mpmc_role role;
+	/* A producer handle holding the stream open: the one test of the
+	 * calls that claim (-EPERM or -EPIPE when false), so that end of
+	 * stream costs the busy path nothing over the role test it replaces. */
+	bool producing;
 	uint32_t idx;                   /* our participant entry */
 	shmbus_ident_t me;
 	/* The knobs resolved for this handle at open (see struct mpmc_knobs):
@@ -398,6 +414,12 @@ struct shmbus_mpmc {
 	 * guess for the next one's FULL word (C3 in mpmc_consume.c).  A wrong
 	 * guess only costs a retry. */
 	uint32_t publisher;
+	/* Consumer: the stream word its last look at the end read (a wait
+	 * ends when it changes), and when it last looked for dead producers
+	 * holding the stream open (mpmc_stream.c: once per liveness timeout). */
+	uint64_t stream_seen;
+	uint64_t stream_scan_ns;
+	bool stream_scanned;
 };
 
 /* The slot for position @pos. */
@@ -529,6 +551,12 @@ struct mpmc_block_on {
 	uint64_t word;
 };
 
+/*
+ * An attempt of a try call: 0 or a count on success, -EAGAIN with @why
+ * filled when it must wait, or another negative code.
+ */
+typedef int (*mpmc_attempt_fn)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why);
+
 /* --- mpmc_decode.c: the one reader of the ring's state ------------------ */
 
 /*
@@ -566,7 +594,8 @@ struct mpmc_decoded {
  * (lost exact, each entry's journal settled against the slot word it names,
  * mpmc_lost_count()), registered roles (if v->parts), positions (the first
  * position each side has not passed, from its hint; without slot words the
- * raw hints), occupancy clamped to 0..slots, waiters, and if @want_census
+ * raw hints), occupancy clamped to 0..slots, waiters, the stream's state
+ * (its word, and the entries marked open), and if @want_census
  * (and slot words are at hand) the slot states, in which `invalid` counts
  * the words mpmc_word_valid() refuses.  Bounded: one pass over the entries,
  * at most a lap of steps from each hint, one pass for the census.  Never
@@ -582,6 +611,48 @@ int mpmc_decode_lost(const struct mpmc_view *v, uint32_t idx, uint64_t *lost);
  * count of one entry, read through it (tests follow single entries). */
 void mpmc_view_of(const struct shmbus_mpmc *h, struct mpmc_geom *g, struct mpmc_view *v);
 uint64_t mpmc_entry_lost(const struct shmbus_mpmc *h, uint32_t idx);
+
+/* --- mpmc_stream.c: end of stream -------------------------------------- */
+/*
+ * The stream word: | gen (32) | epoch (16) | closes (15) | ENDED (1) |.
+ * closes: shmbus_mpmc_close_stream() calls in this epoch (saturating);
+ * epoch: restarts of an ended stream (mod 2^16); gen: bumped by every
+ * change a producer makes, so that a CAS from a value read before a scan
+ * of the table fails if any producer joined or quit since.
+ */
+#define MPMC_STREAM_ENDED UINT64_C(1)
+#define MPMC_STREAM_CLOSE_ONE (UINT64_C(1) << 1)
+#define MPMC_STREAM_CLOSES_MAX UINT32_C(0x7fff)
+#define MPMC_STREAM_EPOCH_SHIFT 16
+#define MPMC_STREAM_GEN_ONE (UINT64_C(1) << 32)
+
+static inline uint32_t mpmc_stream_closes(uint64_t w)
+{
+	return (uint32_t)(w >> 1) & MPMC_STREAM_CLOSES_MAX;
+}
+
+static inline uint32_t mpmc_stream_epoch(uint64_t w)
+{
+	return (uint32_t)(w >> MPMC_STREAM_EPOCH_SHIFT) & 0xffffu;
+}
+
+/*
+ * mpmc_stream_join - producer @h holds the stream open (at open, and for
+ *   reopen): unless it has ended, then the handle starts closed, or with
+ *   @restart a new epoch of the stream starts.  Sets h->producing.
+ * mpmc_stream_quit - producer @h stops holding it open, having closed it
+ *   (@close) or leaving it (close of the handle); if no live producer holds
+ *   it open any more and one closed it, ends it and wakes the consumers.
+ * mpmc_stream_at_empty - consumer @h found the ring empty at @why (its
+ *   @attempt returned -EAGAIN): if the stream has ended (proving it, once
+ *   per liveness timeout, when the producers still holding it open may all
+ *   be dead), make the attempt once more and return its result, or
+ *   -SHMBUS_EEOS if it still finds nothing; else -EAGAIN.
+ */
+void mpmc_stream_join(struct shmbus_mpmc *h, bool restart);
+void mpmc_stream_quit(struct shmbus_mpmc *h, bool close);
+int mpmc_stream_at_empty(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg,
+			 struct mpmc_block_on *why);
 
 /* --- mpmc_recover.c: recovery of a dead participant's claims ------------ */
 /*
@@ -601,22 +672,20 @@ int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx);
 
 /* --- mpmc_wait.c: blocking and stuck-slot detection --------------------- */
 /*
- * An attempt of a try call: 0 or a count on success, -EAGAIN with @why
- * filled when it must wait, or another negative code.
- */
-typedef int (*mpmc_attempt_fn)(struct shmbus_mpmc *h, void *arg, struct mpmc_block_on *why);
-/*
  * mpmc_try_stalled - a try call's @attempt stopped at @why (-EAGAIN): let
  * a stuck slot whose owner is dead be recovered (as the blocking path
- * would), and if one was, make the attempt once more.  Off the busy path.
- * Returns what the attempt returns, -EAGAIN, -EDEADLK (we hold the very slot
- * we wait for) or a recovery error.
+ * would), and if one was, make the attempt once more; a consumer still
+ * stopped then looks at the end of stream (mpmc_stream_at_empty()).  Off
+ * the busy path.  Returns what the attempt returns, -EAGAIN, -SHMBUS_EEOS,
+ * -EDEADLK (we hold the very slot we wait for) or a recovery error.
  */
 int mpmc_try_stalled(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg,
 		     struct mpmc_block_on *why);
 /*
  * mpmc_blocking - run @attempt (a try call) until it succeeds, fails with
- * something else than -EAGAIN, or @timeout_ms passes (-ETIMEDOUT).
+ * something else than -EAGAIN, or @timeout_ms passes (-ETIMEDOUT); a
+ * consumer's ends with -SHMBUS_EEOS once the stream has ended and the ring
+ * is drained (mpmc_stream_at_empty(), asked each time the attempt stops).
  */
 int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int timeout_ms);
 

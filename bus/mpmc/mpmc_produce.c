@@ -169,14 +169,20 @@ static bool is_producer(const struct shmbus_mpmc *h)
 	return h->role == SHMBUS_MPMC_PRODUCER;
 }
 
+/* Why a handle may not claim: h->producing is false (mpmc_stream.c). */
+static int not_producing(const struct shmbus_mpmc *h)
+{
+	return is_producer(h) ? -EPIPE : -EPERM;
+}
+
 /* --- zero-copy ---------------------------------------------------------- */
 
 static int reserve(struct shmbus_mpmc *h, size_t len, void **data, const int *timeout_ms)
 {
 	int rc;
 
-	if (!is_producer(h))
-		return -EPERM;
+	if (!h->producing)
+		return not_producing(h);
 	if (!data)
 		return -EINVAL;
 	if (len > h->slot_size)
@@ -204,8 +210,8 @@ static int reserve_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs, un
 	unsigned k;
 	int rc;
 
-	if (!is_producer(h))
-		return -EPERM;
+	if (!h->producing)
+		return not_producing(h);
 	if (n == 0)
 		return 0;
 	if (!bufs)
@@ -337,8 +343,8 @@ static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *
 	struct mpmc_block_on why;
 	int rc;
 
-	if (!is_producer(h))
-		return -EPERM;
+	if (!h->producing)
+		return not_producing(h);
 	if (h->nclaims)
 		return -EBUSY;
 	if (!data && len)

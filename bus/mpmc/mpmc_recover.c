@@ -94,6 +94,10 @@ int mpmc_recover_entry(struct shmbus_mpmc *h, uint32_t idx)
 		atomic_store_explicit(&ps->asleep, 0, memory_order_relaxed);
 		break;
 	}
+	/* A dead producer holds the stream open no more (mpmc_stream.c, where
+	 * its dead ident already made the mark count for nothing).  Relaxed:
+	 * we own the entry; nothing is ordered by it. */
+	atomic_store_explicit(&ps->stream, MPMC_MARK_NONE, memory_order_relaxed);
 	for (k = 0; k < h->nslots; k++) {
 		struct mpmc_slot *s = mpmc_slot_at(h, k);
 		/* A9: acquire, as A2 in mpmc_produce.c. */

@@ -111,22 +111,28 @@ struct wait_arg {
 	struct shmbus_mpmc *h;
 	_Atomic uint64_t *hint;
 	const struct mpmc_block_on *why;
+	_Atomic uint64_t *stream;       /* consumers: the stream word, else NULL */
 };
 
 /*
  * Ready when the word we stopped at changed, or the hint moved past its
  * position (passed: others claimed, skipped or freed it).  A hint below it
- * says nothing: hints lag (I5 in mpmc_claim_internal.h).
+ * says nothing: hints lag (I5 in mpmc_claim_internal.h).  A consumer is
+ * also ready when the stream word moved since its last look at the end
+ * (mpmc_stream_at_empty()): the end wakes it even if the waker's wake-up
+ * missed it (C6 is seq_cst, A6 in mpmc_wake()).
  */
 static bool changed(void *arg)
 {
 	const struct wait_arg *a = arg;
 
-	/* Acquire: as A1-A4 (mpmc_produce.c, mpmc_consume.c); the caller
-	 * retries its try call. */
+	/* Acquire: as A1-A4 (mpmc_produce.c, mpmc_consume.c), and A10 for the
+	 * stream word (mpmc_stream.c); the caller retries its try call. */
 	return (int64_t)(atomic_load_explicit(a->hint, memory_order_acquire) - a->why->pos) > 0 ||
 	       atomic_load_explicit(&mpmc_slot_at(a->h, a->why->pos)->word,
-				    memory_order_acquire) != a->why->word;
+				    memory_order_acquire) != a->why->word ||
+	       (a->stream &&
+		atomic_load_explicit(a->stream, memory_order_acquire) != a->h->stream_seen);
 }
 
 /* What @h waits for, having stopped at @why: its side's hint and slot. */
@@ -137,6 +143,7 @@ static struct wait_arg wait_arg_of(struct shmbus_mpmc *h, const struct mpmc_bloc
 		.hint = h->role == SHMBUS_MPMC_PRODUCER ? &h->ctl->tail.value :
 							   &h->ctl->head.value,
 		.why = why,
+		.stream = h->role == SHMBUS_MPMC_CONSUMER ? &h->ctl->stream.value : NULL,
 	};
 }
 
@@ -259,11 +266,18 @@ void shmbus_mpmc_set_yields(struct shmbus_mpmc *h, unsigned yields)
 int mpmc_try_stalled(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg,
 		     struct mpmc_block_on *why)
 {
-	int st = stalled(h, why);
+	int st = stalled(h, why), rc;
 
-	if (st <= 0)
-		return st < 0 ? st : -EAGAIN;
-	return attempt(h, arg, why);
+	if (st < 0)
+		return st;
+	if (st > 0) {
+		rc = attempt(h, arg, why);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	if (h->role == SHMBUS_MPMC_CONSUMER)
+		return mpmc_stream_at_empty(h, attempt, arg, why);
+	return -EAGAIN;
 }
 
 int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int timeout_ms)
@@ -279,6 +293,13 @@ int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int
 		rc = attempt(h, arg, &why);
 		if (rc != -EAGAIN)
 			return rc;
+		if (h->role == SHMBUS_MPMC_CONSUMER) {
+			/* Also sets what a wait below compares the stream word
+			 * to (changed()). */
+			rc = mpmc_stream_at_empty(h, attempt, arg, &why);
+			if (rc != -EAGAIN)
+				return rc;
+		}
 		if (!counted) {
 			mpmc_count(h->role == SHMBUS_MPMC_PRODUCER ? &h->mine->full_waits :
 								      &h->mine->empty_waits, 1);

@@ -27,6 +27,24 @@
  * has exited (a zombie thread-group leader) counts as dead even if other
  * threads still run, so keep the main thread alive while handles are used.
  *
+ * End of stream.  A producer calls shmbus_mpmc_close_stream() when it is
+ * done.  The stream has ended once a producer has closed it and no live
+ * producer holds it open any more: every producer that opened it (since it
+ * last started) has closed it, closed its handle (which leaves the stream
+ * without closing it) or died.  A dead producer that did not close counts
+ * as closed: it can never push again; consumers find it dead within about
+ * a liveness timeout (reading /proc), and its claimed, unpublished slot is
+ * skipped and counted lost as ever.  The end is declared, never inferred
+ * from crashes alone: if every producer dies or leaves without closing, the
+ * stream stays open for the next producer that opens.  Consumers get every
+ * message published before the end, then -SHMBUS_EEOS from every peek and
+ * pop, _try and blocking, repeatably (consumers asleep are woken).  The
+ * ended state is in the block and lasts: a producer that opens afterwards
+ * gets -EPIPE from its pushes, as does one that closed, until it calls
+ * shmbus_mpmc_reopen_stream(), which starts the stream again (consumers then
+ * get new messages).  Consumers look at the state only when they find the
+ * ring empty, so the busy path pays nothing for it.
+ *
  * Zero-copy.  A producer reserves (claims) slots, writes in place and commits
  * them; a consumer peeks messages (each peek claims one for this handle
  * alone), reads in place and releases them.  A handle holds at most
@@ -54,6 +72,10 @@
  *                                                         fails only when a sleeper came
  *                                                         or went)
  *   reserve, peek, push, pop, bursts   any                blocking, up to @timeout_ms
+ *   close_stream                       any                lock-free RMW, then one pass
+ *                                                         over the entries; reads /proc
+ *                                                         of producers holding it open
+ *   reopen_stream                      any                lock-free
  *   recover                            any                one pass; reads /proc
  *   stats, accessors                   any                wait-free
  *   set_yields                         any but on @h      wait-free
@@ -62,8 +84,16 @@
  * visible to the consumer that peeks it; everything a consumer did with a
  * message before release happens before a producer reuses the slot.
  *
+ * And everything a producer did before it closed the stream (or left it)
+ * happens before a consumer's -SHMBUS_EEOS: a consumer that finds the ring
+ * empty reads the ended state (acquire) and searches the ring once more
+ * before it reports the end, so it never does while a message published
+ * before the end is still in the ring.
+ *
  * A waiter reads /proc/PID/stat of a slot's owner only on the slow path: when
- * it has been stuck on the same claimed slot for the liveness timeout.
+ * it has been stuck on the same claimed slot for the liveness timeout; a
+ * consumer that finds the ring empty after a producer closed the stream,
+ * those of the producers still holding it open, at most once per timeout.
  */
 #ifndef SHMBUS_MPMC_H
 #define SHMBUS_MPMC_H
@@ -134,6 +164,14 @@ struct shmbus_mpmc_stats {
 				 * cleaned, by a waiter or a new participant (a
 				 * recoverer killed right after its takeover may
 				 * leave one uncounted) */
+	/* End of stream (see the file comment). */
+	uint32_t producers_open;   /* producer entries holding the stream open, alive
+				    * or dead (until a dead one's entry is recovered) */
+	uint32_t producers_closed; /* shmbus_mpmc_close_stream() calls since the stream
+				    * last started (saturates at 32767) */
+	uint32_t ended;            /* 1: the stream has ended */
+	uint32_t reopens;          /* times an ended stream was started again
+				    * (modulo 65536) */
 };
 
 /*
@@ -150,6 +188,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_create(const char *name,
  * Registration takes a free participant entry, or one whose owner died (its
  * claims are then recovered here).  Also recovers, in one pass over the
  * slots, any claim left by an earlier owner of the entry taken.
+ * A producer holds the stream open from here, unless the stream has ended:
+ * then its pushes fail with -EPIPE until shmbus_mpmc_reopen_stream().
  * Returns 0 and fills @out, or -EINVAL, -ENOENT, -EACCES, -SHMBUS_EKIND (not
  * an mpmc ring), -SHMBUS_EVERSION, -SHMBUS_ECORRUPT, -SHMBUS_ENOTREADY,
  * -EUSERS (participant table full of live processes), -ESRCH (no /proc:
@@ -161,7 +201,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_open(struct shmbus_mpmc **out, cons
 /*
  * shmbus_mpmc_close - give back outstanding claims (a producer's are
  * cancelled, a consumer's released), leave the participant table, detach.
- * NULL is accepted.  Cannot fail.
+ * A producer stops holding the stream open without closing it (if another
+ * producer closed it, the stream may end here).  NULL is accepted.  Cannot
+ * fail.
  */
 SHMBUS_API void shmbus_mpmc_close(struct shmbus_mpmc *h);
 
@@ -209,7 +251,8 @@ SHMBUS_API void shmbus_mpmc_set_yields(struct shmbus_mpmc *h, unsigned yields);
  * shmbus_mpmc_cancel()).  A handle may hold up to BURST_MAX reservations;
  * they are committed oldest first.
  * Returns 0, -EAGAIN (ring full, or the slot is still held by last lap's
- * holder), -EMSGSIZE (@len > slot_size), -EPERM (a consumer handle),
+ * holder), -EMSGSIZE (@len > slot_size), -EPERM (a consumer handle), -EPIPE
+ * (this producer closed the stream, or opened after it ended),
  * -ENOBUFS (BURST_MAX reservations held), -EDEADLK (the slot needed is one
  * this handle holds: a full lap of reservations), -EINVAL, -SHMBUS_ECORRUPT.
  */
@@ -293,7 +336,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_push_burst(struct shmbus_mpmc *h,
  * A handle may hold up to BURST_MAX messages; each peek takes the next one,
  * and they are released oldest first.
  * Returns 0, -EAGAIN (empty, or the next message is still being written),
- * -EPERM (a producer handle), -ENOBUFS (BURST_MAX messages held), -EDEADLK
+ * -SHMBUS_EEOS (the stream has ended and every message before the end has
+ * been taken), -EPERM (a producer handle), -ENOBUFS (BURST_MAX messages held), -EDEADLK
  * (the slot needed is one this handle holds), -EINVAL, -SHMBUS_ECORRUPT (the
  * slot's length is impossible: that message is dropped and counted lost).
  */
@@ -356,6 +400,25 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst_try(struct shmbus_mpmc *h
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h,
 							void *const *bufs, size_t size,
 							size_t *lens, unsigned n, int timeout_ms);
+
+/* --- end of stream ------------------------------------------------------ */
+
+/*
+ * shmbus_mpmc_close_stream - producer @h is done: it no longer holds the
+ * stream open (its reservations are cancelled, unpublished), and its pushes
+ * fail with -EPIPE.  If it was the last live producer holding the stream
+ * open, the stream ends here: consumers asleep are woken, and get
+ * -SHMBUS_EEOS once they have taken every message.  Idempotent.  Returns
+ * 0, or -EPERM (a consumer handle).
+ *
+ * shmbus_mpmc_reopen_stream - producer @h holds the stream open again: if
+ * the stream had ended, it starts again (consumers get new messages, no
+ * -SHMBUS_EEOS); if not, @h simply rejoins it.  The only way a producer that
+ * closed, or that opened after the end, may push again.  Idempotent.
+ * Returns 0, or -EPERM (a consumer handle).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_close_stream(struct shmbus_mpmc *h);
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_reopen_stream(struct shmbus_mpmc *h);
 
 /* --- maintenance and statistics ----------------------------------------- */
 
