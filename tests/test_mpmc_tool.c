@@ -2,8 +2,8 @@
  * test_mpmc_tool.c - the mpmc ring through the shmbus tool, as real
  * processes: `create mpmc` (options, usage errors, exit codes), `pub`/`sub`
  * with several publishers and subscribers at once (every line exactly once,
- * each publisher's lines in order within each subscriber), and
- * `inspect --json` (ring fields, participants, the JSON Schema).
+ * each publisher's lines in order within each subscriber), end of stream
+ * (pub closes it, sub stops; --keep-open), and `inspect --json` (ring fields, participants, the JSON Schema).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -156,15 +156,18 @@ static void test_pub_sub_many(void **state)
 	/* A ring far smaller than the traffic: pubs wait for subs. */
 	assert_int_equal(tool(NULL, NULL, NULL, "create", "mpmc", name, "--slots", "16",
 			      "--slot-size", "16", NULL), 0);
-	s1 = tool_bg(f1, "sub", name, "--timeout-ms", "1500", NULL);
-	s2 = tool_bg(f2, "sub", name, "--timeout-ms", "1500", NULL);
+	s1 = tool_bg(f1, "sub", name, NULL, NULL, NULL);
+	s2 = tool_bg(f2, "sub", name, NULL, NULL, NULL);
+	/* Both pubs keep the stream open (one may finish before the other
+	 * opens: its close would end the stream); an empty pub after both
+	 * ends it, and the subs stop by themselves. */
 	pa = fork();
 	assert_true(pa >= 0);
 	if (pa == 0)
-		_exit(tool(in_a, NULL, NULL, "pub", name, NULL));
-	assert_int_equal(tool(in_b, NULL, NULL, "pub", name, NULL),
-			 0);
+		_exit(tool(in_a, NULL, NULL, "pub", name, "--keep-open", NULL));
+	assert_int_equal(tool(in_b, NULL, NULL, "pub", name, "--keep-open", NULL), 0);
 	assert_int_equal(tu_wait(pa), 0);
+	assert_int_equal(tool("", NULL, NULL, "pub", name, NULL), 0);
 	assert_int_equal(tu_wait(s1), 0);
 	assert_int_equal(tu_wait(s2), 0);
 	o1 = slurp(f1);
@@ -177,6 +180,50 @@ static void test_pub_sub_many(void **state)
 	free(o2);
 	free(in_a);
 	free(in_b);
+}
+
+/* End of stream: it ends when the last pub holding it open closes it; sub
+ * then stops (status 0) after every message; --keep-open holds it open; a
+ * later pub starts it again. */
+static void test_end_of_stream(void **state)
+{
+	const char *name = tu_name("eos");
+	char f[] = "/tmp/sbt_mpmc_eos_XXXXXX";
+	char *out, *err;
+	pid_t sub;
+	int fd;
+
+	(void)state;
+	assert_int_equal(tool(NULL, NULL, NULL, "create", "mpmc", name, "--slots", "8",
+			      "--slot-size", "16", NULL), 0);
+	assert_int_equal(tool("a\nb\n", NULL, NULL, "pub", name, NULL), 0);
+	assert_int_equal(tool(NULL, &out, &err, "sub", name, NULL), 0); /* no count, no timeout */
+	assert_string_equal(out, "a\nb\n");
+	assert_string_equal(err, "");
+	free(out);
+	free(err);
+	assert_int_equal(tool(NULL, &out, NULL, "sub", name, "--count", "3", NULL), 0);
+	assert_string_equal(out, "");
+	free(out);
+	/* a later pub reopens it; --keep-open leaves it open */
+	assert_int_equal(tool("c\n", NULL, NULL, "pub", name, "--keep-open", NULL), 0);
+	assert_int_equal(tool(NULL, &out, &err, "sub", name, "--count", "2", "--timeout-ms", "100",
+			      NULL), 1);
+	assert_string_equal(out, "c\n");
+	assert_non_null(strstr(err, "timed out after 1 of 2"));
+	free(out);
+	free(err);
+	/* a sub asleep when the stream ends is woken and stops */
+	assert_true((fd = mkstemp(f)) >= 0);
+	close(fd);
+	sub = tool_bg(f, "sub", name, NULL, NULL, NULL);
+	usleep(100000);
+	assert_int_equal(tool("d\n", NULL, NULL, "pub", name, NULL), 0);
+	assert_int_equal(tu_wait(sub), 0);
+	out = slurp(f);
+	assert_string_equal(out, "d\n");
+	free(out);
+	unlink(f);
 }
 
 static void test_pub_errors_and_count(void **state)
@@ -224,7 +271,7 @@ static void test_inspect(void **state)
 	close(fd);
 	assert_int_equal(tool(NULL, NULL, NULL, "create", "mpmc", name, "--slots", "32",
 			      "--slot-size", "100", "--liveness-ms", "250", NULL), 0);
-	assert_int_equal(tool("x\ny\nz\n", NULL, NULL, "pub", name, NULL), 0);
+	assert_int_equal(tool("x\ny\nz\n", NULL, NULL, "pub", name, "--keep-open", NULL), 0);
 	/* A subscriber waiting for a 4th message is a live participant. */
 	sub = tool_bg(f, "sub", name, "--count", "4", NULL);
 	for (i = 0; i < 2000; i++) {
@@ -277,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_create_usage, tu_teardown),
 		cmocka_unit_test_teardown(test_pub_sub_many, tu_teardown),
+		cmocka_unit_test_teardown(test_end_of_stream, tu_teardown),
 		cmocka_unit_test_teardown(test_pub_errors_and_count, tu_teardown),
 		cmocka_unit_test_teardown(test_inspect, tu_teardown),
 	};

@@ -3,7 +3,9 @@
  * behind `shmbus pub` / `shmbus sub` for mpmc blocks (see pubsub.h).
  *
  * Any number of pub and sub processes may share one mpmc ring; each message
- * goes to exactly one sub.  A sub releases a message only after printing and
+ * goes to exactly one sub.  The stream ends when the last pub holding it
+ * open closes it (a pub that fails, or is killed, leaves without closing);
+ * a pub that starts after the end starts it again.  A sub releases a message only after printing and
  * flushing it; if it is killed in between, the ring recovers the slot and
  * counts the message lost (it is not delivered again).
  */
@@ -102,9 +104,23 @@ static int mpmc_push(void *h, const void *data, size_t len, int timeout_ms)
 	return shmbus_mpmc_push(h, data, len, timeout_ms);
 }
 
+static int mpmc_reopen_stream(void *h)
+{
+	return shmbus_mpmc_reopen_stream(h);
+}
+
+static int mpmc_close_stream(void *h)
+{
+	return shmbus_mpmc_close_stream(h);
+}
+
 int mpmc_pub(const struct pubsub_opts *o)
 {
-	static const struct pub_ops ops = { .push = mpmc_push };
+	static const struct pub_ops ops = {
+		.push = mpmc_push,
+		.reopen_stream = mpmc_reopen_stream,
+		.close_stream = mpmc_close_stream,
+	};
 	struct shmbus_mpmc *h;
 	int rc;
 

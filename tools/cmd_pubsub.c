@@ -45,7 +45,7 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 	size_t size = 0;
 	uint64_t lineno = 0;
 	ssize_t n;
-	int rc = ops->reopen_stream ? ops->reopen_stream(h) : 0;
+	int rc = ops->reopen_stream(h);
 
 	if (rc)
 		return tool_fail(o->name, "cannot reopen the stream", rc);
@@ -68,7 +68,7 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 	if (rc == TOOL_OK && ferror(o->in))
 		rc = tool_fail(o->name, "cannot read standard input", -EIO);
 	free(line);
-	if (rc == TOOL_OK && !o->keep_open && ops->close_stream) {
+	if (rc == TOOL_OK && !o->keep_open) {
 		int err = ops->close_stream(h);
 
 		if (err)
@@ -252,7 +252,8 @@ const struct tool_cmd cmd_pub = {
 		 "  --keep-open       do not close the stream at the end of input\n"
 		 "A line longer than the ring's largest message is an error (status 1);\n"
 		 "after an error the stream stays open.  pub reopens a stream that an\n"
-		 "earlier pub closed.\n",
+		 "earlier pub closed.  On an mpmc ring the stream ends when the last pub\n"
+		 "holding it open closes it.\n",
 	.run = run_pub,
 };
 

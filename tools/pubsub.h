@@ -44,8 +44,7 @@ struct pubsub_opts {
 struct pub_ops {
 	/* Send one message, waiting up to @timeout_ms for room: 0 or an error. */
 	int (*push)(void *h, const void *data, size_t len, int timeout_ms);
-	/* Start the stream again if an earlier pub closed it: 0 or an error.
-	 * NULL (with close_stream): the kind has no end of stream. */
+	/* Start the stream again if an earlier pub closed it: 0 or an error. */
 	int (*reopen_stream)(void *h);
 	/* End of stream after the messages sent: 0 or an error. */
 	int (*close_stream)(void *h);
