@@ -27,11 +27,11 @@ static int run(int argc, char **argv)
 	char *text;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': return tool_help(&cmd_inspect);
-		default: return tool_usage_error(&cmd_inspect, "bad option");
+		default: return tool_bad_option(&cmd_inspect, c, argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -57,11 +57,11 @@ static int run(int argc, char **argv)
 	size_t n = 0, i;
 	int c, rc, status = TOOL_OK;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': return tool_help(&cmd_ls);
-		default: return tool_usage_error(&cmd_ls, "bad option");
+		default: return tool_bad_option(&cmd_ls, c, argv);
 		}
 	}
 	if (optind != argc)

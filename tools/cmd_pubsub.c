@@ -194,7 +194,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	uint64_t v;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, sub ? "n:t:f:h" : "t:kh", sub ? sub_opts : pub_opts,
+	while ((c = getopt_long(argc, argv, sub ? ":n:t:f:h" : ":t:kh", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -218,7 +218,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'h':
 			return tool_help(cmd);
 		default:
-			return tool_usage_error(cmd, "bad option");
+			return tool_bad_option(cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -103,7 +103,7 @@ int tool_create_slots(int argc, char **argv)
 	size_t n = 0, i;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "v:f:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v:f:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': text = optarg; break;
 		case 'f': path = optarg; break;
@@ -113,7 +113,7 @@ int tool_create_slots(int argc, char **argv)
 							"bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
 		case 'h': return tool_help(&cmd_create_slots);
-		default: return tool_usage_error(&cmd_create_slots, "bad option");
+		default: return tool_bad_option(&cmd_create_slots, c, argv);
 		}
 	}
 	if (optind != argc - 1)
@@ -168,12 +168,12 @@ static int parse_args(const struct tool_cmd *cmd, int argc, char **argv, int wan
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			*done = true;
 			return tool_help(cmd);
 		}
-		return tool_usage_error(cmd, "bad option");
+		return tool_bad_option(cmd, c, argv);
 	}
 	if (argc - optind != want)
 		return tool_usage_error(cmd, "expected %s", want == 2 ? "NAME INDEX"

@@ -255,7 +255,7 @@ static int run(int argc, char **argv)
 	const char *name;
 	int c, status = TOOL_OK;
 
-	while ((c = getopt_long(argc, argv, "i:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:c:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (!tool_parse_u64(optarg, 10, 3600000, &interval))
@@ -267,7 +267,7 @@ static int run(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'h': return tool_help(&cmd_watch);
-		default: return tool_usage_error(&cmd_watch, "bad option");
+		default: return tool_bad_option(&cmd_watch, c, argv);
 		}
 	}
 	if (optind != argc - 1)

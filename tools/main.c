@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <getopt.h>
 
 #include "tool.h"
 
@@ -35,6 +36,17 @@ int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nsee 'shmbus %s --help'\n", cmd->name);
 	return TOOL_USAGE;
+}
+
+int tool_bad_option(const struct tool_cmd *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (c == ':')
+		return tool_usage_error(cmd, "option '%s' needs a value", arg);
+	if (optopt > 0 && optopt < 0x7f && strncmp(arg, "--", 2) != 0)
+		return tool_usage_error(cmd, "unknown option '-%c'", optopt);
+	return tool_usage_error(cmd, "unknown option '%s'", arg);
 }
 
 int tool_help(const struct tool_cmd *cmd)
@@ -108,6 +120,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	opterr = 0; /* one message per bad option: the command's own */
 	if (argc < 2) {
 		usage(stderr);
 		return TOOL_USAGE;

@@ -41,6 +41,9 @@ int tool_fail(const char *name, const char *what, int code);
 /* "shmbus CMD: message" + "see shmbus CMD --help" on stderr; returns TOOL_USAGE. */
 int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* For getopt_long()'s '?' or ':' (@c): "unknown option '--x'" or "option
+ * '--x' needs a value", as tool_usage_error(); returns TOOL_USAGE. */
+int tool_bad_option(const struct tool_cmd *cmd, int c, char **argv);
 /* Print the command's usage to stdout; returns TOOL_OK. */
 int tool_help(const struct tool_cmd *cmd);
 
