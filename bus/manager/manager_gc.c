@@ -132,7 +132,7 @@ static void judge_header(const struct shmbus_snapshot *s, int64_t idle_for_ns, i
 	else if (ephemeral)
 		judged(out, cls, true, "ephemeral, creator and all participants dead");
 	else if (idle_for_ns < 0)
-		judged(out, cls, false, "persistent: only gc --idle-for removes it");
+		judged(out, cls, false, "only gc --idle-for removes it, once idle");
 	/* A difference, never a sum, so a forged time cannot overflow. */
 	else if (s->active_ns > now || now - s->active_ns < idle_for_ns)
 		judged(out, cls, false, "active more recently than --idle-for");
