@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "text.h"
+#include "inspect_text.h"
 #include "tool.h"
 
 static int run(int argc, char **argv)
@@ -46,7 +46,7 @@ static int run(int argc, char **argv)
 	if (json)
 		puts(text);
 	else
-		rc = text_print_json(stdout, text);
+		rc = inspect_print_text(stdout, text);
 	free(text);
 	return rc ? tool_fail(argv[optind], "cannot render", rc) : TOOL_OK;
 }
@@ -55,7 +55,9 @@ const struct tool_cmd cmd_inspect = {
 	.name = "inspect",
 	.summary = "show a block's state (header, participants, ring or slots)",
 	.usage = "usage: shmbus inspect NAME [--json]\n\n"
-		 "Snapshot of block NAME, read without joining it (read-only, never writes).\n"
+		 "Snapshot of block NAME, read without joining it (read-only, never writes):\n"
+		 "what it is, who is recorded in it, what gc would do with it and why\n"
+		 "(shmbus gc --help), then the kind's own state.\n"
 		 "  --json   one JSON document, sorted keys, with schema_version\n"
 		 "           (schema: share/shmbus/schema/inspect.schema.json)\n",
 	.run = run,
