@@ -115,6 +115,8 @@ int tool_create_bcast(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_bcast_cmd, "expected one block name");
+	if (tool_check_name(&create_bcast_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (!p.capacity)
 		return tool_usage_error(&create_bcast_cmd, "--capacity is required");
 	p.mode = (mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0);

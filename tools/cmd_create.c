@@ -47,6 +47,8 @@ static int create_block(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_block_cmd, "expected one block name");
+	if (tool_check_name(&create_block_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (size == 0)
 		return tool_usage_error(&create_block_cmd, "--size is required");
 	rc = shmbus_block_create(&b, argv[optind], size, (mode_t)mode);

@@ -36,6 +36,8 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&cmd_inspect, "expected one block name");
+	if (tool_check_name(&cmd_inspect, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	rc = shmbus_snapshot_take(argv[optind], &snap);
 	if (rc)
 		return tool_fail(argv[optind], "cannot inspect", rc);

@@ -97,6 +97,8 @@ int tool_create_mpmc(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_mpmc_cmd, "expected one block name");
+	if (tool_check_name(&create_mpmc_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (!p.slots || !p.slot_size)
 		return tool_usage_error(&create_mpmc_cmd, "--slots and --slot-size are required");
 	p.mode = (mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0);

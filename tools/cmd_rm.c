@@ -22,6 +22,10 @@ static int run(int argc, char **argv)
 	if (optind >= argc)
 		return tool_usage_error(&cmd_rm, "expected at least one block name");
 	for (i = optind; i < argc; i++) {
+		if (tool_check_name(&cmd_rm, argv[i]) != TOOL_OK)
+			return TOOL_USAGE;
+	}
+	for (i = optind; i < argc; i++) {
 		int rc = shmbus_block_unlink(argv[i]);
 
 		if (rc)

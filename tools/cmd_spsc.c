@@ -63,6 +63,8 @@ int tool_create_spsc(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_spsc_cmd, "expected one block name");
+	if (tool_check_name(&create_spsc_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	rc = shmbus_spsc_create(argv[optind], (size_t)cap,
 				(mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0));
 	if (rc)

@@ -273,6 +273,8 @@ static int run(int argc, char **argv)
 	if (optind != argc - 1)
 		return tool_usage_error(&cmd_watch, "expected one block name");
 	name = argv[optind];
+	if (tool_check_name(&cmd_watch, name) != TOOL_OK)
+		return TOOL_USAGE;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!stop && (count == 0 || done < count)) {

@@ -108,18 +108,42 @@ const char *human_kind_phrase(const struct shmbus_snapshot *snap)
 	return "a raw block (not one shmbus laid out)";
 }
 
-int human_wrong_kind(const char *name, const char *want)
+static int wrong_kind(const char *name, const char *what, const char *want)
 {
-	struct shmbus_snapshot *snap;
-	const char *what = "another kind of block";
-
-	if (shmbus_snapshot_take(name, &snap) == 0)
-		what = human_kind_phrase(snap);
-	else
-		snap = NULL;
 	fputs("shmbus: ", stderr);
 	human_print_name(stderr, name);
 	fprintf(stderr, " is %s, not %s\n", what, want);
-	shmbus_snapshot_free(snap);
 	return TOOL_ERR;
+}
+
+int human_wrong_kind(const char *name, const char *want)
+{
+	return human_fail_kind(name, NULL, -SHMBUS_EKIND, 0, want);
+}
+
+int human_fail_kind(const char *name, const char *what, int code, unsigned ok_kinds,
+		    const char *want)
+{
+	struct shmbus_snapshot *snap = NULL;
+	int rc;
+
+	/* Only errors that can mean "another kind"; the rest are what they say. */
+	if (code != -SHMBUS_EKIND && code != -SHMBUS_EMAGIC && code != -SHMBUS_ECORRUPT &&
+	    code != -SHMBUS_EVERSION)
+		return tool_fail(name, what, code);
+	rc = shmbus_snapshot_take(name, &snap);
+	if (rc == -SHMBUS_EEMPTY)
+		return wrong_kind(name, "an empty block (0 bytes)", want);
+	if (rc)
+		return code == -SHMBUS_EKIND ? wrong_kind(name, "another kind of block", want)
+					     : tool_fail(name, what, code);
+	if ((unsigned)snap->kind < 32 && (ok_kinds & HUMAN_KIND(snap->kind)) &&
+	    code != -SHMBUS_EKIND) {
+		/* It is of a kind we take: the error is about its state. */
+		shmbus_snapshot_free(snap);
+		return tool_fail(name, what, code);
+	}
+	rc = wrong_kind(name, human_kind_phrase(snap), want);
+	shmbus_snapshot_free(snap);
+	return rc;
 }

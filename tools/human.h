@@ -42,6 +42,21 @@ int human_print_name(FILE *to, const char *name);
  */
 int human_wrong_kind(const char *name, const char *want);
 
+/*
+ * For a command that could not open @name as one of the kinds in @ok_kinds
+ * (a mask of 1u << enum shmbus_kind): if the block turns out to be of
+ * another kind (or raw), say so with human_wrong_kind(); otherwise print
+ * the error as tool_fail(@name, @what, @code).  Returns TOOL_ERR.
+ */
+int human_fail_kind(const char *name, const char *what, int code, unsigned ok_kinds,
+		    const char *want);
+
+/* Mask bits for human_fail_kind(). */
+#define HUMAN_KIND(k) (1u << (k))
+#define HUMAN_RINGS (HUMAN_KIND(SHMBUS_KIND_SPSC) | HUMAN_KIND(SHMBUS_KIND_MPMC) | \
+		     HUMAN_KIND(SHMBUS_KIND_BROADCAST))
+#define HUMAN_LISTS (HUMAN_KIND(SHMBUS_KIND_SLOTS) | HUMAN_KIND(SHMBUS_KIND_PYLIST))
+
 /* "an spsc ring", "a slot table", "a raw block (not shmbus's)", ... for @snap. */
 const char *human_kind_phrase(const struct shmbus_snapshot *snap);
 

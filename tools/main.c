@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 
+#include "human.h"
 #include "tool.h"
 
 static const struct tool_cmd *const commands[] = {
@@ -19,11 +20,41 @@ static const struct tool_cmd *const commands[] = {
 
 int tool_fail(const char *name, const char *what, int code)
 {
-	if (name)
-		fprintf(stderr, "shmbus: %s: %s: %s\n", name, what, shmbus_strerror(code));
-	else
-		fprintf(stderr, "shmbus: %s: %s\n", what, shmbus_strerror(code));
+	/* ETIMEDOUT's own text is "Connection timed out": no connection here. */
+	const char *text = code == -ETIMEDOUT ? "timed out" : shmbus_strerror(code);
+
+	fputs("shmbus: ", stderr);
+	if (name) {
+		human_print_name(stderr, name);
+		fputs(": ", stderr);
+	}
+	if (what)
+		fprintf(stderr, "%s: ", what);
+	fprintf(stderr, "%s\n", text);
 	return TOOL_ERR;
+}
+
+int tool_fail_msg(const char *name, const char *msg)
+{
+	fputs("shmbus: ", stderr);
+	human_print_name(stderr, name);
+	fprintf(stderr, ": %s\n", msg);
+	return TOOL_ERR;
+}
+
+int tool_check_name(const struct tool_cmd *cmd, const char *name)
+{
+	int rc = shmbus_name_check(name);
+
+	if (rc == 0)
+		return TOOL_OK;
+	fprintf(stderr, "shmbus %s: bad block name '", cmd->name);
+	human_print_name(stderr, name);
+	fprintf(stderr, "': %s\n",
+		rc == -ENAMETOOLONG ? "longer than 255 bytes"
+				    : "a name is 1 to 255 bytes, with no '/' but a leading one");
+	fprintf(stderr, "see 'shmbus %s --help'\n", cmd->name);
+	return TOOL_USAGE;
 }
 
 int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
