@@ -58,13 +58,14 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 			n--;
 		err = ops->push(h, line, (size_t)n, o->timeout_ms);
 		if (err) {
-			char what[64];
+			char what[128];
 
 			snprintf(what, sizeof(what), "cannot publish line %llu",
 				 (unsigned long long)lineno);
 			if (err == -ETIMEDOUT) {
-				snprintf(what, sizeof(what), "line %llu: timed out after %d ms "
-					 "waiting for room", (unsigned long long)lineno, o->timeout_ms);
+				snprintf(what, sizeof(what), "cannot publish line %llu: timed out "
+					 "after %d ms waiting for room", (unsigned long long)lineno,
+					 o->timeout_ms);
 				rc = tool_fail_msg(o->name, what);
 			} else {
 				rc = tool_fail(o->name, what, err);
@@ -107,8 +108,9 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		if (k == -ETIMEDOUT) {
 			char what[96];
 
-			snprintf(what, sizeof(what), "timed out after %d ms, with %llu of %llu messages",
-				 o->timeout_ms, (unsigned long long)got, (unsigned long long)o->count);
+			snprintf(what, sizeof(what), "timed out after %llu of %llu messages "
+				 "(nothing for %d ms)", (unsigned long long)got,
+				 (unsigned long long)o->count, o->timeout_ms);
 			return tool_fail_msg(o->name, what);
 		}
 		if (k < 0)

@@ -62,13 +62,13 @@ static void print_head(FILE *to, json_t *doc)
 
 	human_print_name(to, json_string_value(json_object_get(doc, "name")) ?
 			 json_string_value(json_object_get(doc, "name")) : "?");
-	fprintf(to, ": %s, %s (%" JSON_INTEGER_FORMAT " bytes), mode %s, owner ",
+	fprintf(to, "  (kind: %s, %s = %" JSON_INTEGER_FORMAT " bytes, mode %s, owner ",
 		str(doc, "kind"), human_size((uint64_t)size, hsize, sizeof(hsize)), size,
 		str(doc, "mode"));
 	if (pw)
-		fprintf(to, "%s\n", pw->pw_name);
+		fprintf(to, "%s)\n", pw->pw_name);
 	else
-		fprintf(to, "uid %" JSON_INTEGER_FORMAT "\n", uid);
+		fprintf(to, "uid %" JSON_INTEGER_FORMAT ")\n", uid);
 	if (json_is_string(json_object_get(doc, "error")))
 		fprintf(to, "  error:        %s\n", str(doc, "error"));
 	if (json_is_string(json_object_get(doc, "created"))) {
