@@ -24,13 +24,16 @@ static const char *const kind_names[SHMBUS_KIND_MAX] = {
 
 _Thread_local uint32_t header_create_flags;
 
-/* Relaxed: the stamp is informational (gc --idle-for); nothing orders on it. */
+/* Relaxed: the stamp is informational (gc --idle-for); nothing orders on it.
+ * Rounded up to the next second, so that a block never looks idle for longer
+ * than it has been. */
 static void part_stamp(struct participant *p)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	atomic_store_explicit(&p->stamp_s, (uint32_t)now.tv_sec, memory_order_relaxed);
+	atomic_store_explicit(&p->stamp_s, (uint32_t)now.tv_sec + (now.tv_nsec > 0),
+			      memory_order_relaxed);
 }
 
 const char *shmbus_kind_name(enum shmbus_kind kind)
