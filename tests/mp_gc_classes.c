@@ -18,27 +18,12 @@
 
 #include "test_manager_util.h"
 
-/* Run the tool with the NULL-terminated arguments; its exit status. */
-static int shmbus_cli(char **out, char **err, ...)
-{
-	const char *argv[16] = { tu_tool() };
-	va_list ap;
-	int i = 1;
-
-	va_start(ap, err);
-	while (i < 15 && (argv[i] = va_arg(ap, const char *)))
-		i++;
-	va_end(ap);
-	argv[i] = NULL;
-	return tu_run(argv, NULL, out, err);
-}
-
 /* `shmbus gc --prefix <this test> [extra]`: status, stdout in *@out. */
 static int gc(char **out, const char *extra1, const char *extra2)
 {
 	TM_NAME(prefix, "");
 
-	return shmbus_cli(out, NULL, "gc", "--prefix", prefix, extra1, extra2, NULL);
+	return tu_cli(out, NULL, "gc", "--prefix", prefix, extra1, extra2, NULL);
 }
 
 /* The "gc" object of `shmbus inspect NAME --json` (a new reference). */
@@ -47,7 +32,7 @@ static json_t *inspect_gc(const char *name)
 	char *out = NULL;
 	json_t *doc, *g;
 
-	assert_int_equal(shmbus_cli(&out, NULL, "inspect", name, "--json", NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "inspect", name, "--json", NULL), 0);
 	assert_int_equal(tu_schema_check("inspect.schema.json", out), 0);
 	doc = json_loads(out, 0, NULL);
 	assert_non_null(doc);
@@ -119,7 +104,7 @@ static void test_cli_ring_survives_gc(void **state)
 	TM_NAME(ring, "persist");
 
 	(void)state;
-	assert_int_equal(shmbus_cli(NULL, NULL, "create", "spsc", ring, NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", ring, NULL), 0);
 	/* Its creator (the CLI) is dead: still persistent, and kept. */
 	assert_class(ring, "persistent", false);
 	assert_int_equal(gc(&out, "--dry-run", NULL), 0);
@@ -130,7 +115,7 @@ static void test_cli_ring_survives_gc(void **state)
 	free(out);
 	assert_true(tm_exists(ring));
 	/* ls says so too, in JSON and in text. */
-	assert_int_equal(shmbus_cli(&ls, NULL, "ls", "--json", NULL), 0);
+	assert_int_equal(tu_cli(&ls, NULL, "ls", "--json", NULL), 0);
 	assert_int_equal(tu_schema_check("ls.schema.json", ls), 0);
 	doc = json_loads(ls, 0, NULL);
 	assert_non_null(doc);
@@ -144,7 +129,7 @@ static void test_cli_ring_survives_gc(void **state)
 	assert_true(json_is_false(json_object_get(json_object_get(b, "gc"), "removable")));
 	json_decref(doc);
 	free(ls);
-	assert_int_equal(shmbus_cli(&ls, NULL, "ls", NULL), 0);
+	assert_int_equal(tu_cli(&ls, NULL, "ls", NULL), 0);
 	assert_non_null(strstr(ls, "keep persistent"));
 	free(ls);
 }
@@ -163,7 +148,7 @@ static void test_ephemeral_goes_when_all_dead(void **state)
 	struct shmbus_block *blk;
 
 	(void)state;
-	assert_int_equal(shmbus_cli(NULL, NULL, "create", "mpmc", ring, "--slots", "4",
+	assert_int_equal(tu_cli(NULL, NULL, "create", "mpmc", ring, "--slots", "4",
 				    "--slot-size", "8", "--ephemeral", NULL), 0);
 	/* The API's flag, for the other ring kinds; recorded in the header. */
 	assert_int_equal(shmbus_spsc_create(q, 4096, 0600 | SHMBUS_MODE_EPHEMERAL), 0);
@@ -234,7 +219,7 @@ static void test_idle_for(void **state)
 	TM_NAME(ring, "idle");
 
 	(void)state;
-	assert_int_equal(shmbus_cli(NULL, NULL, "create", "mpmc", ring, "--slots", "4",
+	assert_int_equal(tu_cli(NULL, NULL, "create", "mpmc", ring, "--slots", "4",
 				    "--slot-size", "8", NULL), 0);
 	assert_int_equal(tu_wait(tu_spawn(touch, (void *)ring)), 0);
 	/* Not idle for an hour: kept, dry run or not. */
@@ -248,7 +233,7 @@ static void test_idle_for(void **state)
 	assert_int_equal(gc(&out, "--idle-for", "1h"), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_int_equal(shmbus_cli(&out, NULL, "gc", "--prefix", ring, "--dry-run", "--idle-for",
+	assert_int_equal(tu_cli(&out, NULL, "gc", "--prefix", ring, "--dry-run", "--idle-for",
 				    "1s", NULL), 0);
 	assert_non_null(strstr(out, "would remove"));
 	assert_non_null(strstr(out, "idle"));
@@ -277,7 +262,7 @@ static void test_idle_for(void **state)
 	assert_false(tm_exists(ring));
 	/* Bad durations are bad usage. */
 	assert_int_equal(gc(NULL, "--idle-for", "soon"), 2);
-	assert_int_equal(shmbus_cli(NULL, &err, "gc", "--idle-for", "-5s", NULL), 2);
+	assert_int_equal(tu_cli(NULL, &err, "gc", "--idle-for", "-5s", NULL), 2);
 	assert_non_null(strstr(err, "--idle-for"));
 	free(err);
 }

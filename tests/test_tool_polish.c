@@ -11,21 +11,6 @@
 
 #include "testutil.h"
 
-/* Run the tool with the NULL-terminated arguments; its exit status. */
-static int cli(char **out, char **err, ...)
-{
-	const char *argv[16] = { tu_tool() };
-	va_list ap;
-	int i = 1;
-
-	va_start(ap, err);
-	while (i < 15 && (argv[i] = va_arg(ap, const char *)))
-		i++;
-	va_end(ap);
-	argv[i] = NULL;
-	return tu_run(argv, NULL, out, err);
-}
-
 static size_t lines_of(const char *s)
 {
 	size_t n = 0;
@@ -41,25 +26,25 @@ static void test_kind_named(void **state)
 	const char *slots = tu_name("ks"), *mpmc = tu_name("km"), *raw = tu_name("kr");
 
 	(void)state;
-	assert_int_equal(cli(NULL, NULL, "create", "slots", slots, "--values", "[1]", NULL), 0);
-	assert_int_equal(cli(NULL, NULL, "create", "mpmc", mpmc, "--slots", "4", "--slot-size", "8",
+	assert_int_equal(tu_cli(NULL, NULL, "create", "slots", slots, "--values", "[1]", NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "mpmc", mpmc, "--slots", "4", "--slot-size", "8",
 			     NULL), 0);
-	assert_int_equal(cli(NULL, NULL, "create", "block", raw, "--size", "64", NULL), 0);
-	assert_int_equal(cli(NULL, &err, "sub", slots, "--timeout-ms", "0", NULL), 1);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "block", raw, "--size", "64", NULL), 0);
+	assert_int_equal(tu_cli(NULL, &err, "sub", slots, "--timeout-ms", "0", NULL), 1);
 	assert_non_null(strstr(err, "is a slot table, not a ring"));
 	assert_null(strstr(err, "magic"));
 	free(err);
-	assert_int_equal(cli(NULL, &err, "pub", raw, NULL), 1);
+	assert_int_equal(tu_cli(NULL, &err, "pub", raw, NULL), 1);
 	assert_non_null(strstr(err, "is a raw block"));
 	assert_non_null(strstr(err, "not a ring"));
 	free(err);
-	assert_int_equal(cli(NULL, &err, "get", mpmc, "0", NULL), 1);
+	assert_int_equal(tu_cli(NULL, &err, "get", mpmc, "0", NULL), 1);
 	assert_non_null(strstr(err, "is an mpmc ring, not a slot table"));
 	free(err);
-	assert_int_equal(cli(NULL, &err, "set", mpmc, "0", "1", NULL), 1);
+	assert_int_equal(tu_cli(NULL, &err, "set", mpmc, "0", "1", NULL), 1);
 	assert_non_null(strstr(err, "is an mpmc ring, not a slot table"));
 	free(err);
-	assert_int_equal(cli(NULL, &err, "get", raw, "0", NULL), 1);
+	assert_int_equal(tu_cli(NULL, &err, "get", raw, "0", NULL), 1);
 	assert_non_null(strstr(err, "is a raw block"));
 	assert_null(strstr(err, "corrupt"));
 	free(err);
@@ -71,8 +56,8 @@ static void test_timeout_says_how_long(void **state)
 	const char *q = tu_name("tq");
 
 	(void)state;
-	assert_int_equal(cli(NULL, NULL, "create", "spsc", q, "--capacity", "64", NULL), 0);
-	assert_int_equal(cli(NULL, &err, "sub", q, "--count", "1", "--timeout-ms", "30", NULL), 1);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", q, "--capacity", "64", NULL), 0);
+	assert_int_equal(tu_cli(NULL, &err, "sub", q, "--count", "1", "--timeout-ms", "30", NULL), 1);
 	assert_non_null(strstr(err, "timed out after 0 of 1 messages (nothing for 30 ms)"));
 	assert_null(strstr(err, "Connection"));
 	free(err);
@@ -88,20 +73,20 @@ static void test_bad_names_are_usage(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *n = bad[i];
 
-		assert_int_equal(cli(NULL, NULL, "inspect", n, NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "watch", n, "--count", "1", NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "get", n, "0", NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "set", n, "0", "1", NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "sub", n, NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "pub", n, NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "rm", n, NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "create", "spsc", n, NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "create", "mpmc", n, "--slots", "4", "--slot-size",
+		assert_int_equal(tu_cli(NULL, NULL, "inspect", n, NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "watch", n, "--count", "1", NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "get", n, "0", NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "set", n, "0", "1", NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "sub", n, NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "pub", n, NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "rm", n, NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", n, NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "create", "mpmc", n, "--slots", "4", "--slot-size",
 				     "8", NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "create", "broadcast", n, "--capacity", "4096",
+		assert_int_equal(tu_cli(NULL, NULL, "create", "broadcast", n, "--capacity", "4096",
 				     NULL), 2);
-		assert_int_equal(cli(NULL, NULL, "create", "slots", n, "--values", "[1]", NULL), 2);
-		assert_int_equal(cli(NULL, &err, "create", "block", n, "--size", "64", NULL), 2);
+		assert_int_equal(tu_cli(NULL, NULL, "create", "slots", n, "--values", "[1]", NULL), 2);
+		assert_int_equal(tu_cli(NULL, &err, "create", "block", n, "--size", "64", NULL), 2);
 		assert_non_null(strstr(err, "bad block name"));
 		free(err);
 	}
@@ -112,7 +97,7 @@ static void test_bad_option_one_error(void **state)
 	char *out = NULL, *err = NULL;
 
 	(void)state;
-	assert_int_equal(cli(&out, &err, "ls", "--bogus", NULL), 2);
+	assert_int_equal(tu_cli(&out, &err, "ls", "--bogus", NULL), 2);
 	assert_string_equal(out, "");
 	/* one error naming the option, and where to look */
 	assert_int_equal(lines_of(err), 2);
@@ -120,11 +105,11 @@ static void test_bad_option_one_error(void **state)
 	assert_non_null(strstr(err, "see 'shmbus ls --help'"));
 	free(out);
 	free(err);
-	assert_int_equal(cli(NULL, &err, "gc", "--idle-for", NULL), 2);
+	assert_int_equal(tu_cli(NULL, &err, "gc", "--idle-for", NULL), 2);
 	assert_int_equal(lines_of(err), 2);
 	assert_non_null(strstr(err, "'--idle-for' needs a value"));
 	free(err);
-	assert_int_equal(cli(NULL, &err, "inspect", "-x", "name", NULL), 2);
+	assert_int_equal(tu_cli(NULL, &err, "inspect", "-x", "name", NULL), 2);
 	assert_int_equal(lines_of(err), 2);
 	assert_non_null(strstr(err, "unknown option '-x'"));
 	free(err);
@@ -140,13 +125,13 @@ static void test_every_help_is_its_own(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		assert_int_equal(cli(&out, NULL, cmds[i], "--help", NULL), 0);
+		assert_int_equal(tu_cli(&out, NULL, cmds[i], "--help", NULL), 0);
 		snprintf(want, sizeof(want), "usage: shmbus %s", cmds[i]);
 		assert_non_null(strstr(out, want));
 		free(out);
 	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		assert_int_equal(cli(&out, NULL, "create", kinds[i], "--help", NULL), 0);
+		assert_int_equal(tu_cli(&out, NULL, "create", kinds[i], "--help", NULL), 0);
 		snprintf(want, sizeof(want), "usage: shmbus create %s NAME", kinds[i]);
 		assert_non_null(strstr(out, want));
 		free(out);
@@ -171,8 +156,8 @@ static void test_ls_human(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(cli(NULL, NULL, "create", "spsc", q, "--capacity", "64K", NULL), 0);
-	assert_int_equal(cli(NULL, NULL, "create", "slots", sl, "--values", "[1]", NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", q, "--capacity", "64K", NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "slots", sl, "--values", "[1]", NULL), 0);
 	/* A name any local user can make: an escape sequence and a newline. */
 	snprintf(evil, sizeof(evil), "/dev/shm/%s\033[2J\nfake row", tu_name("evil"));
 	fd = open(evil, O_CREAT | O_EXCL | O_WRONLY, 0600);
@@ -180,7 +165,7 @@ static void test_ls_human(void **state)
 	assert_int_equal(write(fd, "x", 1), 1);
 	close(fd);
 
-	assert_int_equal(cli(&out, NULL, "ls", NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "ls", NULL), 0);
 	assert_non_null(strstr(out, "AGE "));
 	row = row_of(out, q);
 	assert_non_null(row);
@@ -196,7 +181,7 @@ static void test_ls_human(void **state)
 	assert_null(strchr(out, '\033'));
 	assert_non_null(strstr(out, "\\x1b[2J\\x0afake row"));
 	free(out);
-	assert_int_equal(cli(&out, NULL, "ls", "--bytes", NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "ls", "--bytes", NULL), 0);
 	row = row_of(out, q);
 	assert_non_null(row);
 	assert_non_null(strstr(row, " 66560 "));
@@ -211,8 +196,8 @@ static void test_inspect_readable(void **state)
 	const char *q = tu_name("iq");
 
 	(void)state;
-	assert_int_equal(cli(NULL, NULL, "create", "spsc", q, NULL), 0);
-	assert_int_equal(cli(&out, NULL, "inspect", q, NULL), 0);
+	assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", q, NULL), 0);
+	assert_int_equal(tu_cli(&out, NULL, "inspect", q, NULL), 0);
 	/* What it is first, then who, then what gc does, then the ring. */
 	assert_true(strncmp(out, q, strlen(q)) == 0);
 	assert_non_null(strstr(out, "(kind: spsc, 65K = 66560 bytes, mode 0600"));
