@@ -267,12 +267,44 @@ static void test_idle_for(void **state)
 	free(err);
 }
 
+/* Child: make an ephemeral spsc ring named @arg and exit (all dead). */
+static int make_ephemeral(void *arg)
+{
+	return shmbus_spsc_create(arg, 4096, SHMBUS_MODE_EPHEMERAL) != 0;
+}
+
+/* What gc prints cannot be forged by a name: escaped text, valid JSON. */
+static void test_gc_output_names(void **state)
+{
+	char name[SHMBUS_NAME_MAX + 1], *out = NULL;
+	json_t *doc, *removed;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s\nremoved everything", tu_name("evil"));
+	assert_int_equal(tu_wait(tu_spawn(make_ephemeral, name)), 0);
+	assert_int_equal(gc(&out, "--dry-run", NULL), 0);
+	assert_non_null(strstr(out, "\\x0aremoved everything (spsc: ephemeral"));
+	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out)); /* one line */
+	free(out);
+	assert_int_equal(gc(&out, "--json", NULL), 0);
+	doc = json_loads(out, 0, NULL);
+	assert_non_null(doc);
+	removed = json_object_get(doc, "removed");
+	assert_int_equal(json_array_size(removed), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(removed, 0), "name")),
+			    name);
+	json_decref(doc);
+	free(out);
+	assert_false(tm_exists(name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_cli_ring_survives_gc, tu_teardown),
 		cmocka_unit_test_teardown(test_ephemeral_goes_when_all_dead, tu_teardown),
 		cmocka_unit_test_teardown(test_idle_for, tu_teardown),
+		cmocka_unit_test_teardown(test_gc_output_names, tu_teardown),
 	};
 
 	return cmocka_run_group_tests_name("mp_gc_classes", tests, NULL, NULL);

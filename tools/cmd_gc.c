@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "human.h"
+#include "text.h"
 #include "tool.h"
 
 struct gc_out {
@@ -29,18 +30,24 @@ static void on_item(const struct shmbus_gc_item *it, void *arg)
 		json_t *e;
 
 		if (it->error)
-			e = json_pack("{s:s, s:s}", "name", it->name, "error",
+			e = json_pack("{s:o, s:s}", "name", text_name_json(it->name), "error",
 				      shmbus_strerror(it->error));
 		else
-			e = json_pack("{s:s, s:s, s:s, s:o}", "name", it->name, "kind",
+			e = json_pack("{s:o, s:s, s:s, s:o}", "name", text_name_json(it->name), "kind",
 				      shmbus_kind_name(it->kind), "reason", it->reason, "manager",
 				      it->manager ? json_string(it->manager) : json_null());
 		if (!e || json_array_append_new(it->error ? o->errors : o->removed, e))
 			o->nomem = 1;
 	} else if (!it->error) {
-		printf("%s %s (%s: %s%s%s)\n", o->dry_run ? "would remove" : "removed", it->name,
-		       shmbus_kind_name(it->kind), it->reason, it->manager ? " " : "",
-		       it->manager ? it->manager : "");
+		/* Names escaped as ls shows them: they cannot fake lines. */
+		printf("%s ", o->dry_run ? "would remove" : "removed");
+		human_print_name(stdout, it->name);
+		printf(" (%s: %s", shmbus_kind_name(it->kind), it->reason);
+		if (it->manager) {
+			putchar(' ');
+			human_print_name(stdout, it->manager);
+		}
+		printf(")\n");
 	}
 	if (it->error) {
 		tool_fail(it->name, "cannot remove", it->error);
