@@ -296,12 +296,15 @@ int block_create_built(const char *name, uint64_t size, mode_t mode,
 
 	if (size > SIZE_MAX)
 		return -EINVAL;
-	rc = shmbus_block_create(&b, name, (size_t)size, mode);
+	rc = shmbus_block_create(&b, name, (size_t)size, mode & ~SHMBUS_MODE_EPHEMERAL);
 	if (rc)
 		return rc;
 	rc = shmbus_block_data(b, &mem);
-	if (rc == 0)
+	if (rc == 0) {
+		header_create_flags = mode & SHMBUS_MODE_EPHEMERAL ? SHMBUS_BLOCK_EPHEMERAL : 0;
 		rc = build(mem, shmbus_block_size(b), arg);
+		header_create_flags = 0;
+	}
 	shmbus_block_close(b);
 	if (rc && shmbus_block_unlink(name)) { /* we made it: rc says what failed */ }
 	return rc;

@@ -22,6 +22,20 @@ static const char *const kind_names[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_BROADCAST] = "broadcast",
 };
 
+_Thread_local uint32_t header_create_flags;
+
+/* Relaxed: the stamp is informational (gc --idle-for); nothing orders on it.
+ * Rounded up to the next second, so that a block never looks idle for longer
+ * than it has been. */
+static void part_stamp(struct participant *p)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	atomic_store_explicit(&p->stamp_s, (uint32_t)now.tv_sec + (now.tv_nsec > 0),
+			      memory_order_relaxed);
+}
+
 const char *shmbus_kind_name(enum shmbus_kind kind)
 {
 	if ((unsigned)kind >= SHMBUS_KIND_MAX)
@@ -46,6 +60,7 @@ void header_init(struct shm_header *hdr, const struct layout_desc *desc)
 	hdr->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	hdr->participants_off = desc->participants_off;
 	hdr->participants_max = desc->participants_max;
+	hdr->flags = header_create_flags;
 	/* Relaxed: the block is not published yet; publish() orders it. */
 	atomic_store_explicit(&hdr->manager, 0, memory_order_relaxed);
 	if (desc->participants_off)
@@ -184,6 +199,7 @@ int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 	}
 	/* Relaxed: role is informational for inspection; ownership is ident. */
 	atomic_store_explicit(&p->role, role, memory_order_relaxed);
+	part_stamp(p);
 	if (prev)
 		*prev = cur;
 	return 0;
@@ -203,6 +219,7 @@ int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 							    memory_order_acq_rel,
 							    memory_order_relaxed)) {
 			atomic_store_explicit(&tbl[i].role, role, memory_order_relaxed);
+			part_stamp(&tbl[i]);
 			if (prev)
 				*prev = SHMBUS_IDENT_NONE;
 			return (int)i;
@@ -223,6 +240,7 @@ void part_leave(struct participant *p, shmbus_ident_t me)
 
 	/* R2: release.  Everything the owner wrote is visible to the next
 	 * owner, whose claim CAS acquires (C1/C2). */
-	atomic_compare_exchange_strong_explicit(&p->ident, &cur, SHMBUS_IDENT_NONE,
-						memory_order_release, memory_order_relaxed);
+	if (atomic_compare_exchange_strong_explicit(&p->ident, &cur, SHMBUS_IDENT_NONE,
+						    memory_order_release, memory_order_relaxed))
+		part_stamp(p);
 }

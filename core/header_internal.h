@@ -46,7 +46,7 @@ struct shm_header {
 	uint64_t created_ns;          /* CLOCK_REALTIME */
 	uint32_t participants_off;    /* offset of the participant table, 0: none */
 	uint32_t participants_max;    /* entries in it */
-	uint32_t flags;
+	uint32_t flags;               /* SHMBUS_BLOCK_* (block.h); fixed at creation */
 	uint32_t reserved0;
 	_Atomic uint64_t manager;     /* ident of a guardian that will unlink it */
 	uint8_t reserved[48];
@@ -55,7 +55,11 @@ struct shm_header {
 struct participant {
 	_Atomic uint64_t ident;       /* owner, or 0 when free */
 	_Atomic uint32_t role;        /* layout-defined; written by the owner */
-	uint32_t reserved;
+	/* CLOCK_REALTIME seconds of the entry's last join, takeover or leave
+	 * (0: never stamped, e.g. a block made before the field existed).  The
+	 * latest stamp of a table is the block's last activity for
+	 * `gc --idle-for`; relaxed, informational only. */
+	_Atomic uint32_t stamp_s;
 };
 
 static_assert(sizeof(struct shm_header) == SHMBUS_HEADER_SIZE, "header size");
@@ -66,6 +70,7 @@ static_assert(offsetof(struct shm_header, creator) == 40, "header layout");
 static_assert(offsetof(struct shm_header, participants_off) == 56, "header layout");
 static_assert(offsetof(struct shm_header, manager) == 72, "header layout");
 static_assert(sizeof(struct participant) == 16, "participant size");
+static_assert(offsetof(struct participant, stamp_s) == 12, "participant layout");
 static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
 	      "cross-process atomics must be lock-free");
 
@@ -84,6 +89,15 @@ struct layout_desc {
  * calls header_publish().
  */
 void header_init(struct shm_header *hdr, const struct layout_desc *desc);
+
+/*
+ * Header flags for the blocks that block_create_built() makes on this thread
+ * (SHMBUS_BLOCK_EPHEMERAL, from SHMBUS_MODE_EPHEMERAL in the create call's
+ * mode): header_init() copies them into the header.  Thread-local, because
+ * the kinds' build callbacks call header_init() from inside
+ * block_create_built() and take no flags of their own.
+ */
+extern _Thread_local uint32_t header_create_flags;
 
 /* Store `ready` (release): everything written before is visible to readers. */
 void header_publish(struct shm_header *hdr);

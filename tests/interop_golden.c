@@ -13,7 +13,8 @@
 #include "testutil.h"
 
 static const char *const varying[] = { "pid", "start_ticks", "created", "created_ns",
-				       "modified", "uid", "owner_uid", "name" };
+				       "modified", "uid", "owner_uid", "name",
+				       "last_active" };
 
 static void normalize(json_t *v)
 {

@@ -1,8 +1,9 @@
 /*
- * mp_gc.c - `shmbus gc` and shmbus_gc_run(): what it removes (blocks whose
- * every recorded process is dead, the blocks a dead manager lists) and what
- * it must never touch (live processes' blocks, foreign blocks, zero-length
- * objects, blocks still being built, names re-created by someone else).
+ * mp_gc.c - `shmbus gc` and shmbus_gc_run(): what it removes (ephemeral
+ * blocks whose every recorded process is dead, the blocks a dead manager
+ * lists) and what it must never touch (persistent blocks, live processes'
+ * blocks, foreign blocks, zero-length objects, blocks still being built,
+ * names re-created by someone else).
  *
  * Every run is restricted with --prefix to this test's names, so other
  * tests' blocks in /dev/shm are never considered.
@@ -213,8 +214,10 @@ static void test_guardian_killed_then_gc(void **state)
 	shmbus_block_close(live);
 }
 
-/* Children that make a header block and die, in several states. */
-enum make_how { PUBLISHED, UNREADY, WITH_DEAD_MANAGER };
+/* Children that make a header block and die, in several states.  PUBLISHED
+ * blocks are ephemeral (a plain gc takes them once all are dead); PERSISTENT
+ * ones are not. */
+enum make_how { PUBLISHED, PERSISTENT, UNREADY, WITH_DEAD_MANAGER };
 
 struct maker {
 	char name[SHMBUS_NAME_MAX + 1];
@@ -236,6 +239,8 @@ static int maker_main(void *arg)
 	if (shmbus_block_create(&b, mk->name, 4096, 0) || shmbus_block_data(b, &p))
 		return 1;
 	header_init(p, &d);
+	if (mk->how != PERSISTENT)
+		((struct shm_header *)p)->flags = SHMBUS_BLOCK_EPHEMERAL;
 	atomic_store(&((struct shm_header *)p)->manager, mk->manager);
 	if (mk->how == UNREADY)
 		return 0; /* died while building it */
@@ -309,9 +314,12 @@ static void test_liveness_rules(void **state)
 	TM_NAME(partlive, "partlive");
 	TM_NAME(mgrlive, "mgrlive");
 	TM_NAME(building, "building");
+	TM_NAME(kept, "kept");
 
 	(void)state;
 	make_dead(dead, PUBLISHED, 0);
+	/* Everyone dead, but persistent: a plain gc never takes it. */
+	make_dead(kept, PERSISTENT, 0);
 	make_dead(deadmgr, WITH_DEAD_MANAGER, dead_ident());
 	make_dead(unready, UNREADY, 0);
 	/* Creator dead, but a live participant (us) joined: stays. */
@@ -342,6 +350,7 @@ static void test_liveness_rules(void **state)
 	assert_string_equal(r.names[2], unready);
 	assert_false(tm_exists(dead) || tm_exists(deadmgr) || tm_exists(unready));
 	assert_true(tm_exists(partlive) && tm_exists(mgrlive) && tm_exists(building));
+	assert_true(tm_exists(kept));
 	/* Once the participant leaves, the block is nobody's. */
 	part_leave(&tbl[0], shmbus_proc_self());
 	part_leave(&tbl[1], shmbus_proc_self());

@@ -153,7 +153,8 @@ static void test_create_rm_and_errors(void **state)
 	assert_int_equal(tool("create", "block", name, "--size=0", &out, &err), 2);
 	free(out);
 	free(err);
-	assert_int_equal(tool("create", "block", "a/b", "--size=10", &out, &err), 1);
+	/* a bad name is bad usage too */
+	assert_int_equal(tool("create", "block", "a/b", "--size=10", &out, &err), 2);
 	assert_non_null(strstr(err, "a/b"));
 	free(out);
 	free(err);

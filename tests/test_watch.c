@@ -1,8 +1,14 @@
 /*
  * test_watch.c - `shmbus watch`: under a pseudo-terminal it refreshes in
- * place (clear + redraw per frame) for the requested number of frames; in
+ * place (home + redraw per frame, on the alternate screen, cut to the
+ * terminal's size) for the requested number of frames; a slot table shows a
+ * window of rows with the changed ones marked; in
  * --json mode it prints one document per refresh, with per-second rates
  * from the second line on, and rates that reflect real traffic on a ring.
+ *
+ * Where no pseudo-terminal can be opened (a container without /dev/pts),
+ * the tests that need one are skipped and the run exits 77 (skipped) if
+ * everything else passed.
  */
 #include <poll.h>
 #include <pty.h>
@@ -24,39 +30,171 @@ static size_t count_of(const char *hay, const char *needle)
 	return n;
 }
 
+static bool have_pty;
+
+/* Whether a pseudo-terminal can be opened here at all. */
+static bool pty_available(void)
+{
+	int master, slave;
+
+	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
+		fprintf(stderr, "no pseudo-terminal (%s): skipping the terminal tests\n",
+			strerror(errno));
+		return false;
+	}
+	close(master);
+	close(slave);
+	return true;
+}
+
+/* Run the tool with @args under a pty of @rows x @cols; its output. */
+struct watch_pty {
+	char buf[1 << 17];
+	size_t len;
+	int master;
+	pid_t pid;
+};
+
+static void pty_start(struct watch_pty *w, const char *const *args, unsigned short rows,
+		      unsigned short cols)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+
+	if (!have_pty)
+		skip();
+	w->len = 0;
+	w->pid = forkpty(&w->master, NULL, NULL, &ws);
+	assert_true(w->pid >= 0);
+	if (w->pid == 0) {
+		execv(tu_tool(), (char *const *)args);
+		_exit(127);
+	}
+}
+
+/* Read until @needle has appeared @times (NULL: until the end). */
+static void pty_read(struct watch_pty *w, const char *needle, size_t times)
+{
+	for (;;) {
+		ssize_t n;
+
+		w->buf[w->len] = '\0';
+		if (needle && count_of(w->buf, needle) >= times)
+			return;
+		n = read(w->master, w->buf + w->len, sizeof(w->buf) - 1 - w->len);
+		if (n <= 0)
+			break; /* EIO once the child has exited and the pty closed */
+		w->len += (size_t)n;
+	}
+	w->buf[w->len] = '\0';
+}
+
+static int pty_finish(struct watch_pty *w)
+{
+	pty_read(w, NULL, 0);
+	close(w->master);
+	return tu_wait(w->pid);
+}
+
+/* Longest line of @s, and how many lines each frame (from one home to the
+ * next) has at most. */
+static void frame_extent(const char *s, size_t *widest, size_t *tallest)
+{
+	size_t col = 0, lines = 0;
+
+	*widest = *tallest = 0;
+	for (; *s; s++) {
+		if (strncmp(s, "\033[H", 3) == 0) {
+			lines = 0;
+			s += 2;
+			continue;
+		}
+		if (*s == '\033') { /* other escape: ESC [ params, up to a letter */
+			while (*s && !(*s >= 'A' && *s <= 'Z') && !(*s >= 'a' && *s <= 'z'))
+				s++;
+			if (!*s)
+				break;
+			continue;
+		}
+		if (*s == '\r')
+			continue;
+		if (*s == '\n') {
+			*widest = col > *widest ? col : *widest;
+			col = 0;
+			if (++lines > *tallest)
+				*tallest = lines;
+			continue;
+		}
+		col++;
+	}
+}
+
 static void test_watch_pty(void **state)
 {
 	const char *name = tu_name("wpty");
+	const char *args[] = { "shmbus", "watch", name, "--interval-ms", "20", "--count", "3",
+			       NULL };
+	struct watch_pty *w = calloc(1, sizeof(*w));
 	struct shmbus_block *b;
-	char buf[65536];
-	size_t len = 0;
-	pid_t pid;
-	int master;
 
 	(void)state;
+	assert_non_null(w);
 	assert_int_equal(shmbus_block_create(&b, name, 4096, 0), 0);
 	shmbus_block_close(b);
-	pid = forkpty(&master, NULL, NULL, NULL);
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		execl(tu_tool(), "shmbus", "watch", name, "--interval-ms", "20", "--count", "3",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (;;) {
-		ssize_t n = read(master, buf + len, sizeof(buf) - 1 - len);
+	pty_start(w, args, 24, 80);
+	assert_int_equal(pty_finish(w), 0);
+	/* three frames, each drawn from the top over the last, on the
+	 * alternate screen, which is left at the end */
+	assert_int_equal(count_of(w->buf, "\033[H"), 3);
+	assert_int_equal(count_of(w->buf, "shmbus watch "), 3);
+	assert_int_equal(count_of(w->buf, "\033[?1049h"), 1);
+	assert_int_equal(count_of(w->buf, "\033[?1049l"), 1);
+	assert_non_null(strstr(w->buf, name));
+	free(w);
+}
 
-		if (n <= 0)
-			break; /* EIO once the child has exited and the pty closed */
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	assert_int_equal(tu_wait(pid), 0);
-	close(master);
-	/* three frames, each drawn from the top of a cleared screen */
-	assert_int_equal(count_of(buf, "\033[H\033[J"), 3);
-	assert_int_equal(count_of(buf, "shmbus watch "), 3);
-	assert_non_null(strstr(buf, name));
+/* A slot table longer than the terminal: each frame fits it, shows a window
+ * of rows and sums up the rest, and marks the item that changed. */
+static void test_watch_slots_window(void **state)
+{
+	const char *name = tu_name("wslots");
+	const char *args[] = { "shmbus", "watch", name, "--interval-ms", "1500", "--count", "2",
+			       NULL };
+	struct shmbus_slot_value vals[40], v = { .type = SHMBUS_SLOT_INT, .u.i = 777 };
+	struct watch_pty *w = calloc(1, sizeof(*w));
+	struct shmbus_slots *sl;
+	size_t widest, tallest, i;
+
+	(void)state;
+	assert_non_null(w);
+	for (i = 0; i < 40; i++)
+		vals[i] = (struct shmbus_slot_value){ .type = SHMBUS_SLOT_INT, .u.i = (int64_t)i };
+	assert_int_equal(shmbus_slots_create(&sl, name, vals, 40, 0), 0);
+	pty_start(w, args, 12, 60);
+	pty_read(w, "more items", 1);  /* the first frame is out */
+	assert_int_equal(shmbus_slots_set(sl, 3, &v), 0);
+	assert_int_equal(pty_finish(w), 0);
+	shmbus_slots_close(sl);
+	frame_extent(w->buf, &widest, &tallest);
+	assert_true(widest <= 60);
+	assert_true(tallest < 12);
+	assert_int_equal(count_of(w->buf, "more items"), 2);
+	assert_int_equal(count_of(w->buf, "40 items"), 2);
+	/* Item 3 changed between the frames: marked in the second only. */
+	assert_int_equal(count_of(w->buf, "*     3  int    777"), 1);
+	assert_int_equal(count_of(w->buf, "      3  int    3"), 1);
+	free(w);
+}
+
+/* --count 0 is bad usage (leave --count out to watch for ever). */
+static void test_watch_count_zero(void **state)
+{
+	const char *argv[] = { tu_tool(), "watch", "x", "--count", "0", NULL };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(tu_run(argv, NULL, NULL, &err), 2);
+	assert_non_null(strstr(err, "--count"));
+	free(err);
 }
 
 static void test_watch_json_lines(void **state)
@@ -209,6 +347,10 @@ static void test_watch_text_occupancy(void **state)
 	shmbus_spsc_close(p);
 	assert_int_equal(tu_run(argq, NULL, &out, &err), 0);
 	assert_non_null(strstr(out, "(16 / 1024 bytes)"));
+	assert_non_null(strstr(out, "in 1  out 0"));
+	/* An spsc ring has no lost or recovered messages to show. */
+	assert_null(strstr(out, "lost"));
+	assert_null(strstr(out, "recovered"));
 	free(out);
 	free(err);
 }
@@ -217,10 +359,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_watch_pty, tu_teardown),
+		cmocka_unit_test_teardown(test_watch_slots_window, tu_teardown),
+		cmocka_unit_test_teardown(test_watch_count_zero, tu_teardown),
 		cmocka_unit_test_teardown(test_watch_json_lines, tu_teardown),
 		cmocka_unit_test_teardown(test_watch_rates_follow_traffic, tu_teardown),
 		cmocka_unit_test_teardown(test_watch_text_occupancy, tu_teardown),
 	};
 
-	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
+	int rc;
+
+	have_pty = pty_available();
+	rc = cmocka_run_group_tests_name("watch", tests, NULL, NULL);
+	return rc == 0 && !have_pty ? TU_SKIP : rc;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +246,18 @@ int tu_sanitized(void)
 #else
 	return 0;
 #endif
+}
+
+int tu_cli(char **out, char **err, ...)
+{
+	const char *argv[16] = { tu_tool() };
+	va_list ap;
+	int i = 1;
+
+	va_start(ap, err);
+	while (i < 15 && (argv[i] = va_arg(ap, const char *)))
+		i++;
+	va_end(ap);
+	argv[i] = NULL;
+	return tu_run(argv, NULL, out, err);
 }

@@ -57,6 +57,11 @@ int tu_wait(pid_t pid);
  */
 int tu_run(const char *const argv[], const char *input, char **out, char **err);
 
+/*
+ * tu_cli - run the tool under test with the arguments that follow @err, up
+ * to a NULL (at most 14), no input; as tu_run().
+ */
+int tu_cli(char **out, char **err, ...);
 /* Path of the shmbus tool under test, and of python3 (NULL if none). */
 const char *tu_tool(void);
 const char *tu_python(void);

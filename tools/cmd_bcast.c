@@ -28,7 +28,7 @@ static const struct tool_cmd create_bcast_cmd = {
 	.name = "create broadcast",
 	.usage = "usage: shmbus create broadcast NAME --capacity BYTES [--subscribers N]\n"
 		 "                               [--policy reliable|lossy] [--liveness-ms MS]\n"
-		 "                               [--mode 0600]\n\n"
+		 "                               [--mode 0600] [--ephemeral]\n\n"
 		 "Create an empty broadcast ring: one producer, and subscribers that each\n"
 		 "read every message at their own pace.\n"
 		 "  --capacity BYTES  ring size: a power of two from 64 to 1G, with an\n"
@@ -41,7 +41,9 @@ static const struct tool_cmd create_bcast_cmd = {
 		 "  --liveness-ms MS  how long a reliable producer is held by one subscriber\n"
 		 "                    before it checks whether that one died (and if so stops\n"
 		 "                    waiting for it): 1 to 60000 (default 500)\n"
-		 "  --mode MODE       permission bits, octal (default 0600)\n",
+		 "  --mode MODE       permission bits, octal (default 0600)\n"
+		 "  --ephemeral       gc removes it once its creator and every participant\n"
+		 "                    are dead (default: persistent, see shmbus gc --help)\n",
 };
 
 static bool parse_policy(const char *s, uint32_t *policy)
@@ -63,14 +65,16 @@ int tool_create_bcast(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "liveness-ms", required_argument, NULL, 'l' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "ephemeral", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct shmbus_bcast_params p = { 0 };
 	uint64_t mode = 0;
+	bool ephemeral = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:s:p:l:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:s:p:l:m:he", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (!tool_parse_size(optarg, &p.capacity) ||
@@ -100,17 +104,22 @@ int tool_create_bcast(int argc, char **argv)
 				return tool_usage_error(&create_bcast_cmd,
 							"bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
+		case 'e':
+			ephemeral = true;
+			break;
 		case 'h':
 			return tool_help(&create_bcast_cmd);
 		default:
-			return tool_usage_error(&create_bcast_cmd, "bad option");
+			return tool_bad_option(&create_bcast_cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_bcast_cmd, "expected one block name");
+	if (tool_check_name(&create_bcast_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (!p.capacity)
 		return tool_usage_error(&create_bcast_cmd, "--capacity is required");
-	p.mode = (mode_t)mode;
+	p.mode = (mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0);
 	rc = shmbus_bcast_create(argv[optind], &p);
 	if (rc)
 		return tool_fail(argv[optind], "cannot create", rc);

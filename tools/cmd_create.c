@@ -9,6 +9,15 @@
 
 #include "tool.h"
 
+static const struct tool_cmd create_block_cmd = {
+	.name = "create block",
+	.usage = "usage: shmbus create block NAME --size BYTES [--mode 0600]\n\n"
+		 "Create a block of raw zeroed bytes, like Python's SharedMemory.  It has\n"
+		 "no shmbus header, so it is always persistent: gc never removes it.\n"
+		 "  --size BYTES  its size, with an optional K, M or G suffix\n"
+		 "  --mode MODE   permission bits, octal (default 0600)\n",
+};
+
 /* `shmbus create block NAME --size BYTES [--mode MODE]`: raw bytes. */
 static int create_block(int argc, char **argv)
 {
@@ -22,24 +31,26 @@ static int create_block(int argc, char **argv)
 	uint64_t size = 0, mode = 0;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "s:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!tool_parse_size(optarg, &size) || size == 0)
-				return tool_usage_error(&cmd_create, "bad --size '%s'", optarg);
+				return tool_usage_error(&create_block_cmd, "bad --size '%s'", optarg);
 			break;
 		case 'm':
 			if (!tool_parse_u64(optarg, 1, 07777, &mode) || optarg[0] != '0')
-				return tool_usage_error(&cmd_create, "bad --mode '%s' (octal, e.g. 0600)", optarg);
+				return tool_usage_error(&create_block_cmd, "bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
-		case 'h': return tool_help(&cmd_create);
-		default: return tool_usage_error(&cmd_create, "bad option");
+		case 'h': return tool_help(&create_block_cmd);
+		default: return tool_bad_option(&create_block_cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)
-		return tool_usage_error(&cmd_create, "expected one block name");
+		return tool_usage_error(&create_block_cmd, "expected one block name");
+	if (tool_check_name(&create_block_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (size == 0)
-		return tool_usage_error(&cmd_create, "--size is required");
+		return tool_usage_error(&create_block_cmd, "--size is required");
 	rc = shmbus_block_create(&b, argv[optind], size, (mode_t)mode);
 	if (rc)
 		return tool_fail(argv[optind], "cannot create", rc);
@@ -88,6 +99,10 @@ const struct tool_cmd cmd_create = {
 		 "  shmbus create slots NAME --values JSON [--mode 0600]\n"
 		 "      a slot table Python reads as ShareableList (shmbus create slots --help)\n"
 		 "  shmbus create block NAME --size BYTES [--mode 0600]\n"
-		 "      raw bytes (like Python's SharedMemory); sizes take K, M, G suffixes\n",
+		 "      raw bytes (like Python's SharedMemory); sizes take K, M, G suffixes\n"
+		 "      (shmbus create block --help)\n"
+		 "The rings take --ephemeral: gc removes an ephemeral ring once its creator\n"
+		 "and every participant are dead; other blocks are persistent (shmbus gc\n"
+		 "--help).\n",
 	.run = run,
 };

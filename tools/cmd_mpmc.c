@@ -24,7 +24,7 @@ _Static_assert(SUB_BURST <= SUB_BURST_MAX, "sub_lines() takes at most SUB_BURST_
 static const struct tool_cmd create_mpmc_cmd = {
 	.name = "create mpmc",
 	.usage = "usage: shmbus create mpmc NAME --slots N --slot-size BYTES [--liveness-ms MS]\n"
-		 "                          [--participants N] [--mode 0600]\n\n"
+		 "                          [--participants N] [--mode 0600] [--ephemeral]\n\n"
 		 "Create an empty many-producer many-consumer ring of fixed-size slots.\n"
 		 "  --slots N          number of slots, a power of two from 2 to 16M\n"
 		 "  --slot-size BYTES  largest message, 1 to 64M, with an optional K or M suffix\n"
@@ -33,7 +33,9 @@ static const struct tool_cmd create_mpmc_cmd = {
 		 "                     (and if so recovers the slot): 1 to 60000 (default 500)\n"
 		 "  --participants N   producers + consumers registered at once, 1 to 4096\n"
 		 "                     (default 64)\n"
-		 "  --mode MODE        permission bits, octal (default 0600)\n",
+		 "  --mode MODE        permission bits, octal (default 0600)\n"
+		 "  --ephemeral        gc removes it once its creator and every participant\n"
+		 "                     are dead (default: persistent, see shmbus gc --help)\n",
 };
 
 int tool_create_mpmc(int argc, char **argv)
@@ -44,14 +46,16 @@ int tool_create_mpmc(int argc, char **argv)
 		{ "liveness-ms", required_argument, NULL, 'l' },
 		{ "participants", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "ephemeral", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct shmbus_mpmc_params p = { 0 };
 	uint64_t mode = 0, size;
+	bool ephemeral = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "s:z:l:p:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:z:l:p:m:he", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!tool_parse_u32(optarg, SHMBUS_MPMC_SLOTS_MIN, SHMBUS_MPMC_SLOTS_MAX, &p.slots) ||
@@ -82,17 +86,22 @@ int tool_create_mpmc(int argc, char **argv)
 				return tool_usage_error(&create_mpmc_cmd,
 							"bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
+		case 'e':
+			ephemeral = true;
+			break;
 		case 'h':
 			return tool_help(&create_mpmc_cmd);
 		default:
-			return tool_usage_error(&create_mpmc_cmd, "bad option");
+			return tool_bad_option(&create_mpmc_cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_mpmc_cmd, "expected one block name");
+	if (tool_check_name(&create_mpmc_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (!p.slots || !p.slot_size)
 		return tool_usage_error(&create_mpmc_cmd, "--slots and --slot-size are required");
-	p.mode = (mode_t)mode;
+	p.mode = (mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0);
 	rc = shmbus_mpmc_create(argv[optind], &p);
 	if (rc)
 		return tool_fail(argv[optind], "cannot create", rc);

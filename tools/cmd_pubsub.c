@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "human.h"
 #include "pubsub.h"
 #include "tool.h"
 
@@ -57,11 +58,18 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 			n--;
 		err = ops->push(h, line, (size_t)n, o->timeout_ms);
 		if (err) {
-			char what[64];
+			char what[128];
 
 			snprintf(what, sizeof(what), "cannot publish line %llu",
 				 (unsigned long long)lineno);
-			rc = tool_fail(o->name, what, err);
+			if (err == -ETIMEDOUT) {
+				snprintf(what, sizeof(what), "cannot publish line %llu: timed out "
+					 "after %d ms waiting for room", (unsigned long long)lineno,
+					 o->timeout_ms);
+				rc = tool_fail_msg(o->name, what);
+			} else {
+				rc = tool_fail(o->name, what, err);
+			}
 			break;
 		}
 	}
@@ -100,9 +108,10 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		if (k == -ETIMEDOUT) {
 			char what[96];
 
-			snprintf(what, sizeof(what), "timed out after %llu of %llu messages",
-				 (unsigned long long)got, (unsigned long long)o->count);
-			return tool_fail(o->name, what, -ETIMEDOUT);
+			snprintf(what, sizeof(what), "timed out after %llu of %llu messages "
+				 "(nothing for %d ms)", (unsigned long long)got,
+				 (unsigned long long)o->count, o->timeout_ms);
+			return tool_fail_msg(o->name, what);
 		}
 		if (k < 0)
 			return tool_fail(o->name, "cannot receive", k);
@@ -132,7 +141,7 @@ static int pub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	case SHMBUS_KIND_BROADCAST:
 		return bcast_pub(o);
 	default:
-		return tool_fail(o->name, "cannot publish", -SHMBUS_EKIND);
+		return human_wrong_kind(o->name, "a ring");
 	}
 }
 
@@ -149,7 +158,7 @@ static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	case SHMBUS_KIND_BROADCAST:
 		return bcast_sub(o);
 	default:
-		return tool_fail(o->name, "cannot subscribe", -SHMBUS_EKIND);
+		return human_wrong_kind(o->name, "a ring");
 	}
 }
 
@@ -194,7 +203,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	uint64_t v;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, sub ? "n:t:f:h" : "t:kh", sub ? sub_opts : pub_opts,
+	while ((c = getopt_long(argc, argv, sub ? ":n:t:f:h" : ":t:kh", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -218,15 +227,18 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'h':
 			return tool_help(cmd);
 		default:
-			return tool_usage_error(cmd, "bad option");
+			return tool_bad_option(cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(cmd, "expected one block name");
 	o.name = argv[optind];
+	if (tool_check_name(cmd, o.name) != TOOL_OK)
+		return TOOL_USAGE;
 	rc = block_kind(o.name, &kind);
 	if (rc)
-		return tool_fail(o.name, sub ? "cannot subscribe" : "cannot publish", rc);
+		return human_fail_kind(o.name, sub ? "cannot subscribe" : "cannot publish", rc,
+				       HUMAN_RINGS, "a ring");
 	return sub ? sub_dispatch(kind, &o) : pub_dispatch(kind, &o);
 }
 

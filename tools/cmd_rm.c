@@ -14,13 +14,17 @@ static int run(int argc, char **argv)
 	};
 	int c, i, status = TOOL_OK;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return tool_help(&cmd_rm);
-		return tool_usage_error(&cmd_rm, "bad option");
+		return tool_bad_option(&cmd_rm, c, argv);
 	}
 	if (optind >= argc)
 		return tool_usage_error(&cmd_rm, "expected at least one block name");
+	for (i = optind; i < argc; i++) {
+		if (tool_check_name(&cmd_rm, argv[i]) != TOOL_OK)
+			return TOOL_USAGE;
+	}
 	for (i = optind; i < argc; i++) {
 		int rc = shmbus_block_unlink(argv[i]);
 

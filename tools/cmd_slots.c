@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "human.h"
 #include "slot_json.h"
 #include "tool.h"
 
@@ -103,7 +104,7 @@ int tool_create_slots(int argc, char **argv)
 	size_t n = 0, i;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "v:f:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v:f:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': text = optarg; break;
 		case 'f': path = optarg; break;
@@ -113,11 +114,13 @@ int tool_create_slots(int argc, char **argv)
 							"bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
 		case 'h': return tool_help(&cmd_create_slots);
-		default: return tool_usage_error(&cmd_create_slots, "bad option");
+		default: return tool_bad_option(&cmd_create_slots, c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&cmd_create_slots, "expected one block name");
+	if (tool_check_name(&cmd_create_slots, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	if (!text == !path)
 		return tool_usage_error(&cmd_create_slots,
 					"give exactly one of --values and --values-file");
@@ -168,16 +171,18 @@ static int parse_args(const struct tool_cmd *cmd, int argc, char **argv, int wan
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			*done = true;
 			return tool_help(cmd);
 		}
-		return tool_usage_error(cmd, "bad option");
+		return tool_bad_option(cmd, c, argv);
 	}
 	if (argc - optind != want)
 		return tool_usage_error(cmd, "expected %s", want == 2 ? "NAME INDEX"
 									: "NAME INDEX VALUE");
+	if (tool_check_name(cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
 	return TOOL_OK;
 }
 
@@ -210,7 +215,8 @@ static int run_get(int argc, char **argv)
 		return tool_usage_error(&cmd_get, "bad index '%s'", argv[optind + 1]);
 	rc = shmbus_slots_attach(&sl, name, SHMBUS_ATTACH_RDONLY);
 	if (rc)
-		return tool_fail(name, "cannot attach slot table", rc);
+		return human_fail_kind(name, "cannot attach slot table", rc, HUMAN_LISTS,
+				       "a slot table");
 	cap = shmbus_slots_capacity(sl, index);
 	if (cap < 0) {
 		rc = index_error(sl, index, name, (int)cap);
@@ -269,7 +275,8 @@ static int run_set(int argc, char **argv)
 	}
 	rc = shmbus_slots_attach(&sl, name, 0);
 	if (rc) {
-		rc = tool_fail(name, "cannot attach slot table", rc);
+		rc = human_fail_kind(name, "cannot attach slot table", rc, HUMAN_LISTS,
+				     "a slot table");
 		goto out_json;
 	}
 	rc = shmbus_slots_set(sl, index, &v);

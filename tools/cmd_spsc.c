@@ -15,12 +15,14 @@ _Static_assert(SUB_BURST <= SUB_BURST_MAX, "sub_lines() takes at most SUB_BURST_
 
 static const struct tool_cmd create_spsc_cmd = {
 	.name = "create spsc",
-	.usage = "usage: shmbus create spsc NAME [--capacity BYTES] [--mode 0600]\n\n"
+	.usage = "usage: shmbus create spsc NAME [--capacity BYTES] [--mode 0600] [--ephemeral]\n\n"
 		 "Create an empty single-producer single-consumer ring.\n"
 		 "  --capacity BYTES  ring size: a power of two from 64 to 1G, with an\n"
 		 "                    optional K, M or G suffix (default 64K); the largest\n"
 		 "                    message is BYTES - 8\n"
-		 "  --mode MODE       permission bits, octal (default 0600)\n",
+		 "  --mode MODE       permission bits, octal (default 0600)\n"
+		 "  --ephemeral       gc removes it once its creator and every participant\n"
+		 "                    are dead (default: persistent, see shmbus gc --help)\n",
 };
 
 int tool_create_spsc(int argc, char **argv)
@@ -28,13 +30,15 @@ int tool_create_spsc(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "capacity", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "ephemeral", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	uint64_t cap = 65536, mode = 0;
+	bool ephemeral = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:m:he", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (!tool_parse_size(optarg, &cap) || cap < SHMBUS_SPSC_CAPACITY_MIN ||
@@ -48,15 +52,21 @@ int tool_create_spsc(int argc, char **argv)
 				return tool_usage_error(&create_spsc_cmd,
 							"bad --mode '%s' (octal, e.g. 0600)", optarg);
 			break;
+		case 'e':
+			ephemeral = true;
+			break;
 		case 'h':
 			return tool_help(&create_spsc_cmd);
 		default:
-			return tool_usage_error(&create_spsc_cmd, "bad option");
+			return tool_bad_option(&create_spsc_cmd, c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return tool_usage_error(&create_spsc_cmd, "expected one block name");
-	rc = shmbus_spsc_create(argv[optind], (size_t)cap, (mode_t)mode);
+	if (tool_check_name(&create_spsc_cmd, argv[optind]) != TOOL_OK)
+		return TOOL_USAGE;
+	rc = shmbus_spsc_create(argv[optind], (size_t)cap,
+				(mode_t)mode | (ephemeral ? SHMBUS_MODE_EPHEMERAL : 0));
 	if (rc)
 		return tool_fail(argv[optind], "cannot create", rc);
 	return TOOL_OK;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <getopt.h>
 
+#include "human.h"
 #include "tool.h"
 
 static const struct tool_cmd *const commands[] = {
@@ -18,11 +20,41 @@ static const struct tool_cmd *const commands[] = {
 
 int tool_fail(const char *name, const char *what, int code)
 {
-	if (name)
-		fprintf(stderr, "shmbus: %s: %s: %s\n", name, what, shmbus_strerror(code));
-	else
-		fprintf(stderr, "shmbus: %s: %s\n", what, shmbus_strerror(code));
+	/* ETIMEDOUT's own text is "Connection timed out": no connection here. */
+	const char *text = code == -ETIMEDOUT ? "timed out" : shmbus_strerror(code);
+
+	fputs("shmbus: ", stderr);
+	if (name) {
+		human_print_name(stderr, name);
+		fputs(": ", stderr);
+	}
+	if (what)
+		fprintf(stderr, "%s: ", what);
+	fprintf(stderr, "%s\n", text);
 	return TOOL_ERR;
+}
+
+int tool_fail_msg(const char *name, const char *msg)
+{
+	fputs("shmbus: ", stderr);
+	human_print_name(stderr, name);
+	fprintf(stderr, ": %s\n", msg);
+	return TOOL_ERR;
+}
+
+int tool_check_name(const struct tool_cmd *cmd, const char *name)
+{
+	int rc = shmbus_name_check(name);
+
+	if (rc == 0)
+		return TOOL_OK;
+	fprintf(stderr, "shmbus %s: bad block name '", cmd->name);
+	human_print_name(stderr, name);
+	fprintf(stderr, "': %s\n",
+		rc == -ENAMETOOLONG ? "longer than 255 bytes"
+				    : "a name is 1 to 255 bytes, with no '/' but a leading one");
+	fprintf(stderr, "see 'shmbus %s --help'\n", cmd->name);
+	return TOOL_USAGE;
 }
 
 int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
@@ -35,6 +67,17 @@ int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nsee 'shmbus %s --help'\n", cmd->name);
 	return TOOL_USAGE;
+}
+
+int tool_bad_option(const struct tool_cmd *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (c == ':')
+		return tool_usage_error(cmd, "option '%s' needs a value", arg);
+	if (optopt > 0 && optopt < 0x7f && strncmp(arg, "--", 2) != 0)
+		return tool_usage_error(cmd, "unknown option '-%c'", optopt);
+	return tool_usage_error(cmd, "unknown option '%s'", arg);
 }
 
 int tool_help(const struct tool_cmd *cmd)
@@ -108,6 +151,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	opterr = 0; /* one message per bad option: the command's own */
 	if (argc < 2) {
 		usage(stderr);
 		return TOOL_USAGE;

@@ -12,7 +12,6 @@
 #include "shmbus/inspect.h"
 #include "text.h"
 
-static void print_value(FILE *to, json_t *v, int depth);
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -36,7 +35,7 @@ static bool is_scalar(json_t *v)
 	return !json_is_object(v) && !json_is_array(v);
 }
 
-static void print_value(FILE *to, json_t *v, int depth)
+void text_print_value(FILE *to, json_t *v, int depth)
 {
 	const char *key;
 	json_t *item;
@@ -65,7 +64,7 @@ static void print_value(FILE *to, json_t *v, int depth)
 				fputs(" (none)\n", to);
 			} else {
 				fputc('\n', to);
-				print_value(to, item, depth + 1);
+				text_print_value(to, item, depth + 1);
 			}
 		}
 		free(keys);
@@ -78,7 +77,7 @@ static void print_value(FILE *to, json_t *v, int depth)
 				fputc('\n', to);
 			} else {
 				fputc('\n', to);
-				print_value(to, item, depth + 1);
+				text_print_value(to, item, depth + 1);
 			}
 		}
 	} else {
@@ -94,7 +93,7 @@ int text_print_json(FILE *to, const char *text)
 
 	if (!doc)
 		return -EINVAL;
-	print_value(to, doc, 0);
+	text_print_value(to, doc, 0);
 	json_decref(doc);
 	return 0;
 }

@@ -10,6 +10,9 @@
 
 #include <jansson.h>
 
+/* Render the JSON value @v to @to, indented by @depth levels. */
+void text_print_value(FILE *to, json_t *v, int depth);
+
 /* Render JSON @text to @to.  Returns 0 or -EINVAL if @text is not JSON. */
 int text_print_json(FILE *to, const char *text);
 

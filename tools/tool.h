@@ -36,11 +36,20 @@ int tool_create_mpmc(int argc, char **argv);
 /* `shmbus create broadcast` (cmd_bcast.c). */
 int tool_create_bcast(int argc, char **argv);
 
-/* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
+/* "shmbus: NAME: what: text of code" on stderr (NAME escaped, "timed out"
+ * for -ETIMEDOUT; @name and @what may be NULL); returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
+/* "shmbus: NAME: msg" on stderr (NAME escaped); returns TOOL_ERR. */
+int tool_fail_msg(const char *name, const char *msg);
+/* TOOL_OK if @name is a valid block name, else a usage error naming it
+ * (a bad name is bad usage: exit status 2). */
+int tool_check_name(const struct tool_cmd *cmd, const char *name);
 /* "shmbus CMD: message" + "see shmbus CMD --help" on stderr; returns TOOL_USAGE. */
 int tool_usage_error(const struct tool_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* For getopt_long()'s '?' or ':' (@c): "unknown option '--x'" or "option
+ * '--x' needs a value", as tool_usage_error(); returns TOOL_USAGE. */
+int tool_bad_option(const struct tool_cmd *cmd, int c, char **argv);
 /* Print the command's usage to stdout; returns TOOL_OK. */
 int tool_help(const struct tool_cmd *cmd);
 

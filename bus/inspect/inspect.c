@@ -53,7 +53,10 @@ static int snap_header(const struct snap_src *src, struct shmbus_snapshot *snap,
 	rc = snap_read(src, 0, hdr, sizeof(*hdr));
 	if (rc)
 		return rc;
-	return header_check(hdr, src->size, &snap->info);
+	rc = header_check(hdr, src->size, &snap->info);
+	if (rc == -SHMBUS_ENOTREADY)
+		snap->building_creator = hdr->creator;
+	return rc;
 }
 
 static int snap_participants(const struct snap_src *src,
@@ -77,8 +80,13 @@ static int snap_participants(const struct snap_src *src,
 		/* Relaxed: a private copy. */
 		shmbus_ident_t id = atomic_load_explicit(&tbl[i].ident, memory_order_relaxed);
 		uint32_t role = atomic_load_explicit(&tbl[i].role, memory_order_relaxed);
+		int64_t stamp = (int64_t)atomic_load_explicit(&tbl[i].stamp_s,
+							      memory_order_relaxed) * 1000000000;
 		struct shmbus_snapshot_participant *p;
 
+		/* Free entries too: a leave is activity. */
+		if (stamp > snap->active_ns)
+			snap->active_ns = stamp;
 		if (id == SHMBUS_IDENT_NONE)
 			continue;
 		p = &snap->participants[snap->nparticipants++];
@@ -109,6 +117,7 @@ static int snap_fill(const struct snap_src *src, struct shmbus_snapshot *snap)
 		snap->creator_alive = shmbus_proc_alive(snap->info.creator);
 		snap->manager_alive = shmbus_proc_alive(snap->info.manager);
 		snap->any_alive = snap->creator_alive || snap->manager_alive;
+		snap->active_ns = (int64_t)snap->info.created_ns;
 		rc = snap_participants(src, &hdr, snap);
 		if (rc == -ENOMEM)
 			return rc;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "inspect_internal.h"
+#include "shmbus/manager.h"
 
 static json_t *json_participants(const struct shmbus_snapshot *snap)
 {
@@ -32,6 +33,20 @@ static json_t *json_participants(const struct shmbus_snapshot *snap)
 	return arr;
 }
 
+/* What gc would do with the block now (plain gc: no idle time). */
+static json_t *json_gc(const struct shmbus_snapshot *snap)
+{
+	struct shmbus_gc_verdict v;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (shmbus_gc_judge(snap, -1, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, &v))
+		return NULL;
+	return json_pack("{s:s, s:b, s:s, s:o}", "class", v.class_name, "removable", v.removable,
+			 "reason", v.reason, "last_active",
+			 snap->active_ns > 0 ? ijson_time((uint64_t)snap->active_ns) : json_null());
+}
+
 static int json_common(const struct shmbus_snapshot *snap, json_t *doc)
 {
 	char mode[8];
@@ -48,6 +63,7 @@ static int json_common(const struct shmbus_snapshot *snap, json_t *doc)
 	/* Liveness is known only for blocks that record their processes. */
 	rc |= ijson_set(doc, "alive", snap->has_header ? json_boolean(snap->any_alive) : json_null());
 	rc |= ijson_set(doc, "participants", json_participants(snap));
+	rc |= ijson_set(doc, "gc", json_gc(snap));
 	if (snap->has_header) {
 		const struct shmbus_block_info *in = &snap->info;
 

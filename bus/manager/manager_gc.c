@@ -11,13 +11,16 @@
  * Invariant: nothing is unlinked unless it carries our magic in a header
  * that checks out (or, for raw blocks, is listed by a manager block that
  * does), is owned by the caller (unless root), and has no live process
- * recorded in it.
+ * recorded in it; and, unless the caller gave an idle time, was created
+ * ephemeral or through a manager (shmbus_gc_judge()): a persistent block
+ * outlives its creator.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inspect/inspect_internal.h"
@@ -28,6 +31,7 @@ struct gc_ctx {
 	int dirfd;
 	const char *prefix; /* "" for all */
 	unsigned flags;
+	int64_t idle_for_ns; /* < 0: no idle removal */
 	shmbus_gc_fn fn;
 	void *arg;
 	int count;
@@ -39,20 +43,7 @@ struct gc_ctx {
 struct gc_look {
 	struct stat st;
 	struct shmbus_snapshot *snap;
-	shmbus_ident_t unready_creator; /* header not ready: who builds it */
 };
-
-
-/* The creator recorded in a header that is not ready yet (0 if none). */
-static shmbus_ident_t unready_creator(int fd)
-{
-	struct shm_header h;
-
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    memcmp(h.magic, SHMBUS_MAGIC, SHMBUS_MAGIC_LEN) != 0)
-		return SHMBUS_IDENT_NONE;
-	return h.creator;
-}
 
 /*
  * Open @name without following links and snapshot that very descriptor.
@@ -77,8 +68,6 @@ static int look(struct gc_ctx *c, const char *name, struct gc_look *l)
 		goto out;
 	}
 	rc = snapshot_fd(fd, name, &l->snap);
-	if (rc == 0 && l->snap->header_error == -SHMBUS_ENOTREADY)
-		l->unready_creator = unready_creator(fd);
 out:
 	close(fd);
 	return rc;
@@ -96,31 +85,92 @@ static bool same_object(const struct stat *a, uint64_t dev, uint64_t ino)
 }
 
 /* Ours to remove at all: the caller owns it, or is root. */
-static bool may_remove(const struct stat *st)
+static bool may_remove(uid_t owner)
 {
 	uid_t me = geteuid();
 
-	return me == 0 || st->st_uid == me;
+	return me == 0 || owner == me;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void judged(struct shmbus_gc_verdict *out, const char *cls, bool removable,
+		   const char *reason)
+{
+	out->class_name = cls;
+	out->removable = removable;
+	out->reason = reason;
+}
+
+/* The class of a block with a valid header, and whether gc takes it. */
+static void judge_header(const struct shmbus_snapshot *s, int64_t idle_for_ns, int64_t now,
+			 struct shmbus_gc_verdict *out)
+{
+	const char *cls = "persistent";
+	bool ephemeral = s->info.flags & SHMBUS_BLOCK_EPHEMERAL;
+
+	if (s->kind == SHMBUS_KIND_MANAGER)
+		cls = "manager";
+	else if (s->info.manager != SHMBUS_IDENT_NONE)
+		cls = "managed";
+	else if (ephemeral)
+		cls = "ephemeral";
+	if (s->any_alive)
+		judged(out, cls, false, "a process recorded in it is alive");
+	else if (!may_remove(s->owner_uid))
+		judged(out, cls, false, "owned by another user");
+	else if (s->kind == SHMBUS_KIND_MANAGER)
+		judged(out, cls, true, "manager process and guardian dead");
+	else if (s->info.manager != SHMBUS_IDENT_NONE)
+		judged(out, cls, true, "manager, creator and all participants dead");
+	else if (ephemeral)
+		judged(out, cls, true, "ephemeral, creator and all participants dead");
+	else if (idle_for_ns < 0)
+		judged(out, cls, false, "only gc --idle-for removes it, once idle");
+	/* A difference, never a sum, so a forged time cannot overflow. */
+	else if (s->active_ns > now || now - s->active_ns < idle_for_ns)
+		judged(out, cls, false, "active more recently than --idle-for");
+	else
+		judged(out, cls, true, "nobody alive and idle for longer than --idle-for");
+}
+
+int shmbus_gc_judge(const struct shmbus_snapshot *s, int64_t idle_for_ns, int64_t now,
+		    struct shmbus_gc_verdict *out)
+{
+	if (!s || !out)
+		return -EINVAL;
+	if (s->has_header) {
+		judge_header(s, idle_for_ns, now, out);
+	} else if (s->header_error == -SHMBUS_ENOTREADY) {
+		/* Being built: leave it to a live creator; a dead one never finishes. */
+		if (s->building_creator != SHMBUS_IDENT_NONE &&
+		    !shmbus_proc_alive(s->building_creator) && may_remove(s->owner_uid))
+			judged(out, "building", true, "creator died while building it");
+		else
+			judged(out, "building", false, "its creator is still building it");
+	} else if (s->kind == SHMBUS_KIND_SLOTS) {
+		judged(out, "slots", false, "a slot table records no activity: use shmbus rm");
+	} else {
+		judged(out, "foreign", false, "not a shmbus block: never touched");
+	}
+	return 0;
 }
 
 /* Why the examined block may go, or NULL if it must stay. */
-static const char *verdict(const struct gc_look *l)
+static const char *verdict(const struct gc_ctx *c, const struct gc_look *l)
 {
-	const struct shmbus_snapshot *s = l->snap;
+	struct shmbus_gc_verdict v;
 
-	if (!may_remove(&l->st))
+	if (!may_remove(l->st.st_uid) ||
+	    shmbus_gc_judge(l->snap, c->idle_for_ns, now_ns(), &v) || !v.removable)
 		return NULL;
-	if (s->has_header) {
-		if (s->any_alive)
-			return NULL;
-		return s->kind == SHMBUS_KIND_MANAGER ? "manager process and guardian dead" :
-							 "creator and all participants dead";
-	}
-	/* Being built: leave it to a live creator; a dead one never finishes. */
-	if (s->header_error == -SHMBUS_ENOTREADY && l->unready_creator != SHMBUS_IDENT_NONE &&
-	    !shmbus_proc_alive(l->unready_creator))
-		return "creator died while building it";
-	return NULL;
+	return v.reason;
 }
 
 /* Remember (dev, ino) as handled; false if it was already. */
@@ -198,13 +248,13 @@ static bool gc_listed(struct gc_ctx *c, const char *manager, uid_t owner,
 	}
 	/* --prefix restricts everything gc touches, listed blocks included. */
 	if (strncmp(it->name, c->prefix, plen) != 0 || l.st.st_uid != owner ||
-	    !may_remove(&l.st))
+	    !may_remove(l.st.st_uid))
 		goto out;
 	if (l.snap) {
 		kind = l.snap->kind;
 		if ((l.snap->has_header && l.snap->any_alive) ||
 		    (l.snap->header_error == -SHMBUS_ENOTREADY &&
-		     shmbus_proc_alive(l.unready_creator)))
+		     shmbus_proc_alive(l.snap->building_creator)))
 			goto out;
 	}
 	gone = gc_remove(c, it->name, kind, manager, "listed by a dead manager", it->dev,
@@ -222,7 +272,7 @@ static void gc_one(struct gc_ctx *c, const char *name)
 
 	if (look(c, name, &l))
 		return;
-	why = verdict(&l);
+	why = verdict(c, &l);
 	if (!why)
 		goto out;
 	if (!(c->flags & SHMBUS_GC_DRY_RUN)) {
@@ -231,7 +281,7 @@ static void gc_one(struct gc_ctx *c, const char *name)
 		if (look(c, name, &again))
 			goto out;
 		why = same_object(&again.st, (uint64_t)l.st.st_dev, (uint64_t)l.st.st_ino) ?
-			      verdict(&again) : NULL;
+			      verdict(c, &again) : NULL;
 		unlook(&l);
 		l = again;
 		if (!why)
@@ -253,7 +303,13 @@ out:
 
 int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg)
 {
-	struct gc_ctx c = { .flags = flags, .fn = fn, .arg = arg };
+	return shmbus_gc_run_idle(prefix, flags, -1, fn, arg);
+}
+
+int shmbus_gc_run_idle(const char *prefix, unsigned flags, int64_t idle_for_ns,
+		       shmbus_gc_fn fn, void *arg)
+{
+	struct gc_ctx c = { .flags = flags, .idle_for_ns = idle_for_ns, .fn = fn, .arg = arg };
 	char **names = NULL;
 	size_t n = 0, i;
 	int rc;

@@ -47,6 +47,22 @@ enum shmbus_attach_flags {
 	SHMBUS_ATTACH_RDONLY = 1u << 0, /* map read-only: writes are refused */
 };
 
+/*
+ * Persistent or ephemeral.  A block is persistent by default, as in Python:
+ * it outlives its creator, and a plain `shmbus gc` (shmbus_gc_run()) never
+ * removes it.  OR SHMBUS_MODE_EPHEMERAL into the @mode (or params.mode) of
+ * shmbus_spsc_create(), shmbus_mpmc_create() or shmbus_bcast_create() to make
+ * the ring ephemeral: gc then removes it once its creator and every recorded
+ * participant are dead.  The choice is recorded in the header
+ * (SHMBUS_BLOCK_EPHEMERAL in shmbus_block_info.flags) and never changes.
+ * shmbus_block_create() and the manager's create calls refuse the bit with
+ * -EINVAL (a raw block has no header to record it in; a manager's blocks
+ * are collected through its list already); so does an older library.
+ */
+#define SHMBUS_MODE_EPHEMERAL ((mode_t)01000000)
+/* shmbus_block_info.flags: the block was created ephemeral. */
+#define SHMBUS_BLOCK_EPHEMERAL UINT32_C(0x1)
+
 /* What a block holds, from its header (or, for CPython lists, its shape). */
 enum shmbus_kind {
 	SHMBUS_KIND_UNKNOWN = 0, /* raw bytes or another program's segment */
@@ -148,7 +164,7 @@ struct shmbus_block_info {
 	uint32_t creator_uid;
 	uint64_t created_ns;     /* CLOCK_REALTIME at creation, ns */
 	shmbus_ident_t manager;  /* guardian of a live manager, or 0 */
-	uint32_t flags;
+	uint32_t flags;          /* SHMBUS_BLOCK_EPHEMERAL or 0 */
 };
 
 /*

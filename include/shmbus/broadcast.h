@@ -145,7 +145,8 @@ struct shmbus_bcast_params {
 	uint32_t liveness_ms;  /* how long a reliable producer is held by one
 				* subscriber before it checks whether that one is
 				* dead; 1..LIVENESS_MAX_MS, 0: LIVENESS_DEFAULT_MS */
-	mode_t mode;           /* permission bits, 0: 0600 */
+	mode_t mode;           /* permission bits, 0: 0600; OR SHMBUS_MODE_EPHEMERAL
+				* for an ephemeral ring (block.h) */
 };
 
 /* One message seen by a subscriber. */

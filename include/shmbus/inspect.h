@@ -54,6 +54,15 @@ struct shmbus_snapshot {
 	bool any_alive;              /* creator, manager or a participant lives */
 	int kind_error;              /* 0, or why the kind-specific part is missing */
 	void *kind_state;            /* kind-specific part (internal) */
+	/* The block's last activity, CLOCK_REALTIME ns, for `gc --idle-for`:
+	 * its creation, or the latest join, takeover or leave of a participant
+	 * entry (second resolution), whichever is later; 0 for a block without a
+	 * header.  A participant killed without leaving counts as last active
+	 * when it joined. */
+	int64_t active_ns;
+	/* A block still being built (header_error -SHMBUS_ENOTREADY): who
+	 * builds it, as recorded in the header, or SHMBUS_IDENT_NONE. */
+	shmbus_ident_t building_creator;
 };
 
 /* Where POSIX shared memory objects live on Linux: the directory that

@@ -246,10 +246,50 @@ struct shmbus_gc_item {
 typedef void (*shmbus_gc_fn)(const struct shmbus_gc_item *item, void *arg);
 
 /*
- * shmbus_gc_run - unlink the blocks in /dev/shm that nobody lives for:
- *  - blocks with a valid shmbus header whose creator, guardian and every
- *    recorded participant are dead (a block still being built counts only
- *    when its creator is dead);
+ * What gc does with one block, as `shmbus ls` and `shmbus inspect` show it.
+ * Blocks are persistent unless created ephemeral (SHMBUS_MODE_EPHEMERAL,
+ * block.h).  A plain gc removes only what is abandoned:
+ *   class        removed by a plain gc when
+ *   ephemeral    its creator and every recorded participant are dead
+ *   managed      (made through a manager) its guardian, creator and every
+ *                participant are dead; or listed by a dead manager
+ *   manager      its process and guardian are dead (after what it lists)
+ *   building     its creator died before it was ready
+ *   persistent   never; with an idle time (gc --idle-for), once nobody
+ *                recorded in it lives and its last activity
+ *                (shmbus_snapshot.active_ns) is at least that old
+ *   slots        never (a slot table records no participants nor activity);
+ *                or listed by a dead manager
+ *   foreign      never: not a shmbus block (raw, Python's, unreadable header)
+ * Blocks owned by another user are never removed (unless gc runs as root).
+ */
+struct shmbus_snapshot; /* inspect.h */
+
+struct shmbus_gc_verdict {
+	const char *class_name; /* "persistent", ... as above (static) */
+	bool removable;         /* gc with the same idle time would remove it */
+	const char *reason;     /* why it goes or stays, one phrase (static) */
+};
+
+/*
+ * shmbus_gc_judge - classify the block of @snap as shmbus_gc_run_idle()
+ * would, at time @now_ns (CLOCK_REALTIME), with @idle_for_ns (< 0: no idle
+ * removal, as a plain gc).  The list of a dead manager is not considered
+ * here (a listed block is judged on its own).  Pure function of its
+ * arguments and the liveness recorded in @snap.
+ * Returns 0 and fills @out, or -EINVAL (@snap or @out NULL).
+ * Thread-safe; wait-free.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_gc_judge(const struct shmbus_snapshot *snap,
+						  int64_t idle_for_ns, int64_t now_ns,
+						  struct shmbus_gc_verdict *out);
+
+/*
+ * shmbus_gc_run - unlink the abandoned blocks in /dev/shm:
+ *  - the blocks shmbus_gc_judge() finds removable with no idle time:
+ *    ephemeral and managed blocks whose creator, guardian and every
+ *    recorded participant are dead, dead managers' own blocks, and blocks
+ *    whose creator died before they were ready;
  *  - the blocks listed by a dead manager (its process and its guardian both
  *    dead), if the name still holds the listed object, that object has the
  *    same owner as the manager's block, and (when it has a header) none of
@@ -271,6 +311,15 @@ typedef void (*shmbus_gc_fn)(const struct shmbus_gc_item *item, void *arg);
  * reported through @fn only.
  */
 SHMBUS_API int shmbus_gc_run(const char *prefix, unsigned flags, shmbus_gc_fn fn, void *arg);
+
+/*
+ * shmbus_gc_run_idle - shmbus_gc_run(), and also the persistent blocks
+ * that nobody recorded in lives and whose last activity is at least
+ * @idle_for_ns old (>= 0; a negative value makes it shmbus_gc_run()).
+ * Returns and reports as shmbus_gc_run().
+ */
+SHMBUS_API int shmbus_gc_run_idle(const char *prefix, unsigned flags, int64_t idle_for_ns,
+				  shmbus_gc_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -138,7 +138,8 @@ struct shmbus_mpmc_params {
 				* 0: LIVENESS_DEFAULT_MS */
 	uint32_t participants; /* producers + consumers registered at once;
 				* 1..PARTICIPANTS_MAX, 0: PARTICIPANTS_DEFAULT */
-	mode_t mode;           /* permission bits of the block, 0: 0600 */
+	mode_t mode;           /* permission bits of the block, 0: 0600; OR
+				* SHMBUS_MODE_EPHEMERAL for an ephemeral ring */
 };
 
 /* Counters and state, summed over every participant entry of the block. */

@@ -146,7 +146,8 @@ struct shmbus_spsc_stats {
 /*
  * shmbus_spsc_create - create the block @name holding an empty ring of
  * @capacity bytes (a power of two, SHMBUS_SPSC_CAPACITY_MIN..MAX), and
- * detach.  @mode: permission bits, 0 for 0600.  Nobody holds a role yet.
+ * detach.  @mode: permission bits, 0 for 0600, with SHMBUS_MODE_EPHEMERAL
+ * OR-ed in for an ephemeral ring (block.h).  Nobody holds a role yet.
  * Returns 0, -EINVAL (bad name or capacity), -EEXIST, -ENOSPC, or another
  * code of shmbus_block_create().  On failure nothing is left behind.
  */
