@@ -321,6 +321,7 @@ static int subscribe_until_dead(void *arg)
 	struct shmbus_bcast_stats st;
 	struct shmbus_bcast_sub_stats ss;
 	uint64_t seq = 0;
+	bool seen_producer = false;
 	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_OLDEST);
 
 	if (rc)
@@ -329,11 +330,13 @@ static int subscribe_until_dead(void *arg)
 		rc = shmbus_bcast_peek(s, &m, 50);
 		if (rc == -ETIMEDOUT) {
 			/* Done when the producer is dead and we are at its
-			 * tail (its seq may count a commit it died in). */
+			 * tail (its seq may count a commit it died in); not
+			 * before it has come at all (it starts after us). */
 			if (shmbus_bcast_stats(s, &st) ||
 			    shmbus_bcast_sub_stats(s, (unsigned)shmbus_bcast_index(s), &ss))
 				return 1;
-			if (!st.producer_alive && ss.lag_bytes == 0)
+			seen_producer |= st.producer_alive || seq > 0;
+			if (seen_producer && !st.producer_alive && ss.lag_bytes == 0)
 				break;
 			continue;
 		}
