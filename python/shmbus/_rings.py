@@ -1,4 +1,5 @@
 """The three ring kinds over the C core's Ring type, with their signatures."""
+from ._array import ArrayMixin
 from ._shmbus import Ring as _Ring
 
 _ROLES = {"producer": 1, "consumer": 2}
@@ -19,7 +20,7 @@ def _check_name(name):
         raise TypeError(f"name must be a str, not {type(name).__name__}")
 
 
-class SPSC(_Ring):
+class SPSC(ArrayMixin, _Ring):
     """One producer, one consumer: a ring of variable-length messages.
 
     SPSC(name, role, *, create=False, capacity=65536, mode=0o600)
@@ -38,7 +39,7 @@ class SPSC(_Ring):
                          capacity=capacity, mode=mode)
 
 
-class MPMC(_Ring):
+class MPMC(ArrayMixin, _Ring):
     """Many producers, many consumers: fixed-size slots, each message taken once.
 
     MPMC(name, role, *, create=False, slots=1024, slot_size=256, mode=0o600)
@@ -53,7 +54,7 @@ class MPMC(_Ring):
                          slots=slots, slot_size=slot_size, mode=mode)
 
 
-class Broadcast(_Ring):
+class Broadcast(ArrayMixin, _Ring):
     """One producer, many subscribers that each read every message.
 
     Broadcast(name, role, *, create=False, capacity=65536, subscribers=64,
