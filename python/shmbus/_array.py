@@ -5,7 +5,8 @@ order), the same for every ring kind:
 
     magic  b"SBNA"   4 bytes
     ndim             u8
-    dtype length     u8   (then the dtype's .str, ASCII, e.g. "<f8")
+    dtype length     u16 (then the dtype as numpy's .npy format writes it,
+                          ASCII: "'<f8'", or a list for a structured dtype)
     shape            ndim x u64 (little-endian)
     padding to a multiple of 16 bytes, then the data
 
@@ -15,6 +16,7 @@ longer ones.  Object arrays cannot be sent (their elements are pointers);
 non-contiguous arrays are copied to C order first (send_array says so in
 its docstring; the copy is the only one on the sending side otherwise).
 """
+import ast
 import struct
 from contextlib import contextmanager
 
@@ -36,23 +38,28 @@ def header(a):
         raise ValueError("arrays of Python objects cannot be sent without pickling")
     if a.ndim > 255:
         raise ValueError("too many dimensions")
-    ds = a.dtype.str.encode("ascii")
-    h = MAGIC + struct.pack("<BB", a.ndim, len(ds)) + ds + struct.pack(f"<{a.ndim}Q", *a.shape)
+    np = _np()
+    ds = repr(np.lib.format.dtype_to_descr(a.dtype)).encode("ascii")
+    if len(ds) > 65535:
+        raise ValueError("dtype too long to describe")
+    h = MAGIC + struct.pack("<BH", a.ndim, len(ds)) + ds + struct.pack(f"<{a.ndim}Q", *a.shape)
     return h + b"\0" * (-len(h) % 16)
 
 
 def decode(mv):
     """(dtype, shape, offset of the data) of the message in memoryview MV."""
     np = _np()
-    if len(mv) < 6 or bytes(mv[:4]) != MAGIC:
+    if len(mv) < 7 or bytes(mv[:4]) != MAGIC:
         raise ValueError("not an array message (no SBNA header)")
-    ndim, dlen = struct.unpack_from("<BB", mv, 4)
-    off = 6 + dlen
+    ndim, dlen = struct.unpack_from("<BH", mv, 4)
+    off = 7 + dlen
     if len(mv) < off + 8 * ndim:
         raise ValueError("array message too short for its header")
     try:
-        dtype = np.dtype(bytes(mv[6:off]).decode("ascii"))
-    except (TypeError, ValueError, UnicodeDecodeError):
+        # literal_eval: the description is data, never code
+        dtype = np.lib.format.descr_to_dtype(ast.literal_eval(bytes(mv[7:off]).decode("ascii")))
+    except (TypeError, ValueError, SyntaxError, UnicodeDecodeError, MemoryError,
+            RecursionError):
         raise ValueError("array message with a bad dtype") from None
     if dtype.hasobject:
         raise ValueError("array message with an object dtype")
@@ -78,7 +85,9 @@ class ArrayMixin:
         an object array raises ValueError.
         """
         np = _np()
-        a = np.ascontiguousarray(a)
+        a = np.asarray(a)
+        if not a.flags.c_contiguous:
+            a = a.copy(order="C")
         h = header(a)
         n = len(h) + a.nbytes
         zone = self.reserve(n, timeout)
