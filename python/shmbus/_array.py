@@ -119,10 +119,15 @@ class ArrayMixin:
     @contextmanager
     def peek_array(self, timeout=None):
         """`with rx.peek_array() as a:` a read-only array over the message in
-        the ring (no copy), valid only inside the block; keeping it (or a
-        view of it) past the block raises BufferError."""
+        the ring (no copy), valid only inside the block: after it the ring
+        may reuse its bytes (reading it stays memory-safe, as the mapping
+        lives as long as the array, but shows whatever the ring holds), and
+        the ring cannot be closed (BufferError) until the array is gone:
+        `del a` after the block, or copy what you keep inside it."""
         np = _np()
-        with self.peek(timeout) as mv:
+        zone = self.peek(timeout)
+        zone.tolerant = True
+        with zone as mv:
             dtype, shape, off = decode(mv)
             a = np.frombuffer(mv, dtype=dtype, offset=off).reshape(shape)
             try:

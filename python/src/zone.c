@@ -11,7 +11,9 @@
  * holds the ring, and Ring.close() refuses (BufferError) while the ring
  * counts exports.  A buffer the user made from the view and kept past the
  * block (numpy.frombuffer(mv)) makes __exit__ raise BufferError after it
- * finished the message: its bytes may be reused by the ring from then on.
+ * finished the message: its bytes may be reused by the ring from then on
+ * (unless the zone is `tolerant`, as peek_array() makes it: the array bound
+ * by `with ... as a` outlives the block by the language's rules).
  */
 #include "pyshmbus.h"
 
@@ -31,6 +33,7 @@ typedef struct {
 	size_t len;        /* bytes of the view */
 	size_t commit_len; /* producer: bytes committed at exit */
 	Py_ssize_t exports;
+	bool tolerant;     /* buffers may outlive the block (peek_array) */
 	PyObject *view;
 } ZoneObject;
 
@@ -47,6 +50,7 @@ PyObject *pyshmbus_zone_new(RingObject *r, int role, size_t len, int timeout_ms)
 	z->len = len;
 	z->commit_len = len;
 	z->exports = 0;
+	z->tolerant = false;
 	z->view = NULL;
 	return (PyObject *)z;
 }
@@ -144,7 +148,7 @@ static PyObject *zone_exit(ZoneObject *z, PyObject *args)
 	}
 	if (rc < 0 && et == Py_None)
 		return pyshmbus_raise(rc, r->name);
-	if (z->exports > 0 && et == Py_None) {
+	if (z->exports > 0 && et == Py_None && !z->tolerant) {
 		PyErr_SetString(PyExc_BufferError,
 				"a buffer made from the zero-copy view outlived its block: "
 				"release it inside the block (the ring may reuse its bytes)");
@@ -219,6 +223,22 @@ static int zone_set_length(ZoneObject *z, PyObject *v, void *unused)
 	return 0;
 }
 
+static PyObject *zone_get_tolerant(ZoneObject *z, void *unused)
+{
+	(void)unused;
+	return PyBool_FromLong(z->tolerant);
+}
+
+static int zone_set_tolerant(ZoneObject *z, PyObject *v, void *unused)
+{
+	(void)unused;
+	int t = v ? PyObject_IsTrue(v) : 0;
+	if (t < 0)
+		return -1;
+	z->tolerant = t;
+	return 0;
+}
+
 static PyMethodDef zone_methods[] = {
 	{ "__enter__", (PyCFunction)zone_enter, METH_NOARGS, NULL },
 	{ "__exit__", (PyCFunction)zone_exit, METH_VARARGS, NULL },
@@ -229,6 +249,11 @@ static PyGetSetDef zone_getset[] = {
 	{ "length", (getter)zone_get_length, (setter)zone_set_length,
 	  "reserve(): bytes committed when the block ends (default: all reserved); "
 	  "peek(): the message's length.", NULL },
+	{ "tolerant", (getter)zone_get_tolerant, (setter)zone_set_tolerant,
+	  "True: a buffer made from the view may outlive the block without "
+	  "BufferError (its bytes are the ring's again; the ring cannot be closed "
+	  "while it lives).  For peek_array(), whose array stays bound after `with`.",
+	  NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
