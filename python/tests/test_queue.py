@@ -18,7 +18,18 @@ from support import main
 
 
 def ours():
-    return {n for n in os.listdir("/dev/shm") if n.startswith("shmbus_q")}
+    """Queue blocks of this process (the ring: shmbus_q_PID_*) and of its
+    children (big objects: shmbus_qb_PID_*, PID ours or dead by now); other
+    processes' queues on the machine are none of our business."""
+    mine = set()
+    for n in os.listdir("/dev/shm"):
+        parts = n.split("_")
+        if len(parts) < 4 or parts[0] != "shmbus" or parts[1] not in ("q", "qb"):
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid() or (parts[1] == "qb" and not os.path.exists(f"/proc/{pid}")):
+            mine.add(n)
+    return mine
 
 
 def child_put(q, base, n):
