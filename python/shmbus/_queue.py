@@ -5,7 +5,7 @@ by put() itself: there is no feeder thread and no pipe, so put() returns once
 the object is in shared memory, and a process may exit right after it.
 
 One message per object, its first byte saying how it is framed:
-    b"P" + pickle                    the pickle has no out-of-band buffer
+    pickle (starts with 0x80, PROTO)  the pickle has no out-of-band buffer
     b"O" + u32 n + n x u64 lengths + pickle + the n buffers
                                      protocol 5 out-of-band buffers (numpy
                                      arrays, bytearrays, PickleBuffers)
@@ -26,6 +26,10 @@ import weakref
 from . import _shmbus
 from ._block import SharedBlock
 from ._rings import MPMC
+from ._shmbus import ForkError
+
+_dumps = pickle.dumps
+_loads = pickle.loads
 
 _U32 = struct.Struct("<I")
 
@@ -37,11 +41,9 @@ def _pow2(n):
     return p
 
 
-def _encode(obj):
-    bufs = []
-    data = pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
-    if not bufs:
-        return [b"P", data]
+def _frame(data, bufs):
+    """The "O" framing of pickle DATA with out-of-band buffers BUFS, as a
+    list of parts."""
     raws = [b.raw() for b in bufs]
     head = b"O" + _U32.pack(len(raws)) + struct.pack(f"<{len(raws)}Q", *(r.nbytes for r in raws))
     return [head + struct.pack("<Q", len(data)), data, *raws]
@@ -101,7 +103,7 @@ def _finalize(name, owner_pid):
 class Queue:
     """A process-shared FIFO queue with multiprocessing.Queue's interface.
 
-    Queue(maxsize=0, *, slot_size=4096)
+    Queue(maxsize=0, *, slot_size=16384)
 
     put/get (block, timeout), put_nowait/get_nowait, qsize/empty/full,
     close/join_thread/cancel_join_thread; raises queue.Empty and queue.Full.
@@ -110,7 +112,7 @@ class Queue:
 
     Differences from multiprocessing.Queue:
     - capacity: maxsize is rounded up to a power of two (at least 2);
-      maxsize=0 gives 1024 slots, not an unbounded queue: put() then waits
+      maxsize=0 gives 512 slots, not an unbounded queue: put() then waits
       (blocking) or raises queue.Full when they are all taken;
     - put() pickles and writes in the caller (no feeder thread): a
       pickling error is raised by put() itself, and join_thread() and
@@ -124,10 +126,10 @@ class Queue:
       (like the original, which is not reliable either).
     """
 
-    def __init__(self, maxsize=0, *, slot_size=4096, ctx=None):
+    def __init__(self, maxsize=0, *, slot_size=16384, ctx=None):
         if maxsize < 0:
             raise ValueError("maxsize must be >= 0")
-        slots = _pow2(maxsize) if maxsize else 1024
+        slots = _pow2(maxsize) if maxsize else 512
         name = "shmbus_q_%d_%s" % (os.getpid(), secrets.token_hex(6))
         MPMC(name, "producer", create=True, slots=slots, slot_size=slot_size).close()
         self._maxsize = maxsize
@@ -148,13 +150,10 @@ class Queue:
         self._setup(self._shared)
         self._finalizer = None
 
-    def _handle(self, role):
-        if self._pid != os.getpid():   # inherited over fork: start afresh
-            self._setup(self._shared)
-        h = getattr(self._local, role, None)
-        if h is None:
-            h = MPMC(self._shared.name, role)
-            setattr(self._local, role, h)
+    def _open(self, role):
+        """This thread's handle of ROLE (one per thread: the library's rule)."""
+        h = MPMC(self._shared.name, role)
+        setattr(self._local, role, h)
         return h
 
     # -- put ---------------------------------------------------------------
@@ -164,27 +163,38 @@ class Queue:
         if BLOCK (queue.Full when none came); ValueError after close()."""
         if self._closed:
             raise ValueError(f"Queue {self!r} is closed")
-        parts = _encode(obj)
-        tx = self._handle("producer")
+        bufs = []
+        data = _dumps(obj, protocol=5, buffer_callback=bufs.append)
         t = (None if timeout is None else max(timeout, 0)) if block else 0
+        for _ in range(2):
+            try:
+                tx = self._local.producer
+            except AttributeError:
+                tx = self._open("producer")
+            try:
+                if not bufs and len(data) <= self._shared.slot_size:
+                    tx.send(data, t)   # the common case: one call
+                else:
+                    self._put_framed(tx, _frame(data, bufs), t)
+                return
+            except TimeoutError:
+                raise queue.Full from None
+            except ForkError:   # inherited over fork: this process opens its own
+                self._setup(self._shared)
+
+    def _put_framed(self, tx, parts, t):
         size = sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
-        try:
-            if size <= self._shared.slot_size:
-                with tx.reserve(size, t) as mv:
-                    off = 0
-                    for p in parts:
-                        n = len(p) if isinstance(p, bytes) else p.nbytes
-                        mv[off:off + n] = p
-                        off += n
-            else:
-                self._put_big(tx, parts, size, t)
-        except TimeoutError:
-            raise queue.Full from None
+        if size <= self._shared.slot_size:
+            with tx.reserve(size, t) as mv:
+                off = 0
+                for p in parts:
+                    n = len(p) if isinstance(p, bytes) else p.nbytes
+                    mv[off:off + n] = p
+                    off += n
+        else:
+            self._put_big(tx, parts, size, t)
 
     def _put_big(self, tx, parts, size, t):
-        if parts[0] == b"P":   # big, no out-of-band buffer: frame it as "O"
-            parts = [b"O" + _U32.pack(0) + struct.pack("<Q", len(parts[1])), parts[1]]
-            size = sum(len(p) for p in parts)
         name = "shmbus_qb_%d_%s" % (os.getpid(), secrets.token_hex(8))
         with SharedBlock(name, create=True, size=size) as b:
             off = 0
@@ -209,23 +219,28 @@ class Queue:
         (queue.Empty when none came)."""
         if self._closed:
             raise ValueError(f"Queue {self!r} is closed")
-        rx = self._handle("consumer")
         t = (None if timeout is None else max(timeout, 0)) if block else 0
-        try:
-            with rx.peek(t) as mv:
-                kind = bytes(mv[:1])
-                if kind == b"P":
-                    return pickle.loads(mv[1:])
-                if kind == b"O":
-                    # one copy out of the slot (reused after this block):
-                    # the out-of-band buffers are views of that copy
-                    return _decode_o(memoryview(bytearray(mv)))
-                if kind == b"B":
-                    name = bytes(mv[1:]).decode()
-                else:
-                    raise ValueError("shmbus.Queue: a message of unknown framing")
-        except (TimeoutError, EOFError):
-            raise queue.Empty from None
+        for _ in range(2):
+            try:
+                rx = self._local.consumer
+            except AttributeError:
+                rx = self._open("consumer")
+            try:
+                m = rx.recv(t)
+                break
+            except (TimeoutError, EOFError):
+                raise queue.Empty from None
+            except ForkError:
+                self._setup(self._shared)
+        kind = m[:1]
+        if kind == b"\x80":
+            return _loads(m)
+        if kind == b"O":
+            # the out-of-band buffers are views of the received copy
+            return _decode_o(memoryview(bytearray(m)))
+        if kind != b"B":
+            raise ValueError("shmbus.Queue: a message of unknown framing")
+        name = m[1:].decode()
         b = SharedBlock(name)
         _shmbus.unlink(name)
         try:
