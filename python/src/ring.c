@@ -221,34 +221,52 @@ static PyObject *ring_unlink(RingObject *r, PyObject *unused)
 
 /* ----------------------------------------------------------------- send */
 
-struct send_ctx {
-	const void *data;
+/* One caller's buffer: the message to push, or room to pop into. */
+struct buf_ctx {
+	void *buf;
 	size_t len;
 };
 
 static int attempt_push(RingObject *r, void *ctx, int tmo)
 {
-	struct send_ctx *c = ctx;
-	return r->ops->push(r->h, c->data, c->len, tmo);
+	struct buf_ctx *c = ctx;
+	return r->ops->push(r->h, c->buf, c->len, tmo);
+}
+
+static int attempt_pop(RingObject *r, void *ctx, int tmo)
+{
+	struct buf_ctx *c = ctx;
+	return r->ops->pop(r->h, c->buf, c->len, tmo);
+}
+
+/* send() and recv_into(): (buffer, timeout=None) arguments, @fn on the
+ * buffer.  Returns what @fn returned (>= 0), or -1 with an exception set. */
+static int buffer_call(RingObject *r, PyObject *args, PyObject *kw, char **kwlist,
+		       const char *fmt, int role, ring_attempt_fn fn)
+{
+	Py_buffer buf;
+	PyObject *timeout = Py_None;
+	int tmo;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, &buf, &timeout))
+		return -1;
+	int rc = -1;
+	if (pyshmbus_timeout_ms(timeout, &tmo) == 0 && pyshmbus_ring_check(r, role) == 0) {
+		struct buf_ctx c = { buf.buf, (size_t)buf.len };
+		rc = pyshmbus_ring_wait(r, fn, &c, tmo);
+		if (rc < 0) {
+			pyshmbus_raise(rc, r->name);
+			rc = -1;
+		}
+	}
+	PyBuffer_Release(&buf);
+	return rc;
 }
 
 static PyObject *ring_send(RingObject *r, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = { "data", "timeout", NULL };
-	Py_buffer buf;
-	PyObject *timeout = Py_None;
-	int tmo;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|O", kwlist, &buf, &timeout))
+	if (buffer_call(r, args, kw, kwlist, "y*|O", ROLE_PRODUCER, attempt_push) < 0)
 		return NULL;
-	if (pyshmbus_timeout_ms(timeout, &tmo) < 0 || pyshmbus_ring_check(r, ROLE_PRODUCER) < 0) {
-		PyBuffer_Release(&buf);
-		return NULL;
-	}
-	struct send_ctx c = { buf.buf, (size_t)buf.len };
-	int rc = pyshmbus_ring_wait(r, attempt_push, &c, tmo);
-	PyBuffer_Release(&buf);
-	if (rc < 0)
-		return pyshmbus_raise(rc, r->name);
 	Py_RETURN_NONE;
 }
 
@@ -361,35 +379,11 @@ static PyObject *ring_recv(RingObject *r, PyObject *args, PyObject *kw)
 	return recv_timeout(r, tmo);
 }
 
-struct pop_ctx {
-	void *buf;
-	size_t size;
-};
-
-static int attempt_pop(RingObject *r, void *ctx, int tmo)
-{
-	struct pop_ctx *c = ctx;
-	return r->ops->pop(r->h, c->buf, c->size, tmo);
-}
-
 static PyObject *ring_recv_into(RingObject *r, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = { "buffer", "timeout", NULL };
-	Py_buffer buf;
-	PyObject *timeout = Py_None;
-	int tmo;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "w*|O", kwlist, &buf, &timeout))
-		return NULL;
-	if (pyshmbus_timeout_ms(timeout, &tmo) < 0 || pyshmbus_ring_check(r, ROLE_CONSUMER) < 0) {
-		PyBuffer_Release(&buf);
-		return NULL;
-	}
-	struct pop_ctx c = { buf.buf, (size_t)buf.len };
-	int rc = pyshmbus_ring_wait(r, attempt_pop, &c, tmo);
-	PyBuffer_Release(&buf);
-	if (rc < 0)
-		return pyshmbus_raise(rc, r->name);
-	return PyLong_FromLong(rc);
+	int rc = buffer_call(r, args, kw, kwlist, "w*|O", ROLE_CONSUMER, attempt_pop);
+	return rc < 0 ? NULL : PyLong_FromLong(rc);
 }
 
 struct peek_burst_ctx {

@@ -54,6 +54,24 @@ class ShmTestCase(unittest.TestCase):
         self.assertEqual(left, [], "blocks left in /dev/shm")
 
 
+class SpscPair(ShmTestCase):
+    """A fresh SPSC ring per test, self.tx and self.rx; CAPACITY bytes."""
+    CAPACITY = 1024
+
+    def setUp(self):
+        import shmbus
+        self.ring = name("pair")
+        self.tx = shmbus.SPSC(self.ring, "producer", create=True, capacity=self.CAPACITY)
+        self.rx = shmbus.SPSC(self.ring, "consumer")
+
+    def tearDown(self):
+        import shmbus
+        self.tx.close()
+        self.rx.close()
+        shmbus.unlink(self.ring)
+        super().tearDown()
+
+
 def main():
     """unittest.main, with exit code 77 when every test was skipped."""
     prog = unittest.main(exit=False, verbosity=2)

@@ -12,7 +12,7 @@ except ImportError:
     np = None
 
 import shmbus
-from support import ShmTestCase, main, name
+from support import SpscPair, main, name
 
 
 def child_send(ring):
@@ -24,17 +24,8 @@ def child_send(ring):
 
 
 @unittest.skipIf(np is None, f"numpy does not import in {sys.executable}")
-class Arrays(ShmTestCase):
-    def setUp(self):
-        self.ring = name("np")
-        self.tx = shmbus.SPSC(self.ring, "producer", create=True, capacity=1 << 20)
-        self.rx = shmbus.SPSC(self.ring, "consumer")
-
-    def tearDown(self):
-        self.tx.close()
-        self.rx.close()
-        shmbus.unlink(self.ring)
-        super().tearDown()
+class Arrays(SpscPair):
+    CAPACITY = 1 << 20
 
     def roundtrip(self, a):
         self.tx.send_array(a)

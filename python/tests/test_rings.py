@@ -7,7 +7,7 @@ import threading
 import unittest
 
 import shmbus
-from support import ShmTestCase, main, name, wait_subscribers
+from support import ShmTestCase, SpscPair, main, name, wait_subscribers
 
 N = 2000
 
@@ -76,21 +76,7 @@ class CrossProcess(ShmTestCase):
         self.roundtrip("fork", "Broadcast", {"capacity": 4096}, {"start": "oldest"})
 
 
-def sub_stats(ring):
-    return shmbus.inspect(ring)
-
-
-class InProcess(ShmTestCase):
-    def setUp(self):
-        self.ring = name("r")
-        self.tx = shmbus.SPSC(self.ring, "producer", create=True, capacity=1024)
-        self.rx = shmbus.SPSC(self.ring, "consumer")
-
-    def tearDown(self):
-        self.tx.close()
-        self.rx.close()
-        shmbus.unlink(self.ring)
-        super().tearDown()
+class InProcess(SpscPair):
 
     def test_bytes_like(self):
         import array
