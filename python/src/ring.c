@@ -270,8 +270,9 @@ static PyObject *ring_send(RingObject *r, PyObject *args, PyObject *kw)
 	Py_RETURN_NONE;
 }
 
+/* A burst: the messages to push, or the room peek_burst fills. */
 struct burst_ctx {
-	const struct pymsg *msgs;
+	struct pymsg *msgs;
 	unsigned n;
 };
 
@@ -386,14 +387,9 @@ static PyObject *ring_recv_into(RingObject *r, PyObject *args, PyObject *kw)
 	return rc < 0 ? NULL : PyLong_FromLong(rc);
 }
 
-struct peek_burst_ctx {
-	struct pymsg msgs[PYSHMBUS_BURST_MAX];
-	unsigned n;
-};
-
 static int attempt_peek_burst(RingObject *r, void *ctx, int tmo)
 {
-	struct peek_burst_ctx *c = ctx;
+	struct burst_ctx *c = ctx;
 	return r->ops->peek_burst(r->h, c->msgs, c->n, tmo);
 }
 
@@ -411,10 +407,10 @@ static PyObject *ring_recv_many(RingObject *r, PyObject *args, PyObject *kw)
 	}
 	if (pyshmbus_timeout_ms(timeout, &tmo) < 0 || pyshmbus_ring_check(r, ROLE_CONSUMER) < 0)
 		return NULL;
-	struct peek_burst_ctx *c = PyMem_Malloc(sizeof *c);
-	if (!c)
-		return PyErr_NoMemory();
-	c->n = max > PYSHMBUS_BURST_MAX ? PYSHMBUS_BURST_MAX : (unsigned)max;
+	struct pymsg msgs[PYSHMBUS_BURST_MAX];
+	struct burst_ctx bc = { msgs, max > PYSHMBUS_BURST_MAX ? PYSHMBUS_BURST_MAX
+							 : (unsigned)max };
+	struct burst_ctx *c = &bc;
 	PyObject *list = NULL;
 	for (;;) {
 		int k = pyshmbus_ring_wait(r, attempt_peek_burst, c, tmo);
@@ -443,7 +439,6 @@ static PyObject *ring_recv_many(RingObject *r, PyObject *args, PyObject *kw)
 		}
 		break;
 	}
-	PyMem_Free(c);
 	return list;
 }
 
