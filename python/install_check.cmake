@@ -2,7 +2,8 @@
 # there: in PYDIR/shmbus under the prefix, its module finding the installed
 # libshmbus.so on its own, importable and working with only that directory
 # on PYTHONPATH.  -DBIN= build dir, -DWORK= scratch dir, -DPY= interpreter,
-# -DPYDIR= the package's directory relative to the prefix.
+# -DPYDIR= the package's directory relative to the prefix, -DPRELOAD= the
+# sanitizer runtime the interpreter needs (sanitized builds), or empty.
 file(REMOVE_RECURSE ${WORK})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BIN} --prefix ${WORK}/prefix
                 RESULT_VARIABLE rc OUTPUT_QUIET)
@@ -19,6 +20,9 @@ if(rc OR NOT out MATCHES "libshmbus\\.so[^\n]*=> ${WORK}/prefix/")
   message(FATAL_ERROR "the installed module does not use the installed libshmbus.so:\n${out}")
 endif()
 set(ENV{PYTHONPATH} ${pkg})
+if(PRELOAD)
+  set(ENV{LD_PRELOAD} ${PRELOAD})   # a sanitized build: its runtime first
+endif()
 execute_process(COMMAND ${PY} -c [=[
 import os, shmbus
 assert os.path.dirname(shmbus.__file__).startswith(os.environ["PYTHONPATH"]), shmbus.__file__
