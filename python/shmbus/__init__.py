@@ -15,9 +15,10 @@ from ._shmbus import (  # noqa: F401  (the exception hierarchy)
 from ._rings import SPSC, MPMC, Broadcast  # noqa: F401
 from ._block import SharedBlock  # noqa: F401
 from ._queue import Queue  # noqa: F401
+from ._slots import SlotTable  # noqa: F401
 
 __all__ = [
-    "SPSC", "MPMC", "Broadcast", "SharedBlock", "Queue", "unlink", "inspect",
+    "SPSC", "MPMC", "Broadcast", "SharedBlock", "Queue", "SlotTable", "unlink", "inspect",
     "Error", "NotFoundError", "ExistsError", "AccessError", "TimeoutError",
     "InvalidError", "MessageSizeError", "StreamClosedError", "BusyError",
     "FormatError", "KindError", "NotReadyError", "CorruptError", "LappedError",

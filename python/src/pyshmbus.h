@@ -13,6 +13,7 @@
  *   ring.c       the Ring type: send/recv/bursts/end of stream/close
  *   zone.c       the zero-copy reserve()/peek() blocks and their buffers
  *   block.c      SharedBlock: a named block with SharedMemory's interface
+ *   slots.c      SlotTable: ShareableList's items on the slot table
  */
 #ifndef PYSHMBUS_H
 #define PYSHMBUS_H
@@ -87,6 +88,7 @@ typedef struct {
 extern PyTypeObject pyshmbus_ring_type;
 extern PyTypeObject pyshmbus_zone_type;
 extern PyTypeObject pyshmbus_block_type;
+extern PyTypeObject pyshmbus_slots_type;
 
 /* Incremented in every child after fork(): handles opened before are dead. */
 extern volatile unsigned long pyshmbus_fork_gen;
