@@ -16,9 +16,10 @@ from ._rings import SPSC, MPMC, Broadcast  # noqa: F401
 from ._block import SharedBlock  # noqa: F401
 from ._queue import Queue  # noqa: F401
 from ._slots import SlotTable  # noqa: F401
+from ._manager import Manager  # noqa: F401
 
 __all__ = [
-    "SPSC", "MPMC", "Broadcast", "SharedBlock", "Queue", "SlotTable", "unlink", "inspect",
+    "SPSC", "MPMC", "Broadcast", "SharedBlock", "Queue", "SlotTable", "Manager", "unlink", "inspect",
     "Error", "NotFoundError", "ExistsError", "AccessError", "TimeoutError",
     "InvalidError", "MessageSizeError", "StreamClosedError", "BusyError",
     "FormatError", "KindError", "NotReadyError", "CorruptError", "LappedError",

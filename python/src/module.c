@@ -121,6 +121,7 @@ PyMODINIT_FUNC PyInit__shmbus(void)
 	    add_type(m, &pyshmbus_zone_type, "Zone") < 0 ||
 	    add_type(m, &pyshmbus_block_type, "Block") < 0 ||
 	    add_type(m, &pyshmbus_slots_type, "Slots") < 0 ||
+	    add_type(m, &pyshmbus_manager_type, "Manager") < 0 ||
 	    pyshmbus_errors_init(m) < 0 ||
 	    PyModule_AddStringConstant(m, "LIB_VERSION", SHMBUS_VERSION_STRING) < 0) {
 		Py_DECREF(m);

@@ -14,6 +14,7 @@
  *   zone.c       the zero-copy reserve()/peek() blocks and their buffers
  *   block.c      SharedBlock: a named block with SharedMemory's interface
  *   slots.c      SlotTable: ShareableList's items on the slot table
+ *   manager.c    Manager: blocks unlinked at shutdown or when this process dies
  */
 #ifndef PYSHMBUS_H
 #define PYSHMBUS_H
@@ -89,6 +90,7 @@ extern PyTypeObject pyshmbus_ring_type;
 extern PyTypeObject pyshmbus_zone_type;
 extern PyTypeObject pyshmbus_block_type;
 extern PyTypeObject pyshmbus_slots_type;
+extern PyTypeObject pyshmbus_manager_type;
 
 /* Incremented in every child after fork(): handles opened before are dead. */
 extern volatile unsigned long pyshmbus_fork_gen;
