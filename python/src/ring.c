@@ -368,14 +368,22 @@ static PyObject *recv_timeout(RingObject *r, int tmo)
 	}
 }
 
-static PyObject *ring_recv(RingObject *r, PyObject *args, PyObject *kw)
+/* The (timeout=None) arguments of a consumer call, in ms; -1 and an
+ * exception if they are bad or the handle is not a usable consumer. */
+static int consumer_args(RingObject *r, PyObject *args, PyObject *kw, int *tmo)
 {
 	static char *kwlist[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kwlist, &timeout) ||
+	    pyshmbus_timeout_ms(timeout, tmo) < 0 || pyshmbus_ring_check(r, ROLE_CONSUMER) < 0)
+		return -1;
+	return 0;
+}
+
+static PyObject *ring_recv(RingObject *r, PyObject *args, PyObject *kw)
+{
 	int tmo;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kwlist, &timeout))
-		return NULL;
-	if (pyshmbus_timeout_ms(timeout, &tmo) < 0 || pyshmbus_ring_check(r, ROLE_CONSUMER) < 0)
+	if (consumer_args(r, args, kw, &tmo) < 0)
 		return NULL;
 	return recv_timeout(r, tmo);
 }
@@ -487,12 +495,8 @@ static PyObject *ring_reserve(RingObject *r, PyObject *args, PyObject *kw)
 
 static PyObject *ring_peek(RingObject *r, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "timeout", NULL };
-	PyObject *timeout = Py_None;
 	int tmo;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kwlist, &timeout))
-		return NULL;
-	if (pyshmbus_timeout_ms(timeout, &tmo) < 0 || pyshmbus_ring_check(r, ROLE_CONSUMER) < 0)
+	if (consumer_args(r, args, kw, &tmo) < 0)
 		return NULL;
 	return pyshmbus_zone_new(r, ROLE_CONSUMER, 0, tmo);
 }

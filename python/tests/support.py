@@ -72,6 +72,22 @@ class SpscPair(ShmTestCase):
         super().tearDown()
 
 
+def in_fork(fn, expected):
+    """Run FN in a forked child; True if it raised EXPECTED there."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn()
+        except expected:
+            code = 0
+        except BaseException:
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def main():
     """unittest.main, with exit code 77 when every test was skipped."""
     prog = unittest.main(exit=False, verbosity=2)
