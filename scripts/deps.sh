@@ -12,6 +12,7 @@ packages=(
   libck-dev                              # Concurrency Kit: a peer in the MPMC bench
   libzmq3-dev                            # ZeroMQ: a peer in the broadcast bench
   man-db                                 # man -l: the manual pages test
+  python3-dev python3-numpy              # the Python package (optional: skipped without)
 )
 
 missing=()
