@@ -68,19 +68,20 @@ class _Ring:
 
 class SPSC(_Ring):
     def __init__(self, name: str, role: Literal["producer", "consumer"], *,
-                 create: bool = False, capacity: int = 65536, mode: int = 0o600) -> None: ...
+                 create: bool = False, capacity: int = 65536, mode: int = 0o600,
+                 ephemeral: bool = False) -> None: ...
 
 class MPMC(_Ring):
     def __init__(self, name: str, role: Literal["producer", "consumer"], *,
                  create: bool = False, slots: int = 1024, slot_size: int = 256,
-                 mode: int = 0o600) -> None: ...
+                 mode: int = 0o600, ephemeral: bool = False) -> None: ...
 
 class Broadcast(_Ring):
     def __init__(self, name: str, role: Literal["producer", "subscriber", "consumer"], *,
                  create: bool = False, capacity: int = 65536, subscribers: int = 64,
                  policy: Literal["reliable", "lossy"] = "reliable",
                  start: Literal["newest", "oldest", "next"] = "newest",
-                 mode: int = 0o600) -> None: ...
+                 mode: int = 0o600, ephemeral: bool = False) -> None: ...
 
 class SharedBlock:
     def __init__(self, name: Optional[str] = None, create: bool = False, size: int = 0) -> None: ...

@@ -131,7 +131,8 @@ class Queue:
             raise ValueError("maxsize must be >= 0")
         slots = _pow2(maxsize) if maxsize else 512
         name = "shmbus_q_%d_%s" % (os.getpid(), secrets.token_hex(6))
-        MPMC(name, "producer", create=True, slots=slots, slot_size=slot_size).close()
+        MPMC(name, "producer", create=True, slots=slots, slot_size=slot_size,
+             ephemeral=True).close()
         self._maxsize = maxsize
         self._setup(_Shared(name, slots, slot_size, os.getpid()))
         self._finalizer = weakref.finalize(self, _finalize, name, os.getpid())

@@ -123,7 +123,8 @@ PyMODINIT_FUNC PyInit__shmbus(void)
 	    add_type(m, &pyshmbus_slots_type, "Slots") < 0 ||
 	    add_type(m, &pyshmbus_manager_type, "Manager") < 0 ||
 	    pyshmbus_errors_init(m) < 0 ||
-	    PyModule_AddStringConstant(m, "LIB_VERSION", SHMBUS_VERSION_STRING) < 0) {
+	    PyModule_AddStringConstant(m, "LIB_VERSION", SHMBUS_VERSION_STRING) < 0 ||
+	    PyModule_AddIntConstant(m, "MODE_EPHEMERAL", (long)SHMBUS_MODE_EPHEMERAL) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

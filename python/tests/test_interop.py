@@ -155,5 +155,34 @@ class Signals(ShmTestCase):
         shmbus.unlink(n)
 
 
+class Gc(ShmTestCase):
+    """ephemeral=True: `shmbus gc` removes the ring once its processes are
+    dead; a persistent ring (the default) survives, as blocks do in Python."""
+
+    def test_ephemeral_goes_persistent_stays(self):
+        eph, per = name("eph"), name("per")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                shmbus.MPMC(eph, "producer", create=True, slots=8, slot_size=64,
+                            ephemeral=True).close()
+                shmbus.SPSC(per, "producer", create=True, capacity=4096).close()
+            finally:
+                os._exit(0)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        try:
+            self.assertTrue(os.path.exists("/dev/shm/" + eph))
+            r = tool("gc", "--prefix", eph)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertFalse(os.path.exists("/dev/shm/" + eph), r.stdout)
+            r = tool("gc", "--prefix", per)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(os.path.exists("/dev/shm/" + per))
+        finally:
+            for n in (eph, per):
+                if os.path.exists("/dev/shm/" + n):
+                    os.unlink("/dev/shm/" + n)
+
+
 if __name__ == "__main__":
     main()
