@@ -17,6 +17,7 @@
 
 #include "header_internal.h"
 #include "registry_internal.h"
+#include "shm_file_internal.h"
 
 #define GENERATE_TRIES 64
 
@@ -140,23 +141,10 @@ int shmbus_block_attach(struct shmbus_block **out, const char *name, unsigned fl
 	rc = name_path(name, path);
 	if (rc)
 		return rc;
-	fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	fd = shm_file_open(-1, path, rdonly, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (st.st_size <= 0) {
-		rc = -SHMBUS_EEMPTY;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > SIZE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
+		return fd;
 	rc = block_map(out, fd, path, &st, rdonly);
-out:
 	close(fd);
 	return rc;
 }
