@@ -181,15 +181,37 @@ static int parse_args(const struct tool_cmd *cmd, int argc, char **argv, int wan
 	return TOOL_OK;
 }
 
+/* A slot held by a C writer: name it, and say what to do. */
+static int writer_error(const struct shmbus_slots *sl, int64_t index, const char *name,
+			const char *what, int rc)
+{
+	struct shmbus_slot_writer w;
+
+	if (shmbus_slots_writer(sl, index, &w) || w.pid == 0)
+		return tool_fail(name, what, rc);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "shmbus: %s: %s %" PRId64 ": timed out after %d ms: C writer pid %d"
+				" (%s) is still writing it\n",
+			name, what, index, SHMBUS_SLOTS_TIMEOUT_MS, (int)w.pid,
+			w.alive ? "alive" : "dead");
+	else
+		fprintf(stderr, "shmbus: %s: %s %" PRId64 ": C writer pid %d died while writing"
+				" it; `shmbus set` (or any read-write attach) repairs it\n",
+			name, what, index, (int)w.pid);
+	return TOOL_ERR;
+}
+
 static int index_error(const struct shmbus_slots *sl, int64_t index, const char *name,
-		       int rc)
+		       const char *what, int rc)
 {
 	if (rc == -ERANGE) {
 		fprintf(stderr, "shmbus: %s: index %" PRId64 " out of range (%zu items)\n", name,
 			index, shmbus_slots_len(sl));
 		return TOOL_ERR;
 	}
-	return tool_fail(name, "cannot read item", rc);
+	if (rc == -ETIMEDOUT || rc == -SHMBUS_EPEERDEAD)
+		return writer_error(sl, index, name, what, rc);
+	return tool_fail(name, what, rc);
 }
 
 static int run_get(int argc, char **argv)
@@ -213,7 +235,7 @@ static int run_get(int argc, char **argv)
 		return tool_fail(name, "cannot attach slot table", rc);
 	cap = shmbus_slots_capacity(sl, index);
 	if (cap < 0) {
-		rc = index_error(sl, index, name, (int)cap);
+		rc = index_error(sl, index, name, "cannot read item", (int)cap);
 		goto out;
 	}
 	buf = malloc((size_t)cap + 1);
@@ -223,7 +245,7 @@ static int run_get(int argc, char **argv)
 	}
 	rc = shmbus_slots_get(sl, index, &v, buf, (size_t)cap + 1);
 	if (rc) {
-		rc = index_error(sl, index, name, rc);
+		rc = index_error(sl, index, name, "cannot read item", rc);
 		goto out;
 	}
 	rc = shmbus_slot_value_json(&v, &text);
@@ -278,10 +300,8 @@ static int run_set(int argc, char **argv)
 				" holds at most %" PRId64 "\n",
 			name, v.u.s.len, index, shmbus_slots_capacity(sl, index));
 		rc = TOOL_ERR;
-	} else if (rc == -ERANGE) {
-		rc = index_error(sl, index, name, rc);
 	} else if (rc) {
-		rc = tool_fail(name, "cannot set", rc);
+		rc = index_error(sl, index, name, "cannot set item", rc);
 	}
 	shmbus_slots_close(sl);
 out_json:
