@@ -25,8 +25,9 @@
 	"  \"text\"                 str (UTF-8)\n" \
 	"  {\"bytes_hex\": \"00ff\"}  bytes, as hex digits (Python: b.hex())\n" \
 	"  null                   None\n" \
-	"Python strips trailing NUL bytes from str and bytes when it reads them, and\n" \
-	"so do shmbus get and inspect: \"ab\\u0000\" reads back as \"ab\".\n"
+	"A NUL in a str is written \\u0000, as get prints it.  Python strips trailing\n" \
+	"NUL bytes from str and bytes when it reads them, and so do shmbus get and\n" \
+	"inspect: \"ab\\u0000\" reads back as \"ab\", \"a\\u0000b\" as itself.\n"
 
 static const struct tool_cmd cmd_create_slots = {
 	.name = "create slots",
@@ -58,12 +59,14 @@ static int load_values(const char *text, const char *path, json_t **doc,
 	size_t i;
 	int rc;
 
+	/* JSON_ALLOW_NUL: "\u0000" is how get prints a NUL in a str, so
+	 * what get prints, create and set take back. */
 	if (text)
-		*doc = json_loads(text, 0, &err);
+		*doc = json_loads(text, JSON_ALLOW_NUL, &err);
 	else if (strcmp(path, "-") == 0)
-		*doc = json_loadf(stdin, 0, &err);
+		*doc = json_loadf(stdin, JSON_ALLOW_NUL, &err);
 	else
-		*doc = json_load_file(path, 0, &err);
+		*doc = json_load_file(path, JSON_ALLOW_NUL, &err);
 	if (!*doc)
 		return tool_usage_error(&cmd_create_slots, "values: %s (line %d)", err.text,
 					err.line);
@@ -181,6 +184,21 @@ static int parse_args(const struct tool_cmd *cmd, int argc, char **argv, int wan
 	return TOOL_OK;
 }
 
+/* Why @name is no slot table we can use, said as such. */
+static int attach_error(const char *name, int rc)
+{
+	if (rc == -SHMBUS_EKIND) {
+		fprintf(stderr, "shmbus: %s: not a slot table\n", name);
+		return TOOL_ERR;
+	}
+	if (rc == -SHMBUS_ECORRUPT || rc == -SHMBUS_ETRUNCATED) {
+		fprintf(stderr, "shmbus: %s: not a slot table, or a damaged one (%s)\n", name,
+			shmbus_strerror(rc));
+		return TOOL_ERR;
+	}
+	return tool_fail(name, "cannot attach slot table", rc);
+}
+
 /* A slot held by a C writer: name it, and say what to do. */
 static int writer_error(const struct shmbus_slots *sl, int64_t index, const char *name,
 			const char *what, int rc)
@@ -232,7 +250,7 @@ static int run_get(int argc, char **argv)
 		return tool_usage_error(&cmd_get, "bad index '%s'", argv[optind + 1]);
 	rc = shmbus_slots_attach(&sl, name, SHMBUS_ATTACH_RDONLY);
 	if (rc)
-		return tool_fail(name, "cannot attach slot table", rc);
+		return attach_error(name, rc);
 	cap = shmbus_slots_capacity(sl, index);
 	if (cap < 0) {
 		rc = index_error(sl, index, name, "cannot read item", (int)cap);
@@ -280,7 +298,7 @@ static int run_set(int argc, char **argv)
 	name = argv[optind];
 	if (!parse_index(argv[optind + 1], &index))
 		return tool_usage_error(&cmd_set, "bad index '%s'", argv[optind + 1]);
-	j = json_loads(argv[optind + 2], JSON_DECODE_ANY, &err);
+	j = json_loads(argv[optind + 2], JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!j)
 		return tool_usage_error(&cmd_set, "value: %s", err.text);
 	rc = slot_json_parse(j, false, &v, &owned, &why);
@@ -291,7 +309,7 @@ static int run_set(int argc, char **argv)
 	}
 	rc = shmbus_slots_attach(&sl, name, 0);
 	if (rc) {
-		rc = tool_fail(name, "cannot attach slot table", rc);
+		rc = attach_error(name, rc);
 		goto out_json;
 	}
 	rc = shmbus_slots_set(sl, index, &v);

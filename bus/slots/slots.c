@@ -348,9 +348,10 @@ int shmbus_slots_attach(struct shmbus_slots **out, const char *name, unsigned fl
 		sl->off = NULL;
 		sl->sfmt = NULL;
 		if (waited >= ATTACH_WAIT_MS) {
-			/* N == 0 never became a list: not one. */
+			/* N == 0 never became a list: not one (zero-filled
+			 * raw bytes, typically), rather than a damaged one. */
 			if (rc == -EAGAIN)
-				rc = -SHMBUS_ECORRUPT;
+				rc = -SHMBUS_EKIND;
 			break;
 		}
 		nanosleep(&nap, NULL);

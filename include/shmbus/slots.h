@@ -277,8 +277,10 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_create(struct shmbus_slots **out,
  * list that shmbus is still creating, and never for a slot's writer (see
  * "Bounded waits"); a read-write attach repairs the slots of dead writers.
  * Returns 0 and fills @out, or an error of shmbus_block_attach() (-ENOENT,
- * -EACCES, ...), -SHMBUS_EKIND (another shmbus layout), -SHMBUS_ECORRUPT
- * (not a well-formed list), -ENOMEM.
+ * -EACCES, -SHMBUS_ENOTREG, ...), -SHMBUS_EKIND (another shmbus layout, or
+ * no list at all: a count of 0 in a block that is not an empty list, e.g.
+ * zero-filled raw bytes), -SHMBUS_ECORRUPT (not a well-formed list),
+ * -SHMBUS_ETRUNCATED, -ENOMEM.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_attach(struct shmbus_slots **out,
 						      const char *name, unsigned flags);
