@@ -95,7 +95,10 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_create(struct shmbus_block **out,
  * Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES, -SHMBUS_ENOTREG (a
  * FIFO, directory, socket or device), -SHMBUS_ESYMLINK (a symbolic link),
  * -SHMBUS_EEMPTY (a zero-length object: there is nothing to map), -EFBIG
- * (too large to map).
+ * (too large to map), -ENOSPC (read-write only: the object is sparse, as
+ * Python's SharedMemory makes them, and the file system has no room for the
+ * rest of it; attach reserves every page of a block it may write, so that a
+ * full /dev/shm gives this error here instead of SIGBUS on a later store).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_attach(struct shmbus_block **out,
 						      const char *name,
