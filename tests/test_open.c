@@ -124,6 +124,26 @@ static void test_empty(void **state)
 	library_refuses(PLANT_EMPTY);
 }
 
+/* A manager asked to track a planted name refuses it, never hangs. */
+static void test_manager_track(void **state)
+{
+	static const enum plant kinds[] = { PLANT_FIFO, PLANT_DIR, PLANT_LINK };
+	struct shmbus_manager *m;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const char *name = plant(kinds[k]);
+
+		assert_int_equal(shmbus_manager_track(m, name), want_code(kinds[k]));
+		unplant(kinds[k], name);
+	}
+	assert_int_equal(shmbus_manager_count(m), 0);
+	assert_int_equal(shmbus_manager_shutdown(m), 0);
+	shmbus_manager_free(m);
+}
+
 /* The listing shows regular files only, and gc passes the rest by. */
 static void test_list_and_gc(void **state)
 {
@@ -207,6 +227,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_directory, tu_teardown),
 		cmocka_unit_test_teardown(test_symlink, tu_teardown),
 		cmocka_unit_test_teardown(test_empty, tu_teardown),
+		cmocka_unit_test_teardown(test_manager_track, tu_teardown),
 		cmocka_unit_test_teardown(test_list_and_gc, tu_teardown),
 		cmocka_unit_test_teardown(test_tool_fifo, tu_teardown),
 		cmocka_unit_test_teardown(test_tool_directory, tu_teardown),
