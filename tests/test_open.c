@@ -77,9 +77,10 @@ static int want_code(enum plant what)
 	}
 }
 
-/* Every library path that opens a name. */
-static void library_refuses(enum plant what)
+/* Every library path that opens a name; the planted kind is the state. */
+static void library_refuses(void **state)
 {
+	enum plant what = *(const enum plant *)*state;
 	const char *name = plant(what);
 	int want = want_code(what);
 	struct shmbus_snapshot *snap;
@@ -98,30 +99,6 @@ static void library_refuses(enum plant what)
 	assert_int_equal(shmbus_mpmc_open(&m, name, SHMBUS_MPMC_CONSUMER), want);
 	assert_int_equal(shmbus_bcast_subscribe(&bc, name, SHMBUS_BCAST_FROM_NEWEST), want);
 	unplant(what, name);
-}
-
-static void test_fifo(void **state)
-{
-	(void)state;
-	library_refuses(PLANT_FIFO);
-}
-
-static void test_directory(void **state)
-{
-	(void)state;
-	library_refuses(PLANT_DIR);
-}
-
-static void test_symlink(void **state)
-{
-	(void)state;
-	library_refuses(PLANT_LINK);
-}
-
-static void test_empty(void **state)
-{
-	(void)state;
-	library_refuses(PLANT_EMPTY);
 }
 
 /* A manager asked to track a planted name refuses it, never hangs. */
@@ -164,8 +141,9 @@ static void test_list_and_gc(void **state)
 }
 
 /* The tool: exit 1 and the library's text, for every command that opens. */
-static void tool_refuses(enum plant what)
+static void tool_refuses(void **state)
 {
+	enum plant what = *(const enum plant *)*state;
 	const char *name = plant(what);
 	const char *text = shmbus_strerror(want_code(what));
 	const char *const cmds[][6] = {
@@ -196,43 +174,20 @@ static void tool_refuses(enum plant what)
 	unplant(what, name);
 }
 
-static void test_tool_fifo(void **state)
-{
-	(void)state;
-	tool_refuses(PLANT_FIFO);
-}
-
-static void test_tool_directory(void **state)
-{
-	(void)state;
-	tool_refuses(PLANT_DIR);
-}
-
-static void test_tool_symlink(void **state)
-{
-	(void)state;
-	tool_refuses(PLANT_LINK);
-}
-
-static void test_tool_empty(void **state)
-{
-	(void)state;
-	tool_refuses(PLANT_EMPTY);
-}
+#define EACH_PLANT(fn)                                                              \
+	cmocka_unit_test_prestate_setup_teardown(fn, NULL, tu_teardown, &plants[0]), \
+	cmocka_unit_test_prestate_setup_teardown(fn, NULL, tu_teardown, &plants[1]), \
+	cmocka_unit_test_prestate_setup_teardown(fn, NULL, tu_teardown, &plants[2]), \
+	cmocka_unit_test_prestate_setup_teardown(fn, NULL, tu_teardown, &plants[3])
 
 int main(void)
 {
+	static enum plant plants[] = { PLANT_FIFO, PLANT_DIR, PLANT_LINK, PLANT_EMPTY };
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_fifo, tu_teardown),
-		cmocka_unit_test_teardown(test_directory, tu_teardown),
-		cmocka_unit_test_teardown(test_symlink, tu_teardown),
-		cmocka_unit_test_teardown(test_empty, tu_teardown),
+		EACH_PLANT(library_refuses),
+		EACH_PLANT(tool_refuses),
 		cmocka_unit_test_teardown(test_manager_track, tu_teardown),
 		cmocka_unit_test_teardown(test_list_and_gc, tu_teardown),
-		cmocka_unit_test_teardown(test_tool_fifo, tu_teardown),
-		cmocka_unit_test_teardown(test_tool_directory, tu_teardown),
-		cmocka_unit_test_teardown(test_tool_symlink, tu_teardown),
-		cmocka_unit_test_teardown(test_tool_empty, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
