@@ -187,7 +187,11 @@ static void test_killed_writer(void **state)
 	struct shmbus_slots *sl;
 	char buf[64], *err;
 
+	struct shmbus_slots *early;
+
 	(void)state;
+	/* Attached before the death: attach has nothing to repair then. */
+	early = attach(name, 0);
 	assert_int_equal(tu_wait(start_writer(name, SLOTS_HOOK_WRITTEN, SIGKILL)), 1000 + SIGKILL);
 	/* Read-only: reported, not repaired, never torn. */
 	sl = attach(name, SHMBUS_ATTACH_RDONLY);
@@ -196,6 +200,17 @@ static void test_killed_writer(void **state)
 	assert_int_equal(tool(&err, "get", name, "1", NULL), 1);
 	assert_non_null(strstr(err, "died while writing"));
 	free(err);
+	/* A set, even one that may not wait at all, takes the dead claim
+	 * over and writes a whole value. */
+	assert_int_equal(shmbus_slots_get(early, 1, &v, buf, sizeof(buf)), -SHMBUS_EPEERDEAD);
+	assert_int_equal(shmbus_slots_set_timeout(early, 0), 0);
+	assert_int_equal(shmbus_slots_set(early, 1, &(struct shmbus_slot_value){
+						    .type = SHMBUS_SLOT_STR, .u.s = { "fixed", 5 } }),
+			 0);
+	expect_str(early, 1, "fixed");
+	shmbus_slots_close(early);
+	/* Killed again: this time a read-write attach repairs it. */
+	assert_int_equal(tu_wait(start_writer(name, SLOTS_HOOK_WRITTEN, SIGKILL)), 1000 + SIGKILL);
 	/* Read-write attach repairs: None, and the others untouched. */
 	sl = attach(name, 0);
 	expect_type(sl, 1, SHMBUS_SLOT_NONE);

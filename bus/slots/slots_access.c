@@ -451,8 +451,19 @@ static int guard_lock(struct slot_guard *g, shmbus_ident_t me, struct slot_wait 
 			}
 		}
 		rc = wait_tick(w);
-		if (rc)
+		if (rc) {
+			/* Out of time (or a timeout of 0): a holder that is
+			 * dead is taken over all the same, never waited for. */
+			if (!shmbus_proc_alive(cur) &&
+			    /* C2, as above. */
+			    atomic_compare_exchange_strong_explicit(&g->writer, &cur, me,
+								    memory_order_acquire,
+								    memory_order_relaxed)) {
+				took_over = true;
+				break;
+			}
 			return rc;
+		}
 	}
 	/* Relaxed: after C1 the previous writer's R1 happens before this
 	 * load, and nobody else stores seq while we hold the claim. */
