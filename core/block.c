@@ -17,6 +17,7 @@
 
 #include "header_internal.h"
 #include "registry_internal.h"
+#include "shm_file_internal.h"
 
 #define GENERATE_TRIES 64
 
@@ -57,6 +58,35 @@ static int block_map(struct shmbus_block **out, int fd, const char *path,
 			return -ENOMEM;
 	}
 	*out = got;
+	return 0;
+}
+
+/*
+ * Make sure every page of a block we may write is backed, so that a full
+ * file system fails here with -ENOSPC rather than later with SIGBUS on the
+ * first store to a hole.  Our own blocks are reserved at creation; blocks
+ * that others made (Python's SharedMemory only calls ftruncate) may be
+ * sparse.  fallocate(2) itself, not posix_fallocate(3): glibc's fallback
+ * for file systems without it writes zero bytes over the file, which would
+ * race with the block's live writers.  Allocating pages that exist already
+ * changes nothing in them.  Read-only handles need no reservation: a hole
+ * reads as zeros.
+ */
+static int block_reserve(int fd, const struct stat *st)
+{
+	/* Every block-sized unit already allocated: nothing to do (st_blocks
+	 * counts 512-byte units). */
+	if ((uint64_t)st->st_blocks * 512u >= (uint64_t)st->st_size)
+		return 0;
+	while (fallocate(fd, 0, 0, st->st_size) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* No fallocate here (not tmpfs): nothing better to do than
+		 * what shm_open users get everywhere. */
+		if (errno == EOPNOTSUPP || errno == ENOSYS)
+			return 0;
+		return -errno;
+	}
 	return 0;
 }
 
@@ -140,23 +170,12 @@ int shmbus_block_attach(struct shmbus_block **out, const char *name, unsigned fl
 	rc = name_path(name, path);
 	if (rc)
 		return rc;
-	fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	fd = shm_file_open(-1, path, rdonly, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (st.st_size <= 0) {
-		rc = -SHMBUS_EEMPTY;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > SIZE_MAX) {
-		rc = -EFBIG;
-		goto out;
-	}
-	rc = block_map(out, fd, path, &st, rdonly);
-out:
+		return fd;
+	rc = rdonly ? 0 : block_reserve(fd, &st);
+	if (rc == 0)
+		rc = block_map(out, fd, path, &st, rdonly);
 	close(fd);
 	return rc;
 }

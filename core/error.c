@@ -21,6 +21,9 @@ static const char *const error_messages[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_EEMPTY - SHMBUS_E_FIRST] = "block is empty (zero length)",
 	[SHMBUS_EEOS - SHMBUS_E_FIRST] = "end of stream",
 	[SHMBUS_ELAPPED - SHMBUS_E_FIRST] = "message was overwritten while it was read",
+	[SHMBUS_ENOTREG - SHMBUS_E_FIRST] =
+		"not a regular file (a FIFO, directory, socket or device is never opened)",
+	[SHMBUS_ESYMLINK - SHMBUS_E_FIRST] = "is a symbolic link (never followed)",
 };
 
 const char *shmbus_strerror(int code)

@@ -217,10 +217,11 @@ static void test_zero_count_that_is_no_list(void **state)
 {
 	(void)state;
 	/* A raw zeroed block: N = 0 but not 16 bytes, no trailer.  Attach
-	 * waits a moment for a creator, then says it is no list. */
+	 * waits a moment for a creator, then says it is no list (another
+	 * kind of block, not a damaged list). */
 	memset(img, 0, sizeof(img));
-	assert_int_equal(attach_image(4096), -SHMBUS_ECORRUPT);
-	assert_int_equal(attach_image(17), -SHMBUS_ECORRUPT);
+	assert_int_equal(attach_image(4096), -SHMBUS_EKIND);
+	assert_int_equal(attach_image(17), -SHMBUS_EKIND);
 }
 
 static void test_slot_corrupted_after_attach(void **state)

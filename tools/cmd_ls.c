@@ -140,8 +140,8 @@ static int run(int argc, char **argv)
 		struct shmbus_snapshot *s;
 
 		rc = shmbus_snapshot_take(names[i], &s);
-		if (rc == -ENOENT)
-			continue; /* removed while we listed */
+		if (rc == -ENOENT || rc == -SHMBUS_ENOTREG || rc == -SHMBUS_ESYMLINK)
+			continue; /* removed, or replaced by a non-block, while we listed */
 		if (rc == -SHMBUS_EEMPTY || rc == -EACCES) {
 			/* Still a block: show what the directory knows. */
 			if (json) {

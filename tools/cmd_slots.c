@@ -26,8 +26,9 @@
 	"  \"text\"                 str (UTF-8)\n" \
 	"  {\"bytes_hex\": \"00ff\"}  bytes, as hex digits (Python: b.hex())\n" \
 	"  null                   None\n" \
-	"Python strips trailing NUL bytes from str and bytes when it reads them, and\n" \
-	"so do shmbus get and inspect: \"ab\\u0000\" reads back as \"ab\".\n"
+	"A NUL in a str is written \\u0000, as get prints it.  Python strips trailing\n" \
+	"NUL bytes from str and bytes when it reads them, and so do shmbus get and\n" \
+	"inspect: \"ab\\u0000\" reads back as \"ab\", \"a\\u0000b\" as itself.\n"
 
 static const struct tool_cmd cmd_create_slots = {
 	.name = "create slots",
@@ -59,12 +60,14 @@ static int load_values(const char *text, const char *path, json_t **doc,
 	size_t i;
 	int rc;
 
+	/* JSON_ALLOW_NUL: "\u0000" is how get prints a NUL in a str, so
+	 * what get prints, create and set take back. */
 	if (text)
-		*doc = json_loads(text, 0, &err);
+		*doc = json_loads(text, JSON_ALLOW_NUL, &err);
 	else if (strcmp(path, "-") == 0)
-		*doc = json_loadf(stdin, 0, &err);
+		*doc = json_loadf(stdin, JSON_ALLOW_NUL, &err);
 	else
-		*doc = json_load_file(path, 0, &err);
+		*doc = json_load_file(path, JSON_ALLOW_NUL, &err);
 	if (!*doc)
 		return tool_usage_error(&cmd_create_slots, "values: %s (line %d)", err.text,
 					err.line);
@@ -186,15 +189,43 @@ static int parse_args(const struct tool_cmd *cmd, int argc, char **argv, int wan
 	return TOOL_OK;
 }
 
+/* Why @name is no slot table we can use, said as such. */
+static int attach_error(const char *name, int rc)
+{
+	return human_fail_kind(name, "cannot attach slot table", rc, HUMAN_LISTS, "a slot table");
+}
+
+/* A slot held by a C writer: name it, and say what to do. */
+static int writer_error(const struct shmbus_slots *sl, int64_t index, const char *name,
+			const char *what, int rc)
+{
+	struct shmbus_slot_writer w;
+
+	if (shmbus_slots_writer(sl, index, &w) || w.pid == 0)
+		return tool_fail(name, what, rc);
+	if (rc == -ETIMEDOUT)
+		fprintf(stderr, "shmbus: %s: %s %" PRId64 ": timed out after %d ms: C writer pid %d"
+				" (%s) is still writing it\n",
+			name, what, index, SHMBUS_SLOTS_TIMEOUT_MS, (int)w.pid,
+			w.alive ? "alive" : "dead");
+	else
+		fprintf(stderr, "shmbus: %s: %s %" PRId64 ": C writer pid %d died while writing"
+				" it; `shmbus set` (or any read-write attach) repairs it\n",
+			name, what, index, (int)w.pid);
+	return TOOL_ERR;
+}
+
 static int index_error(const struct shmbus_slots *sl, int64_t index, const char *name,
-		       int rc)
+		       const char *what, int rc)
 {
 	if (rc == -ERANGE) {
 		fprintf(stderr, "shmbus: %s: index %" PRId64 " out of range (%zu items)\n", name,
 			index, shmbus_slots_len(sl));
 		return TOOL_ERR;
 	}
-	return tool_fail(name, "cannot read item", rc);
+	if (rc == -ETIMEDOUT || rc == -SHMBUS_EPEERDEAD)
+		return writer_error(sl, index, name, what, rc);
+	return tool_fail(name, what, rc);
 }
 
 static int run_get(int argc, char **argv)
@@ -215,11 +246,10 @@ static int run_get(int argc, char **argv)
 		return tool_usage_error(&cmd_get, "bad index '%s'", argv[optind + 1]);
 	rc = shmbus_slots_attach(&sl, name, SHMBUS_ATTACH_RDONLY);
 	if (rc)
-		return human_fail_kind(name, "cannot attach slot table", rc, HUMAN_LISTS,
-				       "a slot table");
+		return attach_error(name, rc);
 	cap = shmbus_slots_capacity(sl, index);
 	if (cap < 0) {
-		rc = index_error(sl, index, name, (int)cap);
+		rc = index_error(sl, index, name, "cannot read item", (int)cap);
 		goto out;
 	}
 	buf = malloc((size_t)cap + 1);
@@ -229,7 +259,7 @@ static int run_get(int argc, char **argv)
 	}
 	rc = shmbus_slots_get(sl, index, &v, buf, (size_t)cap + 1);
 	if (rc) {
-		rc = index_error(sl, index, name, rc);
+		rc = index_error(sl, index, name, "cannot read item", rc);
 		goto out;
 	}
 	rc = shmbus_slot_value_json(&v, &text);
@@ -264,7 +294,7 @@ static int run_set(int argc, char **argv)
 	name = argv[optind];
 	if (!parse_index(argv[optind + 1], &index))
 		return tool_usage_error(&cmd_set, "bad index '%s'", argv[optind + 1]);
-	j = json_loads(argv[optind + 2], JSON_DECODE_ANY, &err);
+	j = json_loads(argv[optind + 2], JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!j)
 		return tool_usage_error(&cmd_set, "value: %s", err.text);
 	rc = slot_json_parse(j, false, &v, &owned, &why);
@@ -275,8 +305,7 @@ static int run_set(int argc, char **argv)
 	}
 	rc = shmbus_slots_attach(&sl, name, 0);
 	if (rc) {
-		rc = human_fail_kind(name, "cannot attach slot table", rc, HUMAN_LISTS,
-				     "a slot table");
+		rc = attach_error(name, rc);
 		goto out_json;
 	}
 	rc = shmbus_slots_set(sl, index, &v);
@@ -285,10 +314,8 @@ static int run_set(int argc, char **argv)
 				" holds at most %" PRId64 "\n",
 			name, v.u.s.len, index, shmbus_slots_capacity(sl, index));
 		rc = TOOL_ERR;
-	} else if (rc == -ERANGE) {
-		rc = index_error(sl, index, name, rc);
 	} else if (rc) {
-		rc = tool_fail(name, "cannot set", rc);
+		rc = index_error(sl, index, name, "cannot set item", rc);
 	}
 	shmbus_slots_close(sl);
 out_json:

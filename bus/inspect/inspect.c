@@ -16,6 +16,7 @@
 
 #include "inspect_internal.h"
 #include "name_internal.h"
+#include "shm_file_internal.h"
 
 const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = NULL,
@@ -183,6 +184,7 @@ int snapshot_fd(int fd, const char *name, struct shmbus_snapshot **out)
 int shmbus_snapshot_take(const char *name, struct shmbus_snapshot **out)
 {
 	char path[SHMBUS_PATH_MAX];
+	struct stat st;
 	int fd, rc;
 
 	if (!out)
@@ -191,9 +193,9 @@ int shmbus_snapshot_take(const char *name, struct shmbus_snapshot **out)
 	rc = name_path(name, path);
 	if (rc)
 		return rc;
-	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+	fd = shm_file_open(-1, path, true, &st);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = snapshot_fd(fd, path + 1, out);
 	close(fd);
 	return rc;

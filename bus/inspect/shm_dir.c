@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shm_dir_internal.h"
@@ -29,6 +30,7 @@ int shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 	size_t plen = prefix ? strlen(prefix) : 0, n = 0, cap = 0;
 	char **names = NULL;
 	struct dirent *e;
+	struct stat st;
 	int fd;
 	DIR *d;
 
@@ -55,6 +57,13 @@ int shm_list(int dirfd, const char *prefix, char ***out, size_t *count)
 		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
 			continue;
 		if (shmbus_name_check(e->d_name) != 0 || (plen && strncmp(e->d_name, prefix, plen) != 0))
+			continue;
+		/* A file system without d_type: ask, without following links.
+		 * (Callers open each name with shm_file_open(), which checks
+		 * again on the descriptor: this only keeps the list honest.) */
+		if (e->d_type == DT_UNKNOWN &&
+		    (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !S_ISREG(st.st_mode)))
 			continue;
 		if (n == cap) {
 			char **grown = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));

@@ -26,6 +26,7 @@
 #include "inspect/inspect_internal.h"
 #include "manager_internal.h"
 #include "inspect/shm_dir_internal.h"
+#include "shm_file_internal.h"
 
 struct gc_ctx {
 	int dirfd;
@@ -46,29 +47,21 @@ struct gc_look {
 };
 
 /*
- * Open @name without following links and snapshot that very descriptor.
- * Returns 0, or a negative code for a name to leave alone (gone, not a
- * regular file, empty, unreadable).  l->st is filled whenever the object
- * could be opened, even when the snapshot then fails (e.g. empty).
+ * Open @name (shm_file_open(): no links, no blocking, regular files only)
+ * and snapshot that very descriptor.  Returns 0, or a negative code for a
+ * name to leave alone (gone, not a regular file, empty, unreadable).
+ * l->st is filled whenever the object could be opened, even when the
+ * snapshot then fails (e.g. empty).
  */
 static int look(struct gc_ctx *c, const char *name, struct gc_look *l)
 {
 	int fd, rc;
 
 	memset(l, 0, sizeof(*l));
-	fd = openat(c->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = shm_file_open(c->dirfd, name, true, &l->st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &l->st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(l->st.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
+		return fd;
 	rc = snapshot_fd(fd, name, &l->snap);
-out:
 	close(fd);
 	return rc;
 }

@@ -221,7 +221,9 @@ static int track_object(struct shmbus_manager *m, struct mgr_item *it)
 	int rc;
 
 	rc = shmbus_block_attach(&b, it->name, 0);
-	if (rc == -EACCES)
+	/* Not writable by us, or sparse on a full /dev/shm: tracking needs
+	 * only its identity (the header is then left unmarked). */
+	if (rc == -EACCES || rc == -ENOSPC)
 		rc = shmbus_block_attach(&b, it->name, SHMBUS_ATTACH_RDONLY);
 	if (rc == -SHMBUS_EEMPTY) {
 		/* Zero length: nothing to map, but still a name to remove. */

@@ -103,6 +103,7 @@ int slots_plan(struct shmbus_slots **out, const struct shmbus_slot_value *values
 	sl = calloc(1, sizeof(*sl));
 	if (!sl)
 		return -ENOMEM;
+	sl->timeout_ms = SHMBUS_SLOTS_TIMEOUT_MS;
 	sl->off = malloc((n + 1) * sizeof(*sl->off));
 	if (!sl->off) {
 		rc = -ENOMEM;
@@ -193,19 +194,32 @@ fail:
 	return rc;
 }
 
-/* Check every slot's format and code (see DECODE_TRIES). */
-static int check_slots(const struct shmbus_slots *sl)
+/*
+ * Check every slot's format and code (see DECODE_TRIES), without waiting on
+ * any writer: attach must not hang on a stopped one (or on a peer that
+ * forges "being written").  A slot a live C writer is writing is left to
+ * get, which checks format and code on every read anyway.  A slot whose C
+ * writer died is repaired by a read-write handle (slots_repair()), and left
+ * to get to report by a read-only one.
+ */
+static int check_slots(struct shmbus_slots *sl)
 {
 	struct slot_copy c;
 	uint64_t i;
 	int rc, tries;
 
+	sl->timeout_ms = 0;
 	for (i = 0; i < sl->lay.n; i++) {
+		/* A dead writer's claim, mid-write or not: drop or repair it
+		 * now rather than make the next set wait to find it dead. */
+		if (sl->guards && !sl->rdonly) {
+			rc = slots_repair(sl, i);
+			if (rc < 0)
+				return rc;
+		}
 		for (tries = 0; tries < DECODE_TRIES; tries++) {
 			rc = slots_read(sl, i, &c, NULL, 0, false);
-			/* A C writer died in this slot: the next set repairs it;
-			 * get reports it.  Not a reason to refuse the list. */
-			if (rc == -SHMBUS_EPEERDEAD)
+			if (rc == -SHMBUS_EPEERDEAD || rc == -ETIMEDOUT)
 				break;
 			if (rc)
 				return rc;
@@ -287,6 +301,7 @@ static int parse(struct shmbus_slots *sl)
 	rc = slots_fill_sfmt(sl);
 	if (rc == 0)
 		rc = check_slots(sl);
+	sl->timeout_ms = SHMBUS_SLOTS_TIMEOUT_MS;
 out:
 	free(off);
 	return rc;
@@ -333,9 +348,10 @@ int shmbus_slots_attach(struct shmbus_slots **out, const char *name, unsigned fl
 		sl->off = NULL;
 		sl->sfmt = NULL;
 		if (waited >= ATTACH_WAIT_MS) {
-			/* N == 0 never became a list: not one. */
+			/* N == 0 never became a list: not one (zero-filled
+			 * raw bytes, typically), rather than a damaged one. */
 			if (rc == -EAGAIN)
-				rc = -SHMBUS_ECORRUPT;
+				rc = -SHMBUS_EKIND;
 			break;
 		}
 		nanosleep(&nap, NULL);
@@ -368,6 +384,14 @@ bool shmbus_slots_guarded(const struct shmbus_slots *sl)
 const char *shmbus_slots_name(const struct shmbus_slots *sl)
 {
 	return shmbus_block_name(sl->block);
+}
+
+int shmbus_slots_set_timeout(struct shmbus_slots *sl, int timeout_ms)
+{
+	if (!sl || timeout_ms < 0)
+		return -EINVAL;
+	sl->timeout_ms = timeout_ms;
+	return 0;
 }
 
 int64_t shmbus_slots_capacity(const struct shmbus_slots *sl, int64_t index)

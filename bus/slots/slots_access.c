@@ -26,9 +26,11 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "relax_internal.h"
 #include "slots_internal.h"
+#include "time_internal.h"
 
 /*
  * ThreadSanitizer cannot model fences, and GCC refuses them under it
@@ -52,6 +54,13 @@
 #define CHECK_EVERY 256u
 /* Busy spins before yielding the CPU. */
 #define SPINS 16u
+/* Yields before sleeping between looks: a writer that has not finished by
+ * then is stopped or descheduled, and spinning would only burn a CPU. */
+#define YIELDS 1024u
+/* The sleep between looks after that, in ns. */
+#define NAP_NS 100000L
+/* Looks between two readings of the clock (a vDSO call each). */
+#define CLOCK_EVERY 16u
 
 /*
  * The caller's ident, for writer claims, without the getpid() system call
@@ -61,6 +70,10 @@
  * by a raw clone() that bypasses fork(3) must not share a handle's writes
  * with its parent (it would claim slots under the parent's ident).
  */
+#ifdef SHMBUS_TEST_HOOKS
+_Atomic(slots_hook_fn) slots_test_hook;
+#endif
+
 static _Atomic shmbus_ident_t self_cache;
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 
@@ -93,13 +106,56 @@ static shmbus_ident_t self_ident(void)
 	return id;
 }
 
-static void backoff(unsigned spins)
+/*
+ * A bounded wait on a slot's guard: every loop that waits for another
+ * process (a reader for an even sequence, a writer for the claim) counts its
+ * looks here, so none waits longer than the handle's timeout.
+ */
+struct slot_wait {
+	int timeout_ms;           /* the handle's; 0: never wait */
+	unsigned spins;           /* looks so far */
+	struct timespec deadline; /* CLOCK_MONOTONIC, set on the first look */
+};
+
+static void wait_init(struct slot_wait *w, const struct shmbus_slots *sl)
 {
-	if (spins < SPINS) {
-		relax_cpu();
-		return;
+	w->timeout_ms = sl->timeout_ms;
+	w->spins = 0;
+}
+
+/*
+ * One more look: back off, then say whether the deadline has passed.
+ * Returns 0 (look again) or -ETIMEDOUT.  The clock is read on the first
+ * look and then every CLOCK_EVERY looks, so the fast path never reads it.
+ */
+static int wait_tick(struct slot_wait *w)
+{
+	const struct timespec nap = { 0, NAP_NS };
+	struct timespec now;
+	unsigned spins = w->spins++;
+
+	if (w->timeout_ms <= 0)
+		return -ETIMEDOUT;
+	if (spins % CLOCK_EVERY == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (spins == 0) {
+			w->deadline.tv_sec = now.tv_sec + w->timeout_ms / 1000;
+			w->deadline.tv_nsec = now.tv_nsec + (long)(w->timeout_ms % 1000) * 1000000L;
+			if (w->deadline.tv_nsec >= 1000000000L) {
+				w->deadline.tv_sec++;
+				w->deadline.tv_nsec -= 1000000000L;
+			}
+		} else if (!ts_before(&now, &w->deadline)) {
+			return -ETIMEDOUT;
+		}
 	}
-	sched_yield();
+	if (spins < SPINS)
+		relax_cpu();
+	else if (spins < YIELDS)
+		sched_yield();
+	else
+		nanosleep(&nap, NULL);
+	return 0;
 }
 
 static _Atomic uint64_t *word_at(const struct shmbus_slots *sl, uint64_t off)
@@ -271,14 +327,17 @@ static int guard_stuck(const struct slot_guard *g, uint64_t s)
 	return shmbus_proc_alive(w) ? 0 : -SHMBUS_EPEERDEAD;
 }
 
-/* guard_begin()'s wait, out of line: a write is in progress. */
+/*
+ * guard_begin()'s wait, out of line: a write is in progress.  Bounded by
+ * @w: -ETIMEDOUT once the deadline passes (or at once with a timeout of 0)
+ * while a live writer still holds the slot.
+ */
 static __attribute__((noinline)) int guard_wait_even(const struct slot_guard *g,
-						     uint64_t *seq)
+						     uint64_t *seq, struct slot_wait *w)
 {
-	unsigned spins;
 	int rc;
 
-	for (spins = 0;; spins++) {
+	for (;;) {
 		/* A1: acquire, pairs with R1 in guard_unlock() (and R2 in
 		 * guard_lock()): an even value means the write that stored it
 		 * is complete and visible. */
@@ -288,24 +347,28 @@ static __attribute__((noinline)) int guard_wait_even(const struct slot_guard *g,
 			*seq = s;
 			return 0;
 		}
-		if (spins % CHECK_EVERY == CHECK_EVERY - 1) {
+		/* The first look and then every CHECK_EVERY: a dead writer is
+		 * reported at once rather than after the timeout. */
+		if (w->spins % CHECK_EVERY == 0) {
 			rc = guard_stuck(g, s);
 			if (rc)
 				return rc;
 		}
-		backoff(spins);
+		rc = wait_tick(w);
+		if (rc)
+			return rc;
 	}
 }
 
 /* Wait for an even sequence number; fill @seq with it. */
 static inline __attribute__((always_inline)) int guard_begin(const struct slot_guard *g,
-							     uint64_t *seq)
+							     uint64_t *seq, struct slot_wait *w)
 {
 	/* A1 (as in guard_wait_even()): the common case, no writer. */
 	uint64_t s = atomic_load_explicit(&g->seq, memory_order_acquire);
 
 	if (s & 1)
-		return guard_wait_even(g, seq);
+		return guard_wait_even(g, seq, w);
 	*seq = s;
 	return 0;
 }
@@ -316,6 +379,7 @@ slot_read(const struct shmbus_slots *sl, uint64_t i, struct slot_copy *c, void *
 	  size_t bufsize, bool data)
 {
 	const struct slot_guard *g;
+	struct slot_wait w;
 	uint64_t s0, s1;
 	int rc;
 
@@ -324,8 +388,9 @@ slot_read(const struct shmbus_slots *sl, uint64_t i, struct slot_copy *c, void *
 		return 0;
 	}
 	g = &sl->guards[i];
+	wait_init(&w, sl);
 	for (;;) {
-		rc = guard_begin(g, &s0);
+		rc = guard_begin(g, &s0, &w);
 		if (rc)
 			return rc;
 		copy_body(sl, i, c, buf, bufsize, data);
@@ -337,6 +402,11 @@ slot_read(const struct shmbus_slots *sl, uint64_t i, struct slot_copy *c, void *
 		s1 = atomic_load_explicit(&g->seq, memory_order_relaxed);
 		if (s1 == s0)
 			return 0;
+		/* A write overlapped the copy: retry, within the same bound
+		 * (writers that never pause must not starve us for ever). */
+		rc = wait_tick(&w);
+		if (rc)
+			return rc;
 	}
 }
 
@@ -346,12 +416,18 @@ int slots_read(const struct shmbus_slots *sl, uint64_t i, struct slot_copy *c,
 	return slot_read(sl, i, c, buf, bufsize, data);
 }
 
-/* Claim slot guard @g for writing; returns the odd sequence of this write. */
-static uint64_t guard_lock(struct slot_guard *g, shmbus_ident_t me)
+/*
+ * Claim slot guard @g for writing; fills @odd with the odd sequence of this
+ * write.  Returns 0, or -ETIMEDOUT (another live writer kept the slot past
+ * the handle's timeout: nothing was written).
+ */
+static int guard_lock(struct slot_guard *g, shmbus_ident_t me, struct slot_wait *w,
+		      uint64_t *odd)
 {
 	bool took_over = false;
 	uint64_t cur, s;
 	unsigned spins;
+	int rc;
 
 	for (spins = 0;; spins++) {
 		cur = SHMBUS_IDENT_NONE;
@@ -374,7 +450,20 @@ static uint64_t guard_lock(struct slot_guard *g, shmbus_ident_t me)
 				break;
 			}
 		}
-		backoff(spins);
+		rc = wait_tick(w);
+		if (rc) {
+			/* Out of time (or a timeout of 0): a holder that is
+			 * dead is taken over all the same, never waited for. */
+			if (!shmbus_proc_alive(cur) &&
+			    /* C2, as above. */
+			    atomic_compare_exchange_strong_explicit(&g->writer, &cur, me,
+								    memory_order_acquire,
+								    memory_order_relaxed)) {
+				took_over = true;
+				break;
+			}
+			return rc;
+		}
 	}
 	/* Relaxed: after C1 the previous writer's R1 happens before this
 	 * load, and nobody else stores seq while we hold the claim. */
@@ -393,7 +482,8 @@ static uint64_t guard_lock(struct slot_guard *g, shmbus_ident_t me)
 	/* F1: release fence, pairs with F2 in slots_read(): the odd
 	 * seq is ordered before every data store that follows. */
 	SEQLOCK_FENCE(memory_order_release);
-	return s;
+	*odd = s;
+	return 0;
 }
 
 static void guard_unlock(struct slot_guard *g, uint64_t odd)
@@ -403,6 +493,66 @@ static void guard_unlock(struct slot_guard *g, uint64_t odd)
 	atomic_store_explicit(&g->seq, odd + 1, memory_order_release);
 	/* R3: release, pairs with C1/C2 (next writer) and A3 (readers). */
 	atomic_store_explicit(&g->writer, SHMBUS_IDENT_NONE, memory_order_release);
+}
+
+int slots_repair(struct shmbus_slots *sl, uint64_t i)
+{
+	const struct shmbus_slot_value none = { .type = SHMBUS_SLOT_NONE };
+	struct slot_guard *g = &sl->guards[i];
+	shmbus_ident_t me, dead;
+	uint64_t s;
+
+	/* Relaxed: only a candidate, confirmed dead and then CASed below. */
+	dead = atomic_load_explicit(&g->writer, memory_order_relaxed);
+	if (dead == SHMBUS_IDENT_NONE || shmbus_proc_alive(dead))
+		return 0;
+	me = self_ident();
+	if (me == SHMBUS_IDENT_NONE)
+		return -ENOSYS;
+	/* C2 (as in guard_lock()): acquire; idents never repeat, so this
+	 * takes exactly the dead writer's claim or nothing. */
+	if (!atomic_compare_exchange_strong_explicit(&g->writer, &dead, me, memory_order_acquire,
+						     memory_order_relaxed))
+		return 0;
+	/* R2' (as in guard_lock()): an RMW reads the latest seq. */
+	s = atomic_fetch_or_explicit(&g->seq, 1, memory_order_release);
+	if (s & 1) {
+		/* F1, as in guard_lock(). */
+		SEQLOCK_FENCE(memory_order_release);
+		slots_write_body(sl, i, &none);
+	} else {
+		/* The dead writer had not begun: the value is intact, and our
+		 * odd seq (s + 1) is undone by the even s + 2 below, which
+		 * readers that overlapped it see as a completed write. */
+		SEQLOCK_FENCE(memory_order_release);
+	}
+	guard_unlock(g, s | 1);
+	return 1;
+}
+
+int shmbus_slots_writer(const struct shmbus_slots *sl, int64_t index,
+			struct shmbus_slot_writer *out)
+{
+	const struct slot_guard *g;
+	shmbus_ident_t w;
+	uint64_t i;
+	int rc;
+
+	if (!sl || !out)
+		return -EINVAL;
+	rc = slots_norm_index(sl, index, &i);
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if (!sl->guards)
+		return 0;
+	g = &sl->guards[i];
+	/* Relaxed (both): a report of a moment, ordered with nothing. */
+	w = atomic_load_explicit(&g->writer, memory_order_relaxed);
+	out->writing = atomic_load_explicit(&g->seq, memory_order_relaxed) & 1;
+	out->pid = shmbus_ident_pid(w);
+	out->alive = shmbus_proc_alive(w);
+	return 0;
 }
 
 void slots_write_body(struct shmbus_slots *sl, uint64_t i,
@@ -478,6 +628,7 @@ void slots_write_body(struct shmbus_slots *sl, uint64_t i,
 
 int shmbus_slots_set(struct shmbus_slots *sl, int64_t index, const struct shmbus_slot_value *value)
 {
+	struct slot_wait w;
 	shmbus_ident_t me;
 	uint64_t i, odd;
 	int rc;
@@ -499,8 +650,13 @@ int shmbus_slots_set(struct shmbus_slots *sl, int64_t index, const struct shmbus
 	me = self_ident();
 	if (me == SHMBUS_IDENT_NONE)
 		return -ENOSYS; /* no /proc: we could not name ourselves as writer */
-	odd = guard_lock(&sl->guards[i], me);
+	wait_init(&w, sl);
+	rc = guard_lock(&sl->guards[i], me, &w, &odd);
+	if (rc)
+		return rc;
+	slots_hook(SLOTS_HOOK_LOCKED, sl, i);
 	slots_write_body(sl, i, value);
+	slots_hook(SLOTS_HOOK_WRITTEN, sl, i);
 	guard_unlock(&sl->guards[i], odd);
 	return 0;
 }

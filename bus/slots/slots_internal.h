@@ -108,6 +108,7 @@ struct shmbus_slots {
 	uint64_t *sfmt;                   /* slot i's "<cap>s" format as a word */
 	struct slot_guard *guards; /* in the trailer; NULL: Python's list */
 	bool rdonly;
+	int timeout_ms;           /* bound of every wait on a guard (slots.h) */
 };
 
 /* A consistent private copy of one slot (see slots_read()). */
@@ -151,11 +152,23 @@ int slots_norm_index(const struct shmbus_slots *sl, int64_t index, uint64_t *i);
  * slots_read - copy slot @i's format, code and first word, and if
  * @data the stripped length of a str/bytes value and its first
  * min(len, @bufsize) bytes into @buf, consistently (seqlock) in a guarded
- * list.  Returns 0 (then check c->decode_rc), -SHMBUS_EPEERDEAD,
- * -SHMBUS_ECORRUPT (a guard in an impossible state).
+ * list, waiting at most sl->timeout_ms for a C writer.  Returns 0 (then
+ * check c->decode_rc), -SHMBUS_EPEERDEAD, -ETIMEDOUT, -SHMBUS_ECORRUPT (a
+ * guard in an impossible state).
  */
 int slots_read(const struct shmbus_slots *sl, uint64_t i, struct slot_copy *c,
 		      void *buf, size_t bufsize, bool data);
+
+/*
+ * slots_repair - slot @i of a guarded list, read-write handle: if its
+ * writer is dead, take the claim over and leave the slot stable: as it was
+ * if that writer died before it began to write (sequence even), else reset
+ * to None (the interrupted write cannot be rolled back: the old value is
+ * partly overwritten, the new one partly written).  Returns 1 (repaired),
+ * 0 (nothing to repair: no writer, a live one, or another process repaired
+ * it first), or -ENOSYS (no /proc to name ourselves).
+ */
+int slots_repair(struct shmbus_slots *sl, uint64_t i);
 
 /* Store a checked value's format, code and bytes into slot @i (no guard:
  * the caller holds it, or the list is Python's, or is not published yet). */
@@ -281,5 +294,34 @@ size_t slot_bytes_stripped_len(const void *p, size_t len);
  * NULL on out-of-memory or for a value slot_value_check() refuses.
  */
 json_t *slot_value_json(const struct shmbus_slot_value *v);
+
+/*
+ * Test hooks, compiled into the test flavour of the library only
+ * (SHMBUS_TEST_HOOKS, as mpmc_hook()): called inside shmbus_slots_set() of
+ * a guarded list, so that a test can stop or kill a real writer right where
+ * it holds the slot.  Empty in release objects.
+ */
+enum slots_hook_point {
+	SLOTS_HOOK_LOCKED,  /* claim taken, sequence odd, nothing written */
+	SLOTS_HOOK_WRITTEN, /* value written, sequence still odd */
+};
+typedef void (*slots_hook_fn)(enum slots_hook_point point, struct shmbus_slots *sl,
+			      uint64_t i);
+extern _Atomic(slots_hook_fn) slots_test_hook;
+
+static inline void slots_hook(enum slots_hook_point point, struct shmbus_slots *sl, uint64_t i)
+{
+#ifdef SHMBUS_TEST_HOOKS
+	/* Relaxed: set once by a test before it writes. */
+	slots_hook_fn fn = atomic_load_explicit(&slots_test_hook, memory_order_relaxed);
+
+	if (__builtin_expect(fn != NULL, 0))
+		fn(point, sl, i);
+#else
+	(void)point;
+	(void)sl;
+	(void)i;
+#endif
+}
 
 #endif /* SHMBUS_SLOTS_INTERNAL_H */

@@ -103,8 +103,18 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_create(struct shmbus_block **out,
 /*
  * shmbus_block_attach - attach an existing block by name.
  * The size is the object's current size (fstat).  @flags: 0 or
- * SHMBUS_ATTACH_RDONLY.  Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES,
- * -SHMBUS_ETRUNCATED (a zero-length object: there is nothing to map).
+ * SHMBUS_ATTACH_RDONLY.  Whatever another user put under the name, attach
+ * never blocks and never follows a link: the object is opened non-blocking
+ * and without following symbolic links, and only a regular file is mapped
+ * (every open of a name by this library, snapshots and gc included, goes
+ * through the same checks).
+ * Returns 0, -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES, -SHMBUS_ENOTREG (a
+ * FIFO, directory, socket or device), -SHMBUS_ESYMLINK (a symbolic link),
+ * -SHMBUS_EEMPTY (a zero-length object: there is nothing to map), -EFBIG
+ * (too large to map), -ENOSPC (read-write only: the object is sparse, as
+ * Python's SharedMemory makes them, and the file system has no room for the
+ * rest of it; attach reserves every page of a block it may write, so that a
+ * full /dev/shm gives this error here instead of SIGBUS on a later store).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_attach(struct shmbus_block **out,
 						      const char *name,

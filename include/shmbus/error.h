@@ -40,6 +40,9 @@ enum shmbus_errcode {
 					 * message before the close has been consumed */
 	SHMBUS_ELAPPED,                 /* lossy ring: the message was overwritten by the
 					 * producer while it was being read; discard it */
+	SHMBUS_ENOTREG,                 /* the name is not a regular file: a FIFO,
+					 * directory, socket or device */
+	SHMBUS_ESYMLINK,                /* the name is a symbolic link (never followed) */
 	SHMBUS_E_LAST
 };
 

@@ -76,21 +76,40 @@
  *
  * Synchronisation:
  *   call                          may run concurrently with          progress
- *   create, attach                anything                           blocking (syscalls)
+ *   create, attach                anything                           blocking (syscalls);
+ *                                                                    never waits on a writer
  *   close                         nothing on the same handle         wait-free
- *   len, guarded, capacity, name  anything                           wait-free
+ *   len, guarded, capacity, name, anything                           wait-free
+ *     set_timeout, writer
  *   get, format, format_at,       get/set/... on any handle, in      lock-free against
  *     count, index                any process                        readers; retries while a
- *                                                                    live C writer is writing
+ *                                                                    live C writer is writing,
+ *                                                                    at most the timeout
  *   set                           get/set/... on any handle, in      blocking: waits while
  *                                 any process (one writer per slot   another live C writer
- *                                 at a time; others wait)            writes the same slot
+ *                                 at a time; others wait)            writes the same slot, at
+ *                                                                    most the timeout
  * A handle stays usable in a child made by fork(3) (writers are named by
  * process; the library notices the fork through pthread_atfork).
- * A C writer that dies in the middle of a write leaves its slot claimed: the
- * next C writer of that slot takes it over (the dead process is recognised
- * by pid and start time) and completes a full write; until then C readers of
- * that slot get -SHMBUS_EPEERDEAD instead of a torn value.
+ *
+ * Bounded waits.  No call waits for ever on another process.  Every wait on
+ * a slot's writer (get, count, index, format, format_at and set) gives up
+ * after the handle's timeout, SHMBUS_SLOTS_TIMEOUT_MS unless changed with
+ * shmbus_slots_set_timeout(), with -ETIMEDOUT: a C writer that is stopped
+ * (SIGSTOP, a debugger) or a peer that marks a slot "being written" under
+ * its own live identity cannot freeze the others.  shmbus_slots_writer()
+ * then names the writer (pid, alive).  Attach does not wait at all: it
+ * validates the slots that are stable and leaves one being written to get,
+ * which checks format and code on every read.
+ *
+ * A C writer that dies in the middle of a write leaves its slot claimed (the
+ * dead process is recognised by pid and start time).  The slot is repaired
+ * by the next C set of that slot (a complete write of the new value), or by
+ * any read-write attach of the list: if the writer died before it began to
+ * change the slot, the claim is dropped and the value is intact; otherwise
+ * the slot is reset to None, since the interrupted write can be neither
+ * completed nor rolled back (the old value is partly overwritten).  Until
+ * then C readers of that slot get -SHMBUS_EPEERDEAD instead of a torn value.
  */
 #ifndef SHMBUS_SLOTS_H
 #define SHMBUS_SLOTS_H
@@ -107,6 +126,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The default bound of every wait on a slot's writer, in milliseconds
+ * (see "Bounded waits" above and shmbus_slots_set_timeout()). */
+#define SHMBUS_SLOTS_TIMEOUT_MS 1000
 
 /* Largest slot capacity: "9999992s" is the longest format that fits 8 chars. */
 #define SHMBUS_SLOTS_CAPACITY_MAX 9999992u
@@ -251,10 +274,13 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_create(struct shmbus_slots **out,
  * shmbus_slots_attach - attach the list in block @name, created by shmbus or
  * by Python.  @flags: 0 or SHMBUS_ATTACH_RDONLY (then set fails with -EROFS).
  * Validates the whole structure (see above).  Waits up to about 250 ms for a
- * list that shmbus is still creating.
+ * list that shmbus is still creating, and never for a slot's writer (see
+ * "Bounded waits"); a read-write attach repairs the slots of dead writers.
  * Returns 0 and fills @out, or an error of shmbus_block_attach() (-ENOENT,
- * -EACCES, ...), -SHMBUS_EKIND (another shmbus layout), -SHMBUS_ECORRUPT
- * (not a well-formed list), -ENOMEM.
+ * -EACCES, -SHMBUS_ENOTREG, ...), -SHMBUS_EKIND (another shmbus layout, or
+ * no list at all: a count of 0 in a block that is not an empty list, e.g.
+ * zero-filled raw bytes), -SHMBUS_ECORRUPT (not a well-formed list),
+ * -SHMBUS_ETRUNCATED, -ENOMEM.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_attach(struct shmbus_slots **out,
 						      const char *name, unsigned flags);
@@ -293,7 +319,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int64_t shmbus_slots_capacity(const struct shmbus_s
  * is filled); -EILSEQ (a str slot whose bytes are not valid UTF-8, which
  * Python cannot decode either: e.g. text CPython truncated); -SHMBUS_ECORRUPT
  * (a format or code that is not valid for this slot);
- * -SHMBUS_EPEERDEAD (guarded list: a C writer died while writing this slot).
+ * -SHMBUS_EPEERDEAD (guarded list: a C writer died while writing this slot);
+ * -ETIMEDOUT (guarded list: a live C writer kept writing this slot for
+ * longer than the handle's timeout; shmbus_slots_writer() names it).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_get(const struct shmbus_slots *sl,
 						   int64_t index, struct shmbus_slot_value *out,
@@ -307,10 +335,38 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_get(const struct shmbus_slots *sl,
  * format, code and value (so it also repairs a slot that held garbage).
  * Returns 0, -ERANGE (bad index), -EMSGSIZE (too long for the slot), -EILSEQ
  * (str not valid UTF-8), -EINVAL (unknown type), -EROFS (read-only handle),
- * -ENOSYS (a list shmbus made, and no /proc to name this process as writer).
+ * -ENOSYS (a list shmbus made, and no /proc to name this process as writer),
+ * -ETIMEDOUT (another live C writer held this slot for longer than the
+ * handle's timeout: nothing was written; shmbus_slots_writer() names it).
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_set(struct shmbus_slots *sl, int64_t index,
 						   const struct shmbus_slot_value *value);
+
+/*
+ * shmbus_slots_set_timeout - bound every later wait of this handle on a
+ * slot's writer to @timeout_ms milliseconds (0: never wait: a slot being
+ * written gives -ETIMEDOUT at once).  The default is SHMBUS_SLOTS_TIMEOUT_MS.
+ * Not to be called while another thread uses the handle.
+ * Returns 0, or -EINVAL (NULL, negative).
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_set_timeout(struct shmbus_slots *sl,
+							   int timeout_ms);
+
+/* Who holds a slot, as shmbus_slots_writer() found it. */
+struct shmbus_slot_writer {
+	pid_t pid;    /* the C writer holding the slot, or 0 if none */
+	bool alive;   /* that process still runs (false if pid is 0) */
+	bool writing; /* the slot's sequence says a write is in progress */
+};
+
+/*
+ * shmbus_slots_writer - the C writer of slot @index at this moment, to
+ * explain a -ETIMEDOUT or -SHMBUS_EPEERDEAD.  In a list Python made (no
+ * guards) everything is 0.  Returns 0, -EINVAL, or -ERANGE.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_slots_writer(const struct shmbus_slots *sl,
+						      int64_t index,
+						      struct shmbus_slot_writer *out);
 
 /*
  * shmbus_slots_count - how many items equal @value (Python's ==, see above).
