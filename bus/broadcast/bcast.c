@@ -130,6 +130,7 @@ int shmbus_bcast_open_producer(struct shmbus_bcast **out, const char *name)
 	/* Relaxed: the claim (C1, acq_rel) ordered the dead owner's stores. */
 	b->seq = atomic_load_explicit(&b->sh->prod.seq, memory_order_relaxed);
 	b->min_cache = b->ovw; /* forces a scan before the first retirement */
+	bcast_asym_setup(b); /* registers before any fence-skipping wake */
 	/* Only the producer sleeps on space_wq and we hold the role now: a
 	 * count left by a dead owner is stale, a wake drops it; and the dead
 	 * owner may have died inside a wake of the subscribers: rouse them. */
@@ -241,6 +242,7 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 	}
 	b->idx = (uint32_t)idx;
 	me = b->mine = &b->subs[idx];
+	bcast_asym_setup(b); /* registers before any fence-skipping wake */
 	/* Relaxed: ours now (the claim acquired the previous owner's), and
 	 * published with the cursor by J2. */
 	atomic_store_explicit(&me->msgs_out, 0, memory_order_relaxed);

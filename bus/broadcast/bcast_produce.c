@@ -205,7 +205,7 @@ static void publish(struct shmbus_bcast *b, uint64_t tail, uint64_t newest, uint
 		bcast_count(&pr->msgs_in, msgs);
 		bcast_count(&pr->bytes_in, bytes);
 	}
-	bcast_wake(&b->sh->w.data_wq, &pr->wakes);
+	bcast_wake_fast(b, &b->sh->w.data_armed, &b->sh->w.data_wq, &pr->wakes);
 }
 
 /*

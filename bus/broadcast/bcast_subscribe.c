@@ -37,7 +37,8 @@ static void store_pos(struct shmbus_bcast *b, uint64_t pos)
 	atomic_store_explicit(&b->mine->pos, pos, memory_order_release);
 	b->pos = pos;
 	if (b->reliable)
-		bcast_wake(&b->sh->w.space_wq, &b->sh->w.sub_wakes);
+		bcast_wake_fast(b, &b->sh->w.space_armed, &b->sh->w.space_wq,
+				&b->sh->w.sub_wakes);
 }
 
 /* Lapped at @pos: go on at the oldest record still there; the gap is counted
