@@ -370,36 +370,27 @@ int shmbus_bcast_stats(const struct shmbus_bcast *b, struct shmbus_bcast_stats *
 int shmbus_bcast_sub_stats(const struct shmbus_bcast *b, unsigned index,
 			   struct shmbus_bcast_sub_stats *out)
 {
-	struct bcast_state st;
-	uint32_t i;
-	int rc = -ENOENT;
+	struct bcast_sub_state s;
+	int rc;
 
 	if (!b || !out || index >= b->cfg.subs_max)
 		return -EINVAL;
-	st.subs = calloc(b->cfg.subs_max, sizeof(*st.subs));
-	if (!st.subs)
-		return -ENOMEM;
-	bcast_decode_state(b->sh, &b->cfg, &st);
-	for (i = 0; i < st.nsubs; i++) {
-		const struct bcast_sub_state *s = &st.subs[i];
-
-		if (s->index != index)
-			continue;
-		*out = (struct shmbus_bcast_sub_stats){
-			.index = s->index,
-			.ident = s->ident,
-			.alive = s->alive,
-			.position = s->pos,
-			.next_seq = s->next_seq,
-			.lag_messages = s->lag_messages,
-			.lag_bytes = s->lag_bytes,
-			.msgs_out = s->msgs_out,
-			.bytes_out = s->bytes_out,
-			.dropped = s->dropped,
-			.waits = s->waits,
-		};
-		rc = 0;
-	}
-	free(st.subs);
-	return rc;
+	rc = bcast_decode_sub(b->sh, &b->cfg, index, &s);
+	if (rc == -ENOENT || rc == -EINVAL)
+		return rc;
+	/* A cursor beyond tail: reported as read (as inspect does), lag 0. */
+	*out = (struct shmbus_bcast_sub_stats){
+		.index = s.index,
+		.ident = s.ident,
+		.alive = s.alive,
+		.position = s.pos,
+		.next_seq = s.next_seq,
+		.lag_messages = s.lag_messages,
+		.lag_bytes = s.lag_bytes,
+		.msgs_out = s.msgs_out,
+		.bytes_out = s.bytes_out,
+		.dropped = s.dropped,
+		.waits = s.waits,
+	};
+	return 0;
 }

@@ -385,6 +385,11 @@ int bcast_decode_config(const struct bcast_shared *sh, uint64_t total_size,
  * for cfg->subs_max entries (or be NULL: no per-subscriber detail). */
 void bcast_decode_state(const struct bcast_shared *sh, const struct bcast_cfg *cfg,
 			struct bcast_state *out);
+/* Decode subscriber entry @index alone (no allocation, no other entry):
+ * 0, -EINVAL (index out of range), -ENOENT (nobody holds it),
+ * -SHMBUS_ECORRUPT (its cursor is impossible; @st is filled anyway). */
+int bcast_decode_sub(const struct bcast_shared *sh, const struct bcast_cfg *cfg, uint32_t index,
+		     struct bcast_sub_state *st);
 
 /* ------------------------------------------------------- bcast_wait.c */
 /* Mark the handle and block corrupt; returns -SHMBUS_ECORRUPT. */
