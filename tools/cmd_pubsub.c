@@ -94,8 +94,9 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 			fflush(o->out);
 			k = ops->peek(h, msgs, want, &o->timeout_ms);
 		}
-		/* The end of the stream ends sub, --count or not (like EOF). */
-		if (k == -SHMBUS_EEOS || (k == -ETIMEDOUT && o->count == 0))
+		/* The end of the stream ends sub, --count or not (like EOF);
+		 * so does a stop signal the kind's peek caught (-EINTR). */
+		if (k == -SHMBUS_EEOS || k == -EINTR || (k == -ETIMEDOUT && o->count == 0))
 			break;
 		if (k == -ETIMEDOUT) {
 			char what[96];
