@@ -112,25 +112,33 @@ static int bg_wait(struct bg *b, int ms, char **out, char **err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
 }
 
-/* Wait until @n subscribers have joined ring @name (by inspect). */
-static void await_subscribers(const char *name, size_t n)
+/* Wait until ring @name has @n active subscribers (by inspect), and, with
+ * @caught_up, every one of them has read everything (lag 0). */
+static void await_ring(const char *name, size_t n, bool caught_up)
 {
 	const struct timespec nap = { 0, 10000000 };
 	int tries;
 
-	for (tries = 0; tries < 1000; tries++) {
+	for (tries = 0; tries < 2000; tries++) {
 		json_t *ring, *doc = inspect(name, &ring), *subs = json_object_get(ring, "subscribers");
 		json_t *u;
-		size_t i, active = 0;
+		size_t i, active = 0, behind = 0;
 
-		json_array_foreach(subs, i, u)
+		json_array_foreach(subs, i, u) {
 			active += json_is_true(json_object_get(u, "active"));
+			behind += caught_up && int_of(u, "lag_messages") != 0;
+		}
 		json_decref(doc);
-		if (active == n)
+		if (active == n && behind == 0)
 			return;
 		nanosleep(&nap, NULL);
 	}
-	fail_msg("%zu subscribers did not join %s", n, name);
+	fail_msg("%zu subscribers did not join %s%s", n, name, caught_up ? " and catch up" : "");
+}
+
+static void await_subscribers(const char *name, size_t n)
+{
+	await_ring(name, n, false);
 }
 
 /* "1\n2\n...\n@n\n" */
@@ -424,28 +432,6 @@ static void test_lossy_dropped(void **state)
 	free(text);
 }
 
-/* Wait until every subscriber of ring @name has read everything (lag 0,
- * by inspect). */
-static void await_caught_up(const char *name)
-{
-	const struct timespec nap = { 0, 10000000 };
-	int tries;
-
-	for (tries = 0; tries < 2000; tries++) {
-		json_t *ring, *doc = inspect(name, &ring), *subs = json_object_get(ring, "subscribers");
-		json_t *u;
-		size_t i, behind = 0;
-
-		json_array_foreach(subs, i, u)
-			behind += int_of(u, "lag_messages") != 0;
-		json_decref(doc);
-		if (behind == 0)
-			return;
-		nanosleep(&nap, NULL);
-	}
-	fail_msg("the subscribers of %s did not catch up", name);
-}
-
 /* A lossy sub ended by SIGINT or SIGTERM (the stream still open) says what
  * it missed, exactly, and then dies by that signal. */
 static void test_lossy_dropped_on_signal(void **state)
@@ -471,7 +457,7 @@ static void test_lossy_dropped_on_signal(void **state)
 		assert_int_equal(kill(s.pid, SIGSTOP), 0);
 		assert_int_equal(T0(text, NULL, NULL, "pub", name, "--keep-open"), 0);
 		assert_int_equal(kill(s.pid, SIGCONT), 0);
-		await_caught_up(name); /* then it sleeps: only the signal ends it */
+		await_ring(name, 1, true); /* then it sleeps: only the signal ends it */
 		assert_int_equal(kill(s.pid, sigs[i]), 0);
 		assert_int_equal(bg_wait(&s, 20000, &out, &err), 1000 + sigs[i]);
 		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
