@@ -276,6 +276,7 @@ const struct tool_cmd cmd_sub = {
 		 "Otherwise runs until killed.  A closed stream stays closed until the\n"
 		 "next pub: a sub that joins it prints what is left for it and stops.\n"
 		 "On a lossy broadcast ring, a sub that missed messages (the producer\n"
-		 "overwrote them first) says on standard error how many: \"dropped N\".\n",
+		 "overwrote them first) says on standard error how many: \"dropped N\",\n"
+		 "at the end of the stream and when SIGINT or SIGTERM stops it.\n",
 	.run = run_sub,
 };
