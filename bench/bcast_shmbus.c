@@ -90,8 +90,10 @@ static int bcast_role(struct bench_proc *p, void *arg)
 {
 	const struct bcast_bench_cfg *c = arg;
 	struct shmbus_bcast *b;
-	int rc;
+	int rc = bcast_bench_pin_apart(p, c);
 
+	if (rc < 0)
+		return rc;
 	if (p->index == 0)
 		rc = shmbus_bcast_open_producer(&b, c->name[0]);
 	else

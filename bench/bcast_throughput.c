@@ -120,6 +120,9 @@ static void measure(struct bench_run *run, const char *name,
 	r->c.ring_bytes = base->ring_bytes;
 	r->c.subs = subs;
 	r->c.lossy = tp->lossy;
+	r->c.apart = tp->lossy && run->opts->pin &&
+		     sched_getaffinity(0, sizeof(r->c.cpus), &r->c.cpus) == 0 &&
+		     CPU_COUNT(&r->c.cpus) >= 2;
 	r->tp = tp;
 	extra = json_pack("{s:I, s:I, s:s, s:I}", "subscribers", (json_int_t)subs, "ring_bytes",
 			  (json_int_t)base->ring_bytes, "policy", tp->lossy ? "lossy" : "reliable",

@@ -26,6 +26,7 @@
 #define SHMBUS_BENCH_BCAST_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,6 +61,10 @@ struct bcast_bench_cfg {
 	unsigned subs;           /* subscriber processes */
 	size_t ring_bytes;       /* the broadcast ring, and each SPSC ring */
 	bool lossy;              /* policy of the broadcast ring */
+	/* --pin, lossy transports: the producer alone on the first of
+	 * @cpus, the subscribers on the others (bcast_bench_pin_apart()). */
+	bool apart;
+	cpu_set_t cpus;          /* the parent's allowed CPUs */
 	struct bcast_bench_shared *sh;
 	char name[BCAST_BENCH_MAX_SUBS][64]; /* blocks (fan-out: one per subscriber) */
 	char endpoint[96];       /* zmq ipc:// endpoint */
@@ -92,6 +97,38 @@ typedef int (*bcast_recv_fn)(void *link, void *buf, size_t len, uint64_t *droppe
 /* After the last message: the producer ends the stream / a subscriber
  * checks that nothing follows.  0 or -errno.  May be NULL. */
 typedef int (*bcast_end_fn)(void *link);
+
+/*
+ * bcast_bench_pin_apart - with c->apart (--pin on a lossy transport, at
+ * least 2 CPUs): pin the producer (process 0) to the first allowed CPU and
+ * subscriber i to the (1 + (i - 1) mod (n - 1))-th, instead of --pin's
+ * "CPU index mod n".  The lossy target is about the producer's own cost per
+ * message as N grows: with the usual layout the producer shares its CPU
+ * with N/2 subscribers that never run out of work (a lossy producer is
+ * always ahead), so its rate at 1->8 measures its share of that CPU
+ * (a fifth), not the ring.  Returns 0, or -errno (printed).
+ */
+static inline int bcast_bench_pin_apart(struct bench_proc *p, const struct bcast_bench_cfg *c)
+{
+	int n = CPU_COUNT(&c->cpus), want, seen = 0, cpu;
+	cpu_set_t one;
+
+	if (!c->apart || p->cpu < 0 || n < 2)
+		return 0;
+	want = p->index == 0 ? 0 : 1 + (int)((p->index - 1) % (unsigned)(n - 1));
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &c->cpus) && seen++ == want)
+			break;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+		fprintf(stderr, "shmbus-bench: broadcast: cannot pin process %u: %s\n", p->index,
+			strerror(errno));
+		return -errno;
+	}
+	p->cpu = cpu;
+	return 0;
+}
 
 static inline uint64_t bcast_bench_cpu_ns(void)
 {

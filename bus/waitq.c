@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "futex_internal.h"
 #include "waitq_internal.h"
@@ -126,4 +129,35 @@ int waitq_wake(struct waitq *wq)
 void waitq_rouse(struct waitq *wq)
 {
 	futex_wake(seq_half(wq), INT_MAX);
+}
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+bool waitq_asym_register(void)
+{
+	/* Registration is per process (per mm) and not inherited by a child's
+	 * new mm: remember for which pid it was done.  Relaxed: a racing
+	 * second registration is harmless (the call is idempotent). */
+	static _Atomic pid_t registered;
+	pid_t me = getpid();
+	int cmds;
+
+	if (atomic_load_explicit(&registered, memory_order_relaxed) == me)
+		return true;
+	cmds = membarrier(MEMBARRIER_CMD_QUERY);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		return false;
+	if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+		return false;
+	atomic_store_explicit(&registered, me, memory_order_relaxed);
+	return true;
+}
+
+int waitq_asym_fence(void)
+{
+	return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0 ? 0 : -errno;
 }

@@ -127,6 +127,21 @@ static inline const struct timespec *waitq_cap(const struct timespec *deadline, 
 	return buf;
 }
 
+/*
+ * Asymmetric fences (membarrier(2)), for wakers that skip the seq_cst fence
+ * of waitq_wake() on their busy path and sleepers that pay for it instead
+ * (the argument is at the top of bus/spsc/spsc_wait.c; the broadcast ring
+ * uses it too, bus/broadcast/bcast_wait.c).
+ * waitq_asym_register - register this process for
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED (once per process; again after fork).
+ * Returns false if the kernel (or a seccomp filter) does not allow it: then
+ * this process's wakers must not skip the fence.
+ * waitq_asym_fence - a full memory barrier on every CPU running a registered
+ * process: 0, or -errno (the sleeper must then not rely on it).
+ */
+bool waitq_asym_register(void);
+int waitq_asym_fence(void);
+
 /* Whether anybody is counted (tests, and checks from outside the wait). */
 static inline bool waitq_has_waiters(struct waitq *wq)
 {

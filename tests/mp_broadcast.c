@@ -3,9 +3,13 @@
  *  - reliable, one producer and four subscribers: every subscriber gets
  *    every message, in order, with its bytes intact (10 million messages;
  *    fewer under sanitizers or with SHMBUS_BCAST_STREAM_COUNT);
- *  - lossy, with a subscriber stopped and continued (SIGSTOP/SIGCONT):
- *    sequence numbers strictly increase, no message is torn, and
+ *  - lossy, with a subscriber stopped (SIGSTOP) until the producer has
+ *    lapped it, then stopped and continued at random: sequence numbers
+ *    strictly increase, no message is torn, it did drop messages, and
  *    received + dropped == sent, exactly, as the block counts it too;
+ *  - lossy torn reads: a producer at full speed into a 1 KiB ring, three
+ *    subscriber processes (pop, peek + release, peek_burst + release_burst)
+ *    check that every message returned as valid is intact (bcast_msg.h);
  *  - reliable, subscribers killed (SIGKILL) at random moments: the producer
  *    is held at most about the liveness timeout each time and completes;
  *  - a producer killed mid-stream: subscribers still read everything it
@@ -19,42 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bcast_msg.h"
 #include "testutil.h"
 
 #define BURST 16u
-
-/* Message @seq: its length and every byte follow from seq. */
-static size_t msg_len(uint64_t seq)
-{
-	return 16 + (size_t)(seq * 7 % 49);
-}
-
-static void msg_fill(unsigned char *b, uint64_t seq)
-{
-	size_t i, len = msg_len(seq);
-
-	memcpy(b, &seq, 8);
-	memcpy(b + 8, &len, 8);
-	for (i = 16; i < len; i++)
-		b[i] = (unsigned char)(seq * 31 + i);
-}
-
-static bool msg_ok(const unsigned char *b, size_t len, uint64_t seq)
-{
-	uint64_t s, l;
-	size_t i;
-
-	if (len != msg_len(seq))
-		return false;
-	memcpy(&s, b, 8);
-	memcpy(&l, b + 8, 8);
-	if (s != seq || l != len)
-		return false;
-	for (i = 16; i < len; i++)
-		if (b[i] != (unsigned char)(seq * 31 + i))
-			return false;
-	return true;
-}
 
 static int bfail(const char *who, const char *what, uint64_t seq, int rc)
 {
@@ -68,6 +40,7 @@ struct job {
 	uint64_t count;
 	enum shmbus_bcast_from from;
 	int hold_ms;           /* producer: pause after this many (0: none) */
+	bool must_drop;        /* lossy reader: fail unless it dropped some */
 };
 
 /* Push @count messages in bursts, then close the stream. */
@@ -76,7 +49,7 @@ static int produce(void *arg)
 	struct job *j = arg;
 	struct shmbus_bcast *p;
 	struct shmbus_bcast_buf bufs[BURST];
-	static unsigned char data[BURST][64];
+	static unsigned char data[BURST][BCAST_MSG_MAX];
 	uint64_t seq = 0;
 	unsigned i, n;
 	int rc = shmbus_bcast_open_producer(&p, j->name);
@@ -86,9 +59,9 @@ static int produce(void *arg)
 	while (seq < j->count) {
 		n = (unsigned)(j->count - seq < BURST ? j->count - seq : BURST);
 		for (i = 0; i < n; i++) {
-			msg_fill(data[i], seq + i);
+			bcast_msg_fill(data[i], seq + i);
 			bufs[i].data = data[i];
-			bufs[i].len = msg_len(seq + i);
+			bufs[i].len = bcast_msg_len(seq + i);
 		}
 		rc = shmbus_bcast_push_burst(p, bufs, n, 30000);
 		if (rc < 0)
@@ -119,7 +92,7 @@ static int subscribe_all(void *arg)
 			return bfail("subscriber", "peek_burst", seq, n);
 		for (i = 0; i < n; i++, seq++)
 			if (ms[i].seq != seq || ms[i].dropped ||
-			    !msg_ok(ms[i].data, ms[i].len, seq))
+			    !bcast_msg_ok(ms[i].data, ms[i].len, seq))
 				return bfail("subscriber", "wrong message", seq, -EBADMSG);
 		rc = shmbus_bcast_release_burst(s, (unsigned)n);
 		if (rc != n)
@@ -131,9 +104,11 @@ static int subscribe_all(void *arg)
 	return 0;
 }
 
-/* Wait until @n subscribers have joined @name (the parent looks through a
- * subscriber handle of its own, which it closes before anyone produces). */
-static void wait_joined(const char *name, uint32_t n)
+/* Wait until @subs subscribers have joined @name and its producer has
+ * committed @seq messages (or closed the stream).  The parent looks
+ * through a subscriber handle of its own, which it closes before it
+ * returns (so it takes an entry only meanwhile). */
+static void wait_ring(const char *name, uint32_t subs, uint64_t seq)
 {
 	struct shmbus_bcast *me;
 	struct shmbus_bcast_stats st;
@@ -142,8 +117,13 @@ static void wait_joined(const char *name, uint32_t n)
 	do {
 		usleep(1000);
 		assert_int_equal(shmbus_bcast_stats(me, &st), 0);
-	} while (st.subscribers < n + 1);
+	} while (st.subscribers < subs + 1 || (st.seq < seq && !st.closed));
 	shmbus_bcast_close(me);
+}
+
+static void wait_joined(const char *name, uint32_t n)
+{
+	wait_ring(name, n, 0);
 }
 
 static void stream_reliable(void **state)
@@ -177,7 +157,7 @@ static int subscribe_lossy(void *arg)
 	struct shmbus_bcast *s;
 	struct shmbus_bcast_msg m;
 	struct shmbus_bcast_sub_stats ss;
-	unsigned char buf[64];
+	unsigned char buf[BCAST_MSG_MAX];
 	uint64_t got = 0, dropped = 0, next = 0;
 	int rc = shmbus_bcast_subscribe(&s, j->name, SHMBUS_BCAST_FROM_OLDEST);
 
@@ -191,7 +171,7 @@ static int subscribe_lossy(void *arg)
 			return bfail("lossy", "pop", next, rc);
 		if (m.seq < next || m.seq - next != m.dropped)
 			return bfail("lossy", "sequence", m.seq, -EBADMSG);
-		if (!msg_ok(buf, (size_t)rc, m.seq))
+		if (!bcast_msg_ok(buf, (size_t)rc, m.seq))
 			return bfail("lossy", "torn message", m.seq, -EBADMSG);
 		dropped += m.dropped;
 		got++;
@@ -204,6 +184,8 @@ static int subscribe_lossy(void *arg)
 	/* At the end, the messages lost after the last one received count too. */
 	if (got + ss.dropped != j->count || ss.msgs_out != got || ss.dropped < dropped)
 		return bfail("lossy", "received + dropped != sent", got, -EBADMSG);
+	if (j->must_drop && (ss.dropped == 0 || dropped == 0))
+		return bfail("lossy", "never lapped", got, -EBADMSG);
 	return 0;
 }
 
@@ -216,15 +198,23 @@ static void lossy_stopped(void **state)
 	struct shmbus_bcast_params prm = { .capacity = 1 << 16, .subscribers = 4,
 					   .policy = SHMBUS_BCAST_LOSSY };
 	struct timespec ts = { 0, 20 * 1000000 };
+	struct job stopped;
 	pid_t sub, sub2, prod;
 	int i;
 
 	(void)state;
 	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
-	sub = tu_spawn(subscribe_lossy, &j);
+	stopped = j;
+	stopped.must_drop = true;
+	sub = tu_spawn(subscribe_lossy, &stopped);
 	sub2 = tu_spawn(subscribe_lossy, &j);
 	wait_joined(j.name, 2);
+	/* Stopped until the producer is 20 ring-fulls of messages (of 32 to
+	 * 80 bytes) past its cursor: it must drop some, and says so. */
+	assert_int_equal(kill(sub, SIGSTOP), 0);
 	prod = tu_spawn(produce, &j);
+	wait_ring(j.name, 0, 20 * (prm.capacity / 32));
+	assert_int_equal(kill(sub, SIGCONT), 0);
 	for (i = 0; i < 10; i++) {
 		nanosleep(&ts, NULL);
 		kill(sub, SIGSTOP);
@@ -236,6 +226,60 @@ static void lossy_stopped(void **state)
 	assert_int_equal(tu_wait(sub), 0);
 	assert_int_equal(tu_wait(sub2), 0);
 	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+struct torn_job {
+	const char *name;
+	uint64_t count;
+	enum bcast_torn_mode mode;
+};
+
+static int torn_reader(void *arg)
+{
+	struct torn_job *t = arg;
+	struct bcast_torn_result res;
+	int rc = bcast_torn_read(t->name, t->count, 400, t->mode, NULL, &res);
+
+	if (rc == 0)
+		fprintf(stderr, "# reader %d: %llu valid, %llu dropped, %llu releases ELAPPED "
+				"(%llu copies torn)\n", (int)t->mode,
+			(unsigned long long)res.valid, (unsigned long long)res.dropped,
+			(unsigned long long)res.elapsed, (unsigned long long)res.torn);
+	return rc ? 1 : 0;
+}
+
+static int torn_producer(void *arg)
+{
+	struct torn_job *t = arg;
+
+	return bcast_torn_produce(t->name, t->count) ? 1 : 0;
+}
+
+/* Torn reads between processes (bcast_torn_read() checks each reader; the
+ * threads version is test_broadcast_threads.c). */
+static void lossy_torn_reads(void **state)
+{
+	struct shmbus_bcast_params prm = { .capacity = 1024, .subscribers = 4,
+					   .policy = SHMBUS_BCAST_LOSSY };
+	struct torn_job t[3];
+	pid_t subs[3], prod;
+	int i;
+
+	(void)state;
+	t[0] = (struct torn_job){ .name = tu_name("torn"),
+				  .count = tu_sanitized() ? 200000 : 2000000 };
+	assert_int_equal(shmbus_bcast_create(t[0].name, &prm), 0);
+	for (i = 0; i < 3; i++) {
+		t[i] = t[0];
+		t[i].mode = (enum bcast_torn_mode)i;
+		subs[i] = tu_spawn(torn_reader, &t[i]);
+	}
+	wait_joined(t[0].name, 3);
+	prod = tu_spawn(torn_producer, &t[0]);
+	assert_int_equal(tu_wait(prod), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(tu_wait(subs[i]), 0);
+	assert_int_equal(shmbus_block_unlink(t[0].name), 0);
 }
 
 /* A subscriber that reads slowly until it is killed. */
@@ -298,15 +342,15 @@ static int produce_forever(void *arg)
 {
 	struct job *j = arg;
 	struct shmbus_bcast *p;
-	unsigned char data[64];
+	unsigned char data[BCAST_MSG_MAX];
 	uint64_t seq = 0;
 	int rc = shmbus_bcast_open_producer(&p, j->name);
 
 	if (rc)
 		return bfail("producer", "open", 0, rc);
 	for (;; seq++) {
-		msg_fill(data, seq);
-		rc = shmbus_bcast_push(p, data, msg_len(seq), 30000);
+		bcast_msg_fill(data, seq);
+		rc = shmbus_bcast_push(p, data, bcast_msg_len(seq), 30000);
 		if (rc)
 			return bfail("producer", "push", seq, rc);
 	}
@@ -342,7 +386,7 @@ static int subscribe_until_dead(void *arg)
 		}
 		if (rc)
 			return bfail("reader", "peek", seq, rc);
-		if (m.seq != seq || !msg_ok(m.data, m.len, seq))
+		if (m.seq != seq || !bcast_msg_ok(m.data, m.len, seq))
 			return bfail("reader", "wrong message", seq, -EBADMSG);
 		if (shmbus_bcast_release(s))
 			return 1;
@@ -411,6 +455,7 @@ int main(void)
 		cmocka_unit_test_teardown(eos_wakes_sleeper, tu_teardown),
 		cmocka_unit_test_teardown(producer_killed, tu_teardown),
 		cmocka_unit_test_teardown(lossy_stopped, tu_teardown),
+		cmocka_unit_test_teardown(lossy_torn_reads, tu_teardown),
 		cmocka_unit_test_teardown(reliable_killed_subscribers, tu_teardown),
 		cmocka_unit_test_teardown(stream_reliable, tu_teardown),
 	};

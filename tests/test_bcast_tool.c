@@ -3,7 +3,8 @@
  * broadcast (options, usage errors), inspect --json (and the JSON Schema),
  * two subs that each get the whole stream of one pub (where two subs of an
  * mpmc ring split it), end of stream (pub closes it, sub stops by itself;
- * --keep-open), late joiners (--from), a lossy ring's "dropped N", --from on
+ * --keep-open), late joiners (--from), a lossy ring's "dropped N" (at the
+ * end of the stream and at SIGINT/SIGTERM), --from on
  * other kinds (status 2), and watch's lag per subscriber.
  */
 #include <fcntl.h>
@@ -111,25 +112,33 @@ static int bg_wait(struct bg *b, int ms, char **out, char **err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
 }
 
-/* Wait until @n subscribers have joined ring @name (by inspect). */
-static void await_subscribers(const char *name, size_t n)
+/* Wait until ring @name has @n active subscribers (by inspect), and, with
+ * @caught_up, every one of them has read everything (lag 0). */
+static void await_ring(const char *name, size_t n, bool caught_up)
 {
 	const struct timespec nap = { 0, 10000000 };
 	int tries;
 
-	for (tries = 0; tries < 1000; tries++) {
+	for (tries = 0; tries < 2000; tries++) {
 		json_t *ring, *doc = inspect(name, &ring), *subs = json_object_get(ring, "subscribers");
 		json_t *u;
-		size_t i, active = 0;
+		size_t i, active = 0, behind = 0;
 
-		json_array_foreach(subs, i, u)
+		json_array_foreach(subs, i, u) {
 			active += json_is_true(json_object_get(u, "active"));
+			behind += caught_up && int_of(u, "lag_messages") != 0;
+		}
 		json_decref(doc);
-		if (active == n)
+		if (active == n && behind == 0)
 			return;
 		nanosleep(&nap, NULL);
 	}
-	fail_msg("%zu subscribers did not join %s", n, name);
+	fail_msg("%zu subscribers did not join %s%s", n, name, caught_up ? " and catch up" : "");
+}
+
+static void await_subscribers(const char *name, size_t n)
+{
+	await_ring(name, n, false);
 }
 
 /* "1\n2\n...\n@n\n" */
@@ -423,6 +432,52 @@ static void test_lossy_dropped(void **state)
 	free(text);
 }
 
+/* A lossy sub ended by SIGINT or SIGTERM (the stream still open) says what
+ * it missed, exactly, and then dies by that signal. */
+static void test_lossy_dropped_on_signal(void **state)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	char *text = numbers(1, 1000);
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		const char *name = tu_name(i == 0 ? "lossyint" : "lossyterm");
+		const char *argv[] = { tu_tool(), "sub", name, NULL };
+		char *out, *err, *line, *save = NULL;
+		unsigned long long dropped = 0;
+		long got = 0, prev = 0, v;
+		struct bg s;
+		const char *at;
+
+		assert_int_equal(T0(NULL, NULL, NULL, "create", "broadcast", name, "--capacity",
+				    "1K", "--policy", "lossy"), 0);
+		bg_start(&s, argv);
+		await_subscribers(name, 1);
+		assert_int_equal(kill(s.pid, SIGSTOP), 0);
+		assert_int_equal(T0(text, NULL, NULL, "pub", name, "--keep-open"), 0);
+		assert_int_equal(kill(s.pid, SIGCONT), 0);
+		await_ring(name, 1, true); /* then it sleeps: only the signal ends it */
+		assert_int_equal(kill(s.pid, sigs[i]), 0);
+		assert_int_equal(bg_wait(&s, 20000, &out, &err), 1000 + sigs[i]);
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			v = strtol(line, NULL, 10);
+			assert_true(v > prev && v <= 1000);
+			prev = v;
+			got++;
+		}
+		assert_int_equal(prev, 1000);
+		at = strstr(err, "dropped ");
+		assert_non_null(at);
+		assert_int_equal(sscanf(at, "dropped %llu", &dropped), 1);
+		assert_true(dropped > 0); /* a 1 KiB ring holds ~40 of them */
+		assert_int_equal(dropped, 1000 - (unsigned long long)got);
+		free(out);
+		free(err);
+	}
+	free(text);
+}
+
 /* watch: a line per subscriber with its lag, the slowest first. */
 static void test_watch_lag(void **state)
 {
@@ -465,6 +520,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_end_of_stream, tu_teardown),
 		cmocka_unit_test_teardown(test_late_joiners, tu_teardown),
 		cmocka_unit_test_teardown(test_lossy_dropped, tu_teardown),
+		cmocka_unit_test_teardown(test_lossy_dropped_on_signal, tu_teardown),
 		cmocka_unit_test_teardown(test_watch_lag, tu_teardown),
 	};
 

@@ -8,10 +8,13 @@
  * reads in place and releases after printing, as on the other kinds.  On a
  * lossy ring the producer may overwrite a message while a sub reads it, so
  * a sub copies messages out with pop (which never returns a torn one) and
- * prints the copies; at exit it says how many messages it missed.
+ * prints the copies; at exit it says how many messages it missed, also
+ * when SIGINT or SIGTERM ends it (it then dies by that signal, as without
+ * the report).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,9 +196,40 @@ static int reliable_release(void *h, unsigned n)
 	return shmbus_bcast_release_burst(s->b, n);
 }
 
+/* Lossy: SIGINT or SIGTERM caught (its number), so that the sub can say
+ * what it missed before it dies by it. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Longest sleep between two looks at stop_signal (a signal does not end
+ * the library's wait). */
+#define STOP_POLL_MS 50
+
+/* pop, waiting up to @timeout_ms (< 0: forever) in slices, so that a stop
+ * signal ends the wait: -EINTR then. */
+static int lossy_pop_wait(struct bcast_sub *s, char *at, size_t size, int timeout_ms)
+{
+	int left = timeout_ms, slice, rc;
+
+	for (;;) {
+		if (stop_signal)
+			return -EINTR;
+		slice = left < 0 || left > STOP_POLL_MS ? STOP_POLL_MS : left;
+		rc = shmbus_bcast_pop(s->b, at, size, NULL, slice);
+		if (rc != -ETIMEDOUT)
+			return rc;
+		if (left >= 0 && (left -= slice) <= 0)
+			return rc;
+	}
+}
+
 /* Lossy: copies of at most @n messages, each checked whole by pop, packed
  * in s->buf (8-byte aligned, as in the ring, so what one peek could hold
- * fits).  Waits only for the first. */
+ * fits).  Waits only for the first.  -EINTR once a stop signal came. */
 static int lossy_peek(void *h, struct pubsub_msg *msgs, unsigned n, const int *timeout_ms)
 {
 	struct bcast_sub *s = h;
@@ -203,12 +237,13 @@ static int lossy_peek(void *h, struct pubsub_msg *msgs, unsigned n, const int *t
 	unsigned k;
 	int len;
 
+	if (stop_signal)
+		return -EINTR;
 	for (k = 0; k < n; k++) {
 		char *at = s->buf + used;
 
-		len = k == 0 && timeout_ms ?
-			      shmbus_bcast_pop(s->b, at, s->size - used, NULL, *timeout_ms) :
-			      shmbus_bcast_pop_try(s->b, at, s->size - used, NULL);
+		len = k == 0 && timeout_ms ? lossy_pop_wait(s, at, s->size - used, *timeout_ms) :
+					     shmbus_bcast_pop_try(s->b, at, s->size - used, NULL);
 		if (len < 0 && k > 0) /* what we have first; the error comes again */
 			break;
 		if (len < 0)
@@ -264,6 +299,12 @@ int bcast_sub(const struct pubsub_opts *o)
 		return tool_fail(o->name, "cannot subscribe", rc);
 	is_lossy = shmbus_bcast_policy(s.b) == SHMBUS_BCAST_LOSSY;
 	if (is_lossy) {
+		struct sigaction sa = { .sa_handler = on_stop };
+
+		/* No SA_RESTART: a blocked write to stdout returns too. */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
 		s.size = shmbus_bcast_capacity(s.b);
 		s.buf = malloc(s.size);
 		if (!s.buf) {
@@ -277,5 +318,10 @@ int bcast_sub(const struct pubsub_opts *o)
 out:
 	free(s.buf);
 	shmbus_bcast_close(s.b);
+	if (stop_signal) {
+		/* Die by it, as a sub without the handler would have. */
+		signal(stop_signal, SIG_DFL);
+		raise(stop_signal);
+	}
 	return rc;
 }

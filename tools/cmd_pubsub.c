@@ -102,8 +102,9 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 			fflush(o->out);
 			k = ops->peek(h, msgs, want, &o->timeout_ms);
 		}
-		/* The end of the stream ends sub, --count or not (like EOF). */
-		if (k == -SHMBUS_EEOS || (k == -ETIMEDOUT && o->count == 0))
+		/* The end of the stream ends sub, --count or not (like EOF);
+		 * so does a stop signal the kind's peek caught (-EINTR). */
+		if (k == -SHMBUS_EEOS || k == -EINTR || (k == -ETIMEDOUT && o->count == 0))
 			break;
 		if (k == -ETIMEDOUT) {
 			char what[96];
@@ -287,6 +288,7 @@ const struct tool_cmd cmd_sub = {
 		 "Otherwise runs until killed.  A closed stream stays closed until the\n"
 		 "next pub: a sub that joins it prints what is left for it and stops.\n"
 		 "On a lossy broadcast ring, a sub that missed messages (the producer\n"
-		 "overwrote them first) says on standard error how many: \"dropped N\".\n",
+		 "overwrote them first) says on standard error how many: \"dropped N\",\n"
+		 "at the end of the stream and when SIGINT or SIGTERM stops it.\n",
 	.run = run_sub,
 };

@@ -70,7 +70,9 @@ struct pubsub_msg {
 struct sub_ops {
 	/* At most @n messages in place, oldest first: a count, -EAGAIN
 	 * (none now; @timeout_ms NULL: do not wait) / -ETIMEDOUT (none
-	 * within *@timeout_ms), -SHMBUS_EEOS (end of stream), or an error. */
+	 * within *@timeout_ms), -SHMBUS_EEOS (end of stream), -EINTR (a
+	 * stop signal the kind catches: sub stops as at the end of the
+	 * stream), or an error. */
 	int (*peek)(void *h, struct pubsub_msg *msgs, unsigned n, const int *timeout_ms);
 	/* Consume the @n oldest peeked messages: >= 0, or an error. */
 	int (*release)(void *h, unsigned n);

@@ -130,6 +130,7 @@ int shmbus_bcast_open_producer(struct shmbus_bcast **out, const char *name)
 	/* Relaxed: the claim (C1, acq_rel) ordered the dead owner's stores. */
 	b->seq = atomic_load_explicit(&b->sh->prod.seq, memory_order_relaxed);
 	b->min_cache = b->ovw; /* forces a scan before the first retirement */
+	bcast_asym_setup(b); /* registers before any fence-skipping wake */
 	/* Only the producer sleeps on space_wq and we hold the role now: a
 	 * count left by a dead owner is stale, a wake drops it; and the dead
 	 * owner may have died inside a wake of the subscribers: rouse them. */
@@ -241,6 +242,7 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 	}
 	b->idx = (uint32_t)idx;
 	me = b->mine = &b->subs[idx];
+	bcast_asym_setup(b); /* registers before any fence-skipping wake */
 	/* Relaxed: ours now (the claim acquired the previous owner's), and
 	 * published with the cursor by J2. */
 	atomic_store_explicit(&me->msgs_out, 0, memory_order_relaxed);
@@ -368,36 +370,27 @@ int shmbus_bcast_stats(const struct shmbus_bcast *b, struct shmbus_bcast_stats *
 int shmbus_bcast_sub_stats(const struct shmbus_bcast *b, unsigned index,
 			   struct shmbus_bcast_sub_stats *out)
 {
-	struct bcast_state st;
-	uint32_t i;
-	int rc = -ENOENT;
+	struct bcast_sub_state s;
+	int rc;
 
 	if (!b || !out || index >= b->cfg.subs_max)
 		return -EINVAL;
-	st.subs = calloc(b->cfg.subs_max, sizeof(*st.subs));
-	if (!st.subs)
-		return -ENOMEM;
-	bcast_decode_state(b->sh, &b->cfg, &st);
-	for (i = 0; i < st.nsubs; i++) {
-		const struct bcast_sub_state *s = &st.subs[i];
-
-		if (s->index != index)
-			continue;
-		*out = (struct shmbus_bcast_sub_stats){
-			.index = s->index,
-			.ident = s->ident,
-			.alive = s->alive,
-			.position = s->pos,
-			.next_seq = s->next_seq,
-			.lag_messages = s->lag_messages,
-			.lag_bytes = s->lag_bytes,
-			.msgs_out = s->msgs_out,
-			.bytes_out = s->bytes_out,
-			.dropped = s->dropped,
-			.waits = s->waits,
-		};
-		rc = 0;
-	}
-	free(st.subs);
-	return rc;
+	rc = bcast_decode_sub(b->sh, &b->cfg, index, &s);
+	if (rc == -ENOENT || rc == -EINVAL)
+		return rc;
+	/* A cursor beyond tail: reported as read (as inspect does), lag 0. */
+	*out = (struct shmbus_bcast_sub_stats){
+		.index = s.index,
+		.ident = s.ident,
+		.alive = s.alive,
+		.position = s.pos,
+		.next_seq = s.next_seq,
+		.lag_messages = s.lag_messages,
+		.lag_bytes = s.lag_bytes,
+		.msgs_out = s.msgs_out,
+		.bytes_out = s.bytes_out,
+		.dropped = s.dropped,
+		.waits = s.waits,
+	};
+	return 0;
 }

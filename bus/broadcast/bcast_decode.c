@@ -75,6 +75,41 @@ static void decode_sub(struct bcast_sub *sub, struct participant *p, uint32_t i,
 	st->waits = LOAD(&sub->waits);
 }
 
+/* A decoded entry's liveness and lag behind @tail and @seq; false if its
+ * cursor is impossible (misaligned or beyond tail). */
+static bool sub_lag(struct bcast_sub_state *st, uint64_t tail, uint64_t seq)
+{
+	st->alive = shmbus_proc_alive(st->ident);
+	if (!st->active)
+		return true;
+	/* A cursor is 8-aligned and never beyond tail (it may be far behind:
+	 * a lapped lossy subscriber). */
+	if (st->pos & 7 || !bcast_le(st->pos, tail))
+		return false;
+	st->lag_bytes = tail - st->pos;
+	st->lag_messages = bcast_le(st->next_seq, seq) ? seq - st->next_seq : 0;
+	return true;
+}
+
+int bcast_decode_sub(const struct bcast_shared *sh, const struct bcast_cfg *cfg, uint32_t index,
+		     struct bcast_sub_state *st)
+{
+	struct bcast_shared *s = (struct bcast_shared *)(uintptr_t)sh;
+	struct participant *part = (struct participant *)((char *)s + BCAST_PART_OFF);
+	struct bcast_sub *subs = (struct bcast_sub *)((char *)s + cfg->subs_off);
+	uint64_t tail, seq;
+
+	if (index >= cfg->subs_max)
+		return -EINVAL;
+	decode_sub(&subs[index], &part[1 + index], index, st);
+	if (st->ident == SHMBUS_IDENT_NONE)
+		return -ENOENT;
+	/* After the cursor, as in bcast_decode_state(). */
+	tail = LOAD(&s->prod.tail);
+	seq = LOAD(&s->prod.seq);
+	return sub_lag(st, tail, seq) ? 0 : -SHMBUS_ECORRUPT;
+}
+
 void bcast_decode_state(const struct bcast_shared *sh, const struct bcast_cfg *cfg,
 			struct bcast_state *out)
 {
@@ -121,19 +156,7 @@ void bcast_decode_state(const struct bcast_shared *sh, const struct bcast_cfg *c
 	out->corrupt = LOAD(&s->w.corrupt) != 0 ||
 		       !bcast_positions_ok(out->ovw, out->head, out->tail, cfg->capacity) ||
 		       (out->newest != 0 && (out->newest & 6 || out->tail - out->newest > cfg->capacity));
-	for (i = 0; list && i < n; i++) {
-		struct bcast_sub_state *st = &list[i];
-
-		st->alive = shmbus_proc_alive(st->ident);
-		if (!st->active)
-			continue;
-		/* A cursor is 8-aligned and never beyond tail (it may be far
-		 * behind: a lapped lossy subscriber). */
-		if (st->pos & 7 || !bcast_le(st->pos, out->tail)) {
+	for (i = 0; list && i < n; i++)
+		if (!sub_lag(&list[i], out->tail, out->seq))
 			out->corrupt = true;
-			continue;
-		}
-		st->lag_bytes = out->tail - st->pos;
-		st->lag_messages = bcast_le(st->next_seq, out->seq) ? out->seq - st->next_seq : 0;
-	}
 }

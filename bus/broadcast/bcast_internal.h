@@ -65,8 +65,11 @@
  *    a subscriber that finds its cursor at tail loads it with acquire (A4)
  *    and then re-loads tail.
  *  - Waiting: subscribers sleep on data_wq until tail moves or the stream
- *    closes; a reliable producer on space_wq until a cursor moves.  Wakers
- *    call waitq_wake() after their release store (waitq_internal.h).
+ *    closes; a reliable producer on space_wq until a cursor moves.  On the
+ *    busy paths (commit, release) wakers skip waitq_wake()'s fence: they
+ *    look at an armed flag (data_armed, space_armed) that sleepers set
+ *    before an asymmetric fence (membarrier); see bcast_wait.c.  Rare
+ *    wakes (close_stream, leaving, takeover) use waitq_wake() itself.
  */
 #ifndef SHMBUS_BCAST_INTERNAL_H
 #define SHMBUS_BCAST_INTERNAL_H
@@ -122,7 +125,9 @@ struct bcast_waitr {
 	_Atomic uint64_t evicted;      /* dead subscribers freed by the producer */
 	_Atomic uint64_t sub_wakes;    /* wakes of the producer by subscribers */
 	_Atomic uint32_t corrupt;
-	uint8_t pad[BCAST_REGION - 5 * 8 - 4];
+	_Atomic uint32_t data_armed;   /* a subscriber may sleep on data_wq */
+	_Atomic uint32_t space_armed;  /* the producer may sleep on space_wq */
+	uint8_t pad[BCAST_REGION - 5 * 8 - 3 * 4];
 };
 
 /* One subscriber's region, written by its owner only. */
@@ -160,6 +165,8 @@ static_assert(offsetof(struct bcast_shared, prod.closed) == 328, "bcast layout")
 static_assert(offsetof(struct bcast_shared, w) == 384, "bcast layout");
 static_assert(offsetof(struct bcast_shared, w.joins) == 400, "bcast layout");
 static_assert(offsetof(struct bcast_shared, w.corrupt) == 424, "bcast layout");
+static_assert(offsetof(struct bcast_shared, w.data_armed) == 428, "bcast layout");
+static_assert(offsetof(struct bcast_shared, w.space_armed) == 432, "bcast layout");
 static_assert(offsetof(struct bcast_sub, active) == 8, "bcast layout");
 static_assert(offsetof(struct bcast_sub, waits) == 48, "bcast layout");
 static_assert(sizeof(struct waitq) == 8, "waitq size");
@@ -178,17 +185,21 @@ static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
  *    capacity >> retire_shift bytes beyond the need, so that it stores the
  *    overwrite line (and in reliable mode checks for joiners) once per that
  *    many bytes, not once per message.
+ *  - slice_ms: the longest sleep of a handle that cannot rely on
+ *    membarrier (bcast_wait.c, "Fallbacks").
  */
 struct bcast_tuning {
 	unsigned spin;
 	int sleep_cap_ms;
 	unsigned retire_shift;
+	int slice_ms;
 };
 
 static const struct bcast_tuning bcast_tuning_default = {
 	.spin = 2000,
 	.sleep_cap_ms = 200,
 	.retire_shift = 3,
+	.slice_ms = 5,
 };
 
 /* A checked config: what every open and every snapshot works from. */
@@ -216,6 +227,12 @@ struct shmbus_bcast {
 	struct bcast_tuning tune;
 	struct shmbus_block *block;
 	shmbus_ident_t me;
+	/* W3 of bcast_wake_fast() loads this: the armed flag of the side this
+	 * handle wakes on its busy path (producer: data_armed; reliable
+	 * subscriber: space_armed), or bcast_always_armed when this process
+	 * cannot use membarrier. */
+	_Atomic uint32_t *wake_hint;
+	bool sliced;                   /* our sleeps cannot rely on membarrier */
 
 	/* Producer. */
 	uint64_t tail, head, ovw;      /* as last stored */
@@ -368,6 +385,11 @@ int bcast_decode_config(const struct bcast_shared *sh, uint64_t total_size,
  * for cfg->subs_max entries (or be NULL: no per-subscriber detail). */
 void bcast_decode_state(const struct bcast_shared *sh, const struct bcast_cfg *cfg,
 			struct bcast_state *out);
+/* Decode subscriber entry @index alone (no allocation, no other entry):
+ * 0, -EINVAL (index out of range), -ENOENT (nobody holds it),
+ * -SHMBUS_ECORRUPT (its cursor is impossible; @st is filled anyway). */
+int bcast_decode_sub(const struct bcast_shared *sh, const struct bcast_cfg *cfg, uint32_t index,
+		     struct bcast_sub_state *st);
 
 /* ------------------------------------------------------- bcast_wait.c */
 /* Mark the handle and block corrupt; returns -SHMBUS_ECORRUPT. */
@@ -379,8 +401,35 @@ static inline int bcast_check(const struct shmbus_bcast *b, uint32_t role)
 		return b->broken ? -SHMBUS_ECORRUPT : -EPERM;
 	return 0;
 }
-/* Wake sleepers of @wq after a release store; count a real wake in @wakes. */
+/* Wake sleepers of @wq after a release store; count a real wake in @wakes.
+ * The full protocol (a seq_cst fence): for rare wakes. */
 void bcast_wake(struct waitq *wq, _Atomic uint64_t *wakes);
+/* A word that always reads 1 (never written): the wake_hint of a handle
+ * whose process cannot use membarrier. */
+extern _Atomic uint32_t bcast_always_armed;
+/* Set b->wake_hint and b->sliced at open (registers the process). */
+void bcast_asym_setup(struct shmbus_bcast *b);
+/* The slow part of bcast_wake_fast(): W4 and the wake. */
+void bcast_wake_slow(_Atomic uint32_t *armed, struct waitq *wq, _Atomic uint64_t *wakes);
+
+/*
+ * bcast_wake_fast - after a release store on a busy path (commit, release):
+ * wake the sleepers of @wq if @armed says one may sleep, without a fence
+ * when nobody is armed: two loads and no call.  The argument is in
+ * bcast_wait.c (W2, W3).
+ */
+static inline void bcast_wake_fast(const struct shmbus_bcast *b, _Atomic uint32_t *armed,
+				   struct waitq *wq, _Atomic uint64_t *wakes)
+{
+	/* W2: compiler barrier only: the sleeper's membarrier orders the CPU
+	 * side. */
+	atomic_signal_fence(memory_order_seq_cst);
+	/* W3: relaxed, ordered against S1 by S2.  Without membarrier the hint
+	 * is bcast_always_armed: W4 in bcast_wake_slow() always runs. */
+	if (__builtin_expect(atomic_load_explicit(b->wake_hint, memory_order_relaxed) == 0, 1))
+		return;
+	bcast_wake_slow(armed, wq, wakes);
+}
 uint64_t bcast_now_ns(void);
 /*
  * bcast_block - the loop of every blocking call: try @attempt; while it

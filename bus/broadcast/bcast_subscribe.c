@@ -37,7 +37,8 @@ static void store_pos(struct shmbus_bcast *b, uint64_t pos)
 	atomic_store_explicit(&b->mine->pos, pos, memory_order_release);
 	b->pos = pos;
 	if (b->reliable)
-		bcast_wake(&b->sh->w.space_wq, &b->sh->w.sub_wakes);
+		bcast_wake_fast(b, &b->sh->w.space_armed, &b->sh->w.space_wq,
+				&b->sh->w.sub_wakes);
 }
 
 /* Lapped at @pos: go on at the oldest record still there; the gap is counted
@@ -337,6 +338,19 @@ int shmbus_bcast_release_burst(struct shmbus_bcast *b, unsigned n)
 	return release_n(b, n, end, b->next_seq + n, bytes);
 }
 
+/*
+ * The copy out of a lossy read in place (pop): the seqlock's read side.  It
+ * may race with the producer overwriting the bytes; the release after it
+ * tells whether it did, and a torn copy is dropped.  In C11 terms a data
+ * race on plain bytes, as in every seqlock over memcpy; out of line so that
+ * tests/tsan.supp can name this race alone (the reliable ring's copy is a
+ * plain memcpy, which TSan keeps checking).
+ */
+static __attribute__((noinline)) void seqlock_copy(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+
 int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 			 struct shmbus_bcast_msg *info)
 {
@@ -353,8 +367,10 @@ int shmbus_bcast_pop_try(struct shmbus_bcast *b, void *buf, size_t size,
 			return -EMSGSIZE;
 		/* Lossy: the producer may be overwriting these bytes; the
 		 * release below tells (F2), and a torn copy is dropped. */
-		if (m.len)
+		if (m.len && b->reliable)
 			memcpy(buf, m.data, m.len);
+		else if (m.len)
+			seqlock_copy(buf, m.data, m.len);
 		rc = shmbus_bcast_release(b);
 		if (rc == -SHMBUS_ELAPPED) {
 			/* Counted with the next message we return, even by a

@@ -93,39 +93,15 @@
  * and seq_cst operations, not fences, and GCC refuses them under it.)
  */
 #include <errno.h>
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "relax_internal.h"
 #include "futex_internal.h"
 #include "spsc_internal.h"
 
-static int membarrier(int cmd)
-{
-	return (int)syscall(__NR_membarrier, cmd, 0, 0);
-}
-
 bool spsc_asym_register(void)
 {
-	/* Registration is per process (per mm) and not inherited by a child's
-	 * new mm: remember for which pid it was done.  Relaxed: a racing
-	 * second registration is harmless (the call is idempotent). */
-	static _Atomic pid_t registered;
-	pid_t me = getpid();
-	int cmds;
-
-	if (atomic_load_explicit(&registered, memory_order_relaxed) == me)
-		return true;
-	cmds = membarrier(MEMBARRIER_CMD_QUERY);
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
-	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
-		return false;
-	if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
-		return false;
-	atomic_store_explicit(&registered, me, memory_order_relaxed);
-	return true;
+	return waitq_asym_register();
 }
 
 /* Never written: loads of it are not racy. */
@@ -209,7 +185,7 @@ static bool ready(void *arg)
 	 * S0 joined: the argument at the top, with the earlier P.
 	 */
 	if (!s->fenced && !s->q->sliced) {
-		if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+		if (waitq_asym_fence() != 0)
 			s->q->sliced = true;
 		else
 			s->fenced = true;

@@ -245,7 +245,8 @@ SHMBUS_API int shmbus_bcast_index(const struct shmbus_bcast *b);
  * shmbus_bcast_stats - the ring's positions and counters (either role).
  * shmbus_bcast_sub_stats - subscriber entry @index (0..subscribers_max-1):
  * -ENOENT if nobody holds it.  Counters are read one by one, without a lock.
- * Both return 0, -EINVAL; sub_stats also -ENOMEM.
+ * Both return 0, -EINVAL.  Neither allocates (sub_stats reads that one
+ * entry and the producer's positions); both read /proc for liveness.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_bcast_stats(const struct shmbus_bcast *b,
 						     struct shmbus_bcast_stats *out);
