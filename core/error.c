@@ -21,6 +21,10 @@ static const char *const error_messages[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_EEMPTY - SHMBUS_E_FIRST] = "block is empty (zero length)",
 	[SHMBUS_EEOS - SHMBUS_E_FIRST] = "end of stream",
 	[SHMBUS_ELAPPED - SHMBUS_E_FIRST] = "message was overwritten while it was read",
+	[SHMBUS_ESHRUNK - SHMBUS_E_FIRST] =
+		"block was truncated while in use (caught SIGBUS); close it and attach again",
+	[SHMBUS_EPEERUNKNOWN - SHMBUS_E_FIRST] =
+		"role held by a process in another pid namespace: cannot tell if it is alive",
 };
 
 const char *shmbus_strerror(int code)

@@ -127,6 +127,19 @@ int block_attach_layout(struct shmbus_block **out, const char *name,
 int block_create_built(const char *name, uint64_t size, mode_t mode,
 		       int (*build)(void *mem, uint64_t size, const void *arg), const void *arg);
 
+/*
+ * block_lost_word - the word the SIGBUS guard sets when it replaces pages
+ * of @b's mapping (core/guard.c).  A ring handle keeps the pointer and tests
+ * it with block_lost() at each call: one relaxed load.
+ */
+const _Atomic uint32_t *block_lost_word(const struct shmbus_block *b);
+
+static inline int block_lost(const _Atomic uint32_t *word)
+{
+	/* Relaxed: a mark about the mapping, not about data it orders. */
+	return atomic_load_explicit(word, memory_order_relaxed) ? -SHMBUS_ESHRUNK : 0;
+}
+
 /* The header at the start of a block (the caller has checked it). */
 static inline struct shm_header *block_header(const struct shmbus_block *b)
 {

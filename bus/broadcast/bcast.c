@@ -58,6 +58,7 @@ static int attach(struct shmbus_bcast **out, const char *name, uint32_t role)
 		goto fail;
 	}
 	b->block = blk;
+	b->lost = block_lost_word(blk);
 	b->sh = data;
 	b->cfg = cfg;
 	b->ring = (unsigned char *)data + cfg.data_off;

@@ -22,6 +22,10 @@
 
 int bcast_corrupt(struct shmbus_bcast *b)
 {
+	/* Zeros where the guard replaced truncated pages are not a verdict
+	 * on the ring: say what happened, and mark nothing in the block. */
+	if (block_lost(b->lost))
+		return -SHMBUS_ESHRUNK;
 	b->broken = true;
 	b->gate = 0;
 	b->res_ok = false;
@@ -90,6 +94,10 @@ int bcast_block(struct shmbus_bcast *b, int (*attempt)(struct shmbus_bcast *b, v
 			 * would never end. */
 			if (atomic_load_explicit(&b->sh->w.corrupt, memory_order_relaxed))
 				return bcast_corrupt(b);
+			/* A truncation under a sleeper faults nobody: look. */
+			rc = shmbus_block_check(b->block);
+			if (rc)
+				return rc;
 			if (deadline_passed(deadline))
 				return -ETIMEDOUT;
 			/* Its result does not matter: the attempt decides. */

@@ -44,6 +44,7 @@ static int handle_map(struct shmbus_mpmc *h, struct shmbus_block *b)
 	if (rc)
 		return rc;
 	h->block = b;
+	h->lost = block_lost_word(b);
 	h->ctl = (struct mpmc_ctl *)(base + MPMC_CTL_OFF);
 	h->parts = (struct participant *)(base + hdr.participants_off);
 	h->pstats = (struct mpmc_pstats *)(base + g.pstats_off);

@@ -62,6 +62,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 		goto fail_block;
 	}
 	q->block = b;
+	q->lost = block_lost_word(b);
 	q->sh = data;
 	q->ring = (unsigned char *)data + SPSC_DATA_OFF;
 	q->cap = cap;

@@ -14,6 +14,10 @@
 
 int spsc_corrupt(struct shmbus_spsc *q)
 {
+	/* Zeros where the guard replaced truncated pages are not a verdict
+	 * on the ring: say what happened, and mark nothing in the block. */
+	if (block_lost(q->lost))
+		return -SHMBUS_ESHRUNK;
 	q->broken = true;
 	q->gate = 0;
 	/* The fast paths of commit and release test these alone. */

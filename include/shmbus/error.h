@@ -40,6 +40,12 @@ enum shmbus_errcode {
 					 * message before the close has been consumed */
 	SHMBUS_ELAPPED,                 /* lossy ring: the message was overwritten by the
 					 * producer while it was being read; discard it */
+	SHMBUS_ESHRUNK,                 /* the object was truncated while this process had it
+					 * mapped (SIGBUS guard, shmbus/guard.h): close the
+					 * handle; attach again once the block is rebuilt */
+	SHMBUS_EPEERUNKNOWN,            /* the peer holding the role lives in another pid
+					 * namespace (or /proc does not match ours): whether
+					 * it is alive cannot be told, so it is not replaced */
 	SHMBUS_E_LAST
 };
 
