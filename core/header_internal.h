@@ -9,9 +9,16 @@
  * else in the block.  After `ready`, header fields never change except
  * `manager` (atomic, see manager.c).
  *
- * Participants: a table of (ident, role) entries, each owned by at most one
- * process.  The ident word is claimed with a CAS from 0 or from the ident of
- * a dead process; idents never repeat (see proc.h), so the CAS has no ABA.
+ * Participants: a table of (ident, role, ns) entries, each owned by at most
+ * one process.  The ident word is claimed with a CAS from 0 or from the ident
+ * of a dead process; idents never repeat (see proc.h), so the CAS has no ABA.
+ * A process in another pid namespace (or when our /proc is not our
+ * namespace's) is never proven dead: its entry is not taken
+ * (-SHMBUS_EPEERUNKNOWN), and inspection calls it alive, liveness unknown.
+ *
+ * Namespace tags use words that were reserved (always zero) before: no
+ * layout grows and no version changes.  A block written by an older build
+ * has 0 there, which means "judge by pid alone" as that build did.
  */
 #ifndef SHMBUS_HEADER_INTERNAL_H
 #define SHMBUS_HEADER_INTERNAL_H
@@ -47,7 +54,8 @@ struct shm_header {
 	uint32_t participants_off;    /* offset of the participant table, 0: none */
 	uint32_t participants_max;    /* entries in it */
 	uint32_t flags;
-	uint32_t reserved0;
+	uint32_t creator_ns;          /* pid namespace tag of `creator`
+				       * (proc_internal.h); 0 in older blocks */
 	_Atomic uint64_t manager;     /* ident of a guardian that will unlink it */
 	uint8_t reserved[48];
 };
@@ -55,7 +63,8 @@ struct shm_header {
 struct participant {
 	_Atomic uint64_t ident;       /* owner, or 0 when free */
 	_Atomic uint32_t role;        /* layout-defined; written by the owner */
-	uint32_t reserved;
+	_Atomic uint32_t ns;          /* pid namespace tag of the owner (see
+				       * proc_internal.h); 0 in older blocks */
 };
 
 static_assert(sizeof(struct shm_header) == SHMBUS_HEADER_SIZE, "header size");
@@ -149,7 +158,8 @@ static inline struct shm_header *block_header(const struct shmbus_block *b)
 /*
  * Participant table operations; @tbl and @n come from a checked header.
  * part_claim - own entry @p if it is free or its owner is dead.
- *   Returns 0, or -EBUSY if a live process owns it.  @prev (may be NULL)
+ *   Returns 0, -EBUSY if a live process owns it, or -SHMBUS_EPEERUNKNOWN if
+ *   its owner cannot be judged (another pid namespace, see above).  @prev (may be NULL)
  *   receives the ident of the dead owner taken over (0 if it was free).
  * part_join - own any free or dead entry; returns its index, or
  *   -ENOSPC when every entry has a live owner.
@@ -157,6 +167,11 @@ static inline struct shm_header *block_header(const struct shmbus_block *b)
  */
 int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 		      shmbus_ident_t *prev);
+/* part_verdict - whether the owner of @p (ident @id, loaded with acquire
+ * order) runs: enum proc_verdict of proc_internal.h. */
+int part_verdict(const struct participant *p, shmbus_ident_t id);
+/* part_alive - the owner of @p runs or may run (unknown counts as alive). */
+bool part_alive(const struct participant *p, shmbus_ident_t id);
 int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 		     shmbus_ident_t me, shmbus_ident_t *prev);
 void part_leave(struct participant *p, shmbus_ident_t me);

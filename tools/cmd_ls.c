@@ -32,13 +32,30 @@ static json_t *entry_json(const struct shmbus_snapshot *s)
 			 "managed", json_boolean(s->manager_alive));
 }
 
+/* Alive only through participants whose liveness cannot be told (another
+ * pid namespace): "unknown" rather than a guess. */
+static bool liveness_unknown(const struct shmbus_snapshot *s)
+{
+	bool unknown = false;
+	uint32_t i;
+
+	if (s->creator_alive || s->manager_alive)
+		return false;
+	for (i = 0; i < s->nparticipants; i++) {
+		if (s->participants[i].alive && !s->participants[i].liveness_unknown)
+			return false;
+		unknown |= s->participants[i].liveness_unknown;
+	}
+	return unknown;
+}
+
 static void print_row(const struct shmbus_snapshot *s)
 {
 	struct passwd *pw = getpwuid(s->owner_uid);
 	const char *alive = "-";
 
 	if (s->has_header)
-		alive = s->any_alive ? "yes" : "no";
+		alive = liveness_unknown(s) ? "unknown" : s->any_alive ? "yes" : "no";
 	printf("%-32s %-20s %12llu %-10s %10.0f %-5s%s\n", s->name, shmbus_kind_name(s->kind),
 	       (unsigned long long)s->size_bytes, pw ? pw->pw_name : "?", age_seconds(s), alive,
 	       s->manager_alive ? " managed" : "");

@@ -16,6 +16,7 @@
 
 #include "inspect_internal.h"
 #include "name_internal.h"
+#include "proc_internal.h"
 
 const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = NULL,
@@ -62,6 +63,7 @@ static int snap_participants(const struct snap_src *src,
 	const struct snap_kind_ops *k = snap_kinds[hdr->kind];
 	struct participant *tbl;
 	uint32_t i, n = hdr->participants_max;
+	enum proc_verdict v;
 	int rc;
 
 	if (!hdr->participants_off || n == 0)
@@ -86,7 +88,10 @@ static int snap_participants(const struct snap_src *src,
 		p->role = role;
 		p->role_name = k && k->role_name ? k->role_name(role) : "participant";
 		p->ident = id;
-		p->alive = shmbus_proc_alive(id);
+		/* Relaxed: a private copy. */
+		v = proc_judge(id, atomic_load_explicit(&tbl[i].ns, memory_order_relaxed));
+		p->alive = v != PROC_DEAD;
+		p->liveness_unknown = v == PROC_UNKNOWN;
 		if (p->alive)
 			snap->any_alive = true;
 	}
@@ -106,7 +111,7 @@ static int snap_fill(const struct snap_src *src, struct shmbus_snapshot *snap)
 	if (rc == 0) {
 		snap->has_header = true;
 		snap->kind = snap->info.kind;
-		snap->creator_alive = shmbus_proc_alive(snap->info.creator);
+		snap->creator_alive = proc_judge(snap->info.creator, hdr.creator_ns) != PROC_DEAD;
 		snap->manager_alive = shmbus_proc_alive(snap->info.manager);
 		snap->any_alive = snap->creator_alive || snap->manager_alive;
 		rc = snap_participants(src, &hdr, snap);
