@@ -74,13 +74,13 @@ int guard_register(void *addr, size_t len, bool rdonly)
 							     memory_order_relaxed))
 			continue;
 		s = atomic_load_explicit(&e->seq, memory_order_relaxed);
-		/* Odd: a handler skips the entry while the fields change.
-		 * Release fence: the odd seq is seen before any new field. */
+		/* Odd: a handler skips the entry while the fields change.  The
+		 * fields are stored with release (R2), so a reader that sees a
+		 * new field (acquire, A2) also sees the odd seq. */
 		atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
-		atomic_thread_fence(memory_order_release);
-		atomic_store_explicit(&e->start, (uintptr_t)addr, memory_order_relaxed);
-		atomic_store_explicit(&e->len, len, memory_order_relaxed);
-		atomic_store_explicit(&e->rdonly, rdonly, memory_order_relaxed);
+		atomic_store_explicit(&e->start, (uintptr_t)addr, memory_order_release);
+		atomic_store_explicit(&e->len, len, memory_order_release);
+		atomic_store_explicit(&e->rdonly, rdonly, memory_order_release);
 		atomic_store_explicit(&e->lost, 0, memory_order_relaxed);
 		/* R1: release, pairs with A1 in guard_find(): fields before the
 		 * even seq. */
@@ -100,9 +100,9 @@ void guard_unregister(int idx)
 	e = &guard_table[idx];
 	s = atomic_load_explicit(&e->seq, memory_order_relaxed);
 	atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&e->start, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->len, 0, memory_order_relaxed);
+	/* R2: release, as in guard_register(). */
+	atomic_store_explicit(&e->start, 0, memory_order_release);
+	atomic_store_explicit(&e->len, 0, memory_order_release);
 	atomic_store_explicit(&e->seq, s + 2, memory_order_release); /* R1 */
 	/* Release: pairs with the acq_rel CAS of the next taker. */
 	atomic_store_explicit(&e->used, 0, memory_order_release);
@@ -147,11 +147,12 @@ static struct guard_entry *guard_find(uintptr_t addr, uintptr_t *start, size_t *
 
 		if (s & 1)
 			continue;
-		*start = atomic_load_explicit(&e->start, memory_order_relaxed);
-		*len = atomic_load_explicit(&e->len, memory_order_relaxed);
-		*rdonly = atomic_load_explicit(&e->rdonly, memory_order_relaxed);
-		/* The fields were read before seq is read again. */
-		atomic_thread_fence(memory_order_acquire);
+		/* A2: acquire, pairs with R2: a field written after the odd seq
+		 * brings that seq with it; and the re-read below cannot move
+		 * before these loads. */
+		*start = atomic_load_explicit(&e->start, memory_order_acquire);
+		*len = atomic_load_explicit(&e->len, memory_order_acquire);
+		*rdonly = atomic_load_explicit(&e->rdonly, memory_order_acquire);
 		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s)
 			continue;
 		if (*len && addr >= *start && addr - *start < *len)
