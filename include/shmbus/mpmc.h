@@ -45,6 +45,16 @@
  * get new messages).  Consumers look at the state only when they find the
  * ring empty, so the busy path pays nothing for it.
  *
+ * Corruption.  A slot word no transition can make (written by a buggy or
+ * hostile process with write access) makes every call that reaches that
+ * slot return -SHMBUS_ECORRUPT, in every process, for good: the ring cannot
+ * tell which message, owner or lap was meant, and guessing could deliver a
+ * message twice.  shmbus_mpmc_recover() does not repair it.  The way out is
+ * to rebuild the ring: stop its users, remove it (shmbus_block_unlink(), or
+ * `shmbus rm NAME`) and create it again (`shmbus create mpmc ...`); the
+ * messages in it are lost.  `shmbus inspect` shows the count of invalid
+ * slots and "corrupt": true.
+ *
  * Zero-copy.  A producer reserves (claims) slots, writes in place and commits
  * them; a consumer peeks messages (each peek claims one for this handle
  * alone), reads in place and releases them.  A handle holds at most
