@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard_internal.h"
 #include "header_internal.h"
 #include "registry_internal.h"
 #include "shm_file_internal.h"
@@ -49,9 +50,11 @@ static int block_map(struct shmbus_block **out, int fd, const char *path,
 	b->rdonly = rdonly;
 	b->addr = addr;
 	b->size = (size_t)st->st_size;
+	b->guard = guard_register(addr, b->size, rdonly);
 	strcpy(b->name, path + 1);
 	got = registry_add(b);
 	if (got != b) {
+		guard_unregister(b->guard);
 		munmap(addr, b->size);
 		free(b);
 		if (!got)
@@ -236,7 +239,7 @@ int shmbus_block_write(struct shmbus_block *block, size_t off, const void *src, 
 	if (!in_bounds(block, off, len))
 		return -ERANGE;
 	memcpy((char *)block->addr + off, src, len);
-	return 0;
+	return guard_check(block->guard);
 }
 
 int shmbus_block_read(const struct shmbus_block *block, size_t off, void *dst, size_t len)
@@ -244,7 +247,17 @@ int shmbus_block_read(const struct shmbus_block *block, size_t off, void *dst, s
 	if (!in_bounds(block, off, len))
 		return -ERANGE;
 	memcpy(dst, (const char *)block->addr + off, len);
-	return 0;
+	return guard_check(block->guard);
+}
+
+int shmbus_block_check(const struct shmbus_block *block)
+{
+	return guard_check(block->guard);
+}
+
+const _Atomic uint32_t *block_lost_word(const struct shmbus_block *block)
+{
+	return guard_lost_word(block->guard);
 }
 
 int shmbus_block_info(const struct shmbus_block *block, struct shmbus_block_info *info)

@@ -24,6 +24,10 @@ static const char *const error_messages[SHMBUS_E_LAST - SHMBUS_E_FIRST] = {
 	[SHMBUS_ENOTREG - SHMBUS_E_FIRST] =
 		"not a regular file (a FIFO, directory, socket or device is never opened)",
 	[SHMBUS_ESYMLINK - SHMBUS_E_FIRST] = "is a symbolic link (never followed)",
+	[SHMBUS_ESHRUNK - SHMBUS_E_FIRST] =
+		"block was truncated while in use (caught SIGBUS); close it and attach again",
+	[SHMBUS_EPEERUNKNOWN - SHMBUS_E_FIRST] =
+		"role held by a process in another pid namespace: cannot tell if it is alive",
 };
 
 const char *shmbus_strerror(int code)

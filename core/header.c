@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "header_internal.h"
+#include "proc_internal.h"
 
 static const char *const kind_names[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = "unknown",
@@ -27,12 +28,12 @@ _Thread_local uint32_t header_create_flags;
 /* Relaxed: the stamp is informational (gc --idle-for); nothing orders on it.
  * Rounded up to the next second, so that a block never looks idle for longer
  * than it has been. */
-static void part_stamp(struct participant *p)
+void header_touch(struct shm_header *hdr)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	atomic_store_explicit(&p->stamp_s, (uint32_t)now.tv_sec + (now.tv_nsec > 0),
+	atomic_store_explicit(&hdr->active_s, (uint32_t)now.tv_sec + (now.tv_nsec > 0),
 			      memory_order_relaxed);
 }
 
@@ -57,6 +58,7 @@ void header_init(struct shm_header *hdr, const struct layout_desc *desc)
 	hdr->creator_uid = (uint32_t)getuid();
 	hdr->total_size = desc->total_size;
 	hdr->creator = shmbus_proc_self();
+	hdr->creator_ns = proc_ns_tag(hdr->creator);
 	hdr->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	hdr->participants_off = desc->participants_off;
 	hdr->participants_max = desc->participants_max;
@@ -98,7 +100,7 @@ void header_load(const struct shm_header *shared, struct shm_header *copy)
 	copy->participants_off = src->participants_off;
 	copy->participants_max = src->participants_max;
 	copy->flags = src->flags;
-	copy->reserved0 = 0;
+	copy->creator_ns = src->creator_ns;
 	/* Relaxed: the manager field is informational, set after publication. */
 	atomic_init(&copy->manager, atomic_load_explicit(&src->manager, memory_order_relaxed));
 	memset(copy->reserved, 0, sizeof(copy->reserved));
@@ -178,28 +180,71 @@ struct participant *header_participants(struct shm_header *hdr, uint32_t *n)
 	return (struct participant *)((char *)hdr + hdr->participants_off);
 }
 
+int part_verdict(const struct participant *p, shmbus_ident_t id)
+{
+	/* Relaxed: the caller's acquire load of the ident ordered it; the
+	 * owner wrote its tag before its claim CAS (release), see below. */
+	return (int)proc_judge(id, atomic_load_explicit(&((struct participant *)(uintptr_t)p)->ns,
+							memory_order_relaxed));
+}
+
+bool part_alive(const struct participant *p, shmbus_ident_t id)
+{
+	return part_verdict(p, id) != PROC_DEAD;
+}
+
+/* Write our tag, then CAS the ident from @cur to @me.  The tag goes first,
+ * so that whoever sees our ident (acquire) sees our tag, not a previous
+ * owner's (that one would only decode as "unknown") or a free entry's 0
+ * (which would mean "judge by pid": wrong for a process of another
+ * namespace).  A claimer that loses the CAS may leave its own tag: for the
+ * winner that decodes as "unknown", never as a wrong namespace; the winner
+ * writes its tag again after the CAS. */
+static bool part_cas(struct participant *p, shmbus_ident_t *cur, shmbus_ident_t me,
+		     uint32_t tag, bool weak)
+{
+	bool won;
+
+	/* Relaxed: published by the release side of the CAS. */
+	atomic_store_explicit(&p->ns, tag, memory_order_relaxed);
+	/* C1: acq_rel.  Acquire: what the dead owner wrote before it died
+	 * (and before its last release) is visible to the taker.  Release:
+	 * pairs with the acquire load of readers that check ownership, and
+	 * publishes the tag. */
+	won = weak ? atomic_compare_exchange_weak_explicit(&p->ident, cur, me,
+							   memory_order_acq_rel,
+							   memory_order_relaxed) :
+		     atomic_compare_exchange_strong_explicit(&p->ident, cur, me,
+							     memory_order_acq_rel,
+							     memory_order_relaxed);
+	if (won)
+		atomic_store_explicit(&p->ns, tag, memory_order_relaxed);
+	return won;
+}
+
 int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 		      shmbus_ident_t *prev)
 {
-	/* Relaxed first look: the CAS below decides. */
-	shmbus_ident_t cur = atomic_load_explicit(&p->ident, memory_order_relaxed);
+	/* Acquire: part_verdict() reads the owner's tag after it. */
+	shmbus_ident_t cur = atomic_load_explicit(&p->ident, memory_order_acquire);
+	uint32_t tag = proc_ns_tag(me);
 
 	for (;;) {
 		if (cur == me)
 			return -EBUSY; /* we already own it: a second role holder */
-		if (cur != SHMBUS_IDENT_NONE && shmbus_proc_alive(cur))
-			return -EBUSY;
-		/* C1: acq_rel.  Acquire: what the dead owner wrote before it died
-		 * (and before its last release) is visible to the taker.  Release:
-		 * pairs with the acquire load of readers that check ownership. */
-		if (atomic_compare_exchange_weak_explicit(&p->ident, &cur, me,
-							  memory_order_acq_rel,
-							  memory_order_relaxed))
+		if (cur != SHMBUS_IDENT_NONE) {
+			int v = part_verdict(p, cur);
+
+			if (v == PROC_ALIVE)
+				return -EBUSY;
+			if (v == PROC_UNKNOWN)
+				return -SHMBUS_EPEERUNKNOWN;
+		}
+		if (part_cas(p, &cur, me, tag, true))
 			break;
 	}
 	/* Relaxed: role is informational for inspection; ownership is ident. */
 	atomic_store_explicit(&p->role, role, memory_order_relaxed);
-	part_stamp(p);
 	if (prev)
 		*prev = cur;
 	return 0;
@@ -208,18 +253,20 @@ int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 		     shmbus_ident_t me, shmbus_ident_t *prev)
 {
+	uint32_t tag = proc_ns_tag(me);
+	bool unknown = false;
 	uint32_t i;
+	int rc;
 
 	/* Free entries first, so live history is kept as long as possible. */
 	for (i = 0; i < n; i++) {
 		shmbus_ident_t cur = SHMBUS_IDENT_NONE;
 
-		/* C2: acq_rel, as C1. */
-		if (atomic_compare_exchange_strong_explicit(&tbl[i].ident, &cur, me,
-							    memory_order_acq_rel,
-							    memory_order_relaxed)) {
+		/* Relaxed look first: only a free entry gets our tag. */
+		if (atomic_load_explicit(&tbl[i].ident, memory_order_relaxed) != cur)
+			continue;
+		if (part_cas(&tbl[i], &cur, me, tag, false)) {
 			atomic_store_explicit(&tbl[i].role, role, memory_order_relaxed);
-			part_stamp(&tbl[i]);
 			if (prev)
 				*prev = SHMBUS_IDENT_NONE;
 			return (int)i;
@@ -228,10 +275,12 @@ int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 	for (i = 0; i < n; i++) {
 		if (atomic_load_explicit(&tbl[i].ident, memory_order_relaxed) == me)
 			continue;
-		if (part_claim(&tbl[i], role, me, prev) == 0)
+		rc = part_claim(&tbl[i], role, me, prev);
+		if (rc == 0)
 			return (int)i;
+		unknown |= rc == -SHMBUS_EPEERUNKNOWN;
 	}
-	return -ENOSPC;
+	return unknown ? -SHMBUS_EPEERUNKNOWN : -ENOSPC;
 }
 
 void part_leave(struct participant *p, shmbus_ident_t me)
@@ -240,7 +289,6 @@ void part_leave(struct participant *p, shmbus_ident_t me)
 
 	/* R2: release.  Everything the owner wrote is visible to the next
 	 * owner, whose claim CAS acquires (C1/C2). */
-	if (atomic_compare_exchange_strong_explicit(&p->ident, &cur, SHMBUS_IDENT_NONE,
-						    memory_order_release, memory_order_relaxed))
-		part_stamp(p);
+	atomic_compare_exchange_strong_explicit(&p->ident, &cur, SHMBUS_IDENT_NONE,
+						memory_order_release, memory_order_relaxed);
 }

@@ -9,9 +9,16 @@
  * else in the block.  After `ready`, header fields never change except
  * `manager` (atomic, see manager.c).
  *
- * Participants: a table of (ident, role) entries, each owned by at most one
- * process.  The ident word is claimed with a CAS from 0 or from the ident of
- * a dead process; idents never repeat (see proc.h), so the CAS has no ABA.
+ * Participants: a table of (ident, role, ns) entries, each owned by at most
+ * one process.  The ident word is claimed with a CAS from 0 or from the ident
+ * of a dead process; idents never repeat (see proc.h), so the CAS has no ABA.
+ * A process in another pid namespace (or when our /proc is not our
+ * namespace's) is never proven dead: its entry is not taken
+ * (-SHMBUS_EPEERUNKNOWN), and inspection calls it alive, liveness unknown.
+ *
+ * Namespace tags use words that were reserved (always zero) before: no
+ * layout grows and no version changes.  A block written by an older build
+ * has 0 there, which means "judge by pid alone" as that build did.
  */
 #ifndef SHMBUS_HEADER_INTERNAL_H
 #define SHMBUS_HEADER_INTERNAL_H
@@ -47,19 +54,23 @@ struct shm_header {
 	uint32_t participants_off;    /* offset of the participant table, 0: none */
 	uint32_t participants_max;    /* entries in it */
 	uint32_t flags;               /* SHMBUS_BLOCK_* (block.h); fixed at creation */
-	uint32_t reserved0;
+	uint32_t creator_ns;          /* pid namespace tag of `creator`
+				       * (proc_internal.h); 0 in older blocks */
 	_Atomic uint64_t manager;     /* ident of a guardian that will unlink it */
-	uint8_t reserved[48];
+	/* CLOCK_REALTIME seconds, rounded up, of the block's last join,
+	 * takeover or leave of a participant (0: never stamped, e.g. a block
+	 * made before the field existed): its last activity for
+	 * `gc --idle-for`.  Relaxed, informational only (block_touch()). */
+	_Atomic uint32_t active_s;
+	uint32_t reserved1;
+	uint8_t reserved[40];
 };
 
 struct participant {
 	_Atomic uint64_t ident;       /* owner, or 0 when free */
 	_Atomic uint32_t role;        /* layout-defined; written by the owner */
-	/* CLOCK_REALTIME seconds of the entry's last join, takeover or leave
-	 * (0: never stamped, e.g. a block made before the field existed).  The
-	 * latest stamp of a table is the block's last activity for
-	 * `gc --idle-for`; relaxed, informational only. */
-	_Atomic uint32_t stamp_s;
+	_Atomic uint32_t ns;          /* pid namespace tag of the owner (see
+				       * proc_internal.h); 0 in older blocks */
 };
 
 static_assert(sizeof(struct shm_header) == SHMBUS_HEADER_SIZE, "header size");
@@ -70,7 +81,8 @@ static_assert(offsetof(struct shm_header, creator) == 40, "header layout");
 static_assert(offsetof(struct shm_header, participants_off) == 56, "header layout");
 static_assert(offsetof(struct shm_header, manager) == 72, "header layout");
 static_assert(sizeof(struct participant) == 16, "participant size");
-static_assert(offsetof(struct participant, stamp_s) == 12, "participant layout");
+static_assert(offsetof(struct shm_header, active_s) == 80, "header layout");
+static_assert(offsetof(struct participant, ns) == 12, "participant layout");
 static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
 	      "cross-process atomics must be lock-free");
 
@@ -141,6 +153,19 @@ int block_attach_layout(struct shmbus_block **out, const char *name,
 int block_create_built(const char *name, uint64_t size, mode_t mode,
 		       int (*build)(void *mem, uint64_t size, const void *arg), const void *arg);
 
+/*
+ * block_lost_word - the word the SIGBUS guard sets when it replaces pages
+ * of @b's mapping (core/guard.c).  A ring handle keeps the pointer and tests
+ * it with block_lost() at each call: one relaxed load.
+ */
+const _Atomic uint32_t *block_lost_word(const struct shmbus_block *b);
+
+static inline int block_lost(const _Atomic uint32_t *word)
+{
+	/* Relaxed: a mark about the mapping, not about data it orders. */
+	return atomic_load_explicit(word, memory_order_relaxed) ? -SHMBUS_ESHRUNK : 0;
+}
+
 /* The header at the start of a block (the caller has checked it). */
 static inline struct shm_header *block_header(const struct shmbus_block *b)
 {
@@ -150,7 +175,8 @@ static inline struct shm_header *block_header(const struct shmbus_block *b)
 /*
  * Participant table operations; @tbl and @n come from a checked header.
  * part_claim - own entry @p if it is free or its owner is dead.
- *   Returns 0, or -EBUSY if a live process owns it.  @prev (may be NULL)
+ *   Returns 0, -EBUSY if a live process owns it, or -SHMBUS_EPEERUNKNOWN if
+ *   its owner cannot be judged (another pid namespace, see above).  @prev (may be NULL)
  *   receives the ident of the dead owner taken over (0 if it was free).
  * part_join - own any free or dead entry; returns its index, or
  *   -ENOSPC when every entry has a live owner.
@@ -158,9 +184,22 @@ static inline struct shm_header *block_header(const struct shmbus_block *b)
  */
 int part_claim(struct participant *p, uint32_t role, shmbus_ident_t me,
 		      shmbus_ident_t *prev);
+/* part_verdict - whether the owner of @p (ident @id, loaded with acquire
+ * order) runs: enum proc_verdict of proc_internal.h. */
+int part_verdict(const struct participant *p, shmbus_ident_t id);
+/* part_alive - the owner of @p runs or may run (unknown counts as alive). */
+bool part_alive(const struct participant *p, shmbus_ident_t id);
 int part_join(struct participant *tbl, uint32_t n, uint32_t role,
 		     shmbus_ident_t me, shmbus_ident_t *prev);
 void part_leave(struct participant *p, shmbus_ident_t me);
+/* header_touch - stamp the block's last activity (shm_header.active_s);
+ * block_touch() for a handle's block: each ring calls it when a participant
+ * joins, takes over or leaves (never on a read-only mapping). */
+void header_touch(struct shm_header *hdr);
+static inline void block_touch(struct shmbus_block *b)
+{
+	header_touch(block_header(b));
+}
 
 /* The participant table of a checked header, or NULL if it has none. */
 struct participant *header_participants(struct shm_header *hdr,

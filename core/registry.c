@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "guard_internal.h"
 #include "registry_internal.h"
 
 /*
@@ -165,6 +166,7 @@ void registry_put(struct shmbus_block *b)
 	urcu_bp_read_unlock();
 	urcu_bp_synchronize_rcu();
 	tsan_acquire(&grace_token); /* every earlier reader has left */
+	guard_unregister(b->guard);
 	munmap(b->addr, b->size);
 	free(b);
 }

@@ -28,6 +28,7 @@ struct shmbus_block {
 	bool rdonly;
 	void *addr;
 	size_t size;
+	int guard;               /* entry in the SIGBUS guard's table */
 	char name[SHMBUS_NAME_MAX + 1]; /* without the leading '/' */
 };
 

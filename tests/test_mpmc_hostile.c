@@ -102,11 +102,42 @@ static void test_inspect_invalid_empty(void **state)
 	shmbus_mpmc_close(c);
 }
 
+/* One forged slot word: every handle, new ones too, gets ECORRUPT at that
+ * slot, for good; the documented way out (mpmc.h, "Corruption") is to
+ * remove the block and create it again. */
+static void test_forged_word_way_out(void **state)
+{
+	const char *name = make_ring("forged", 4, 8, 0, 8);
+	struct shmbus_mpmc_params params = { .slots = 4, .slot_size = 8, .participants = 8 };
+	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER), *p, *c2;
+	char buf[8];
+
+	(void)state;
+	atomic_store(&mpmc_slot_at(c, 0)->word, mpmc_word(0, 7, 15));
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
+	shmbus_mpmc_close(c);
+	c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
+	assert_int_equal(shmbus_mpmc_recover(c) < 0 || shmbus_mpmc_pop_try(c, buf, sizeof(buf)) ==
+			 -SHMBUS_ECORRUPT, 1);
+	shmbus_mpmc_close(c);
+	/* The way out: rm and create again (users reopen by name). */
+	assert_int_equal(shmbus_block_unlink(name), 0);
+	assert_int_equal(shmbus_mpmc_create(name, &params), 0);
+	p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	c2 = open_as(name, SHMBUS_MPMC_CONSUMER);
+	assert_int_equal(shmbus_mpmc_push_try(p, "ok", 2), 0);
+	assert_int_equal(shmbus_mpmc_pop_try(c2, buf, sizeof(buf)), 2);
+	shmbus_mpmc_close(p);
+	shmbus_mpmc_close(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_len_grows_after_check, tu_teardown),
 		cmocka_unit_test_teardown(test_inspect_invalid_empty, tu_teardown),
+		cmocka_unit_test_teardown(test_forged_word_way_out, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,6 +73,23 @@ static void print_name(const char *name)
 	printf("%*s ", cols < 32 ? 32 - cols : 0, "");
 }
 
+/* Alive only through participants whose liveness cannot be told (another
+ * pid namespace): "unknown" rather than a guess. */
+static bool liveness_unknown(const struct shmbus_snapshot *s)
+{
+	bool unknown = false;
+	uint32_t i;
+
+	if (s->creator_alive || s->manager_alive)
+		return false;
+	for (i = 0; i < s->nparticipants; i++) {
+		if (s->participants[i].alive && !s->participants[i].liveness_unknown)
+			return false;
+		unknown |= s->participants[i].liveness_unknown;
+	}
+	return unknown;
+}
+
 static void print_row(const struct shmbus_snapshot *s, bool bytes, int64_t now)
 {
 	struct passwd *pw = getpwuid(s->owner_uid);
@@ -81,7 +98,7 @@ static void print_row(const struct shmbus_snapshot *s, bool bytes, int64_t now)
 	char size[32], age[32];
 
 	if (records_alive(s))
-		alive = s->any_alive ? "yes" : "no";
+		alive = liveness_unknown(s) ? "unknown" : s->any_alive ? "yes" : "no";
 	if (bytes) {
 		snprintf(size, sizeof(size), "%llu", (unsigned long long)s->size_bytes);
 		snprintf(age, sizeof(age), "%.0f", (double)age_ns(s, now) / 1e9);

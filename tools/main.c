@@ -166,6 +166,9 @@ int main(int argc, char **argv)
 		       SHMBUS_SCHEMA_VERSION);
 		return TOOL_OK;
 	}
+	/* A block truncated under a command gives an error, not SIGBUS. */
+	if (shmbus_sigbus_guard_enable() != 0)
+		fprintf(stderr, "shmbus: warning: no SIGBUS guard\n");
 	for (i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[1], commands[i]->name) == 0)
 			return commands[i]->run(argc - 1, argv + 1);

@@ -58,6 +58,7 @@ static int attach(struct shmbus_bcast **out, const char *name, uint32_t role)
 		goto fail;
 	}
 	b->block = blk;
+	b->lost = block_lost_word(blk);
 	b->sh = data;
 	b->cfg = cfg;
 	b->ring = (unsigned char *)data + cfg.data_off;
@@ -122,6 +123,7 @@ int shmbus_bcast_open_producer(struct shmbus_bcast **out, const char *name)
 	rc = part_claim(&b->part[0], SHMBUS_BCAST_PRODUCER, b->me, NULL);
 	if (rc)
 		goto fail;
+	block_touch(b->block);
 	rc = load_positions(b, &b->ovw, &b->head, &b->tail);
 	if (rc) {
 		part_leave(&b->part[0], b->me);
@@ -240,6 +242,7 @@ int shmbus_bcast_subscribe(struct shmbus_bcast **out, const char *name,
 		rc = idx;
 		goto fail;
 	}
+	block_touch(b->block);
 	b->idx = (uint32_t)idx;
 	me = b->mine = &b->subs[idx];
 	bcast_asym_setup(b); /* registers before any fence-skipping wake */
@@ -314,6 +317,7 @@ void shmbus_bcast_close(struct shmbus_bcast *b)
 		if (b->reliable)
 			bcast_wake(&b->sh->w.space_wq, &b->sh->w.sub_wakes);
 	}
+	block_touch(b->block);
 	shmbus_block_close(b->block);
 	free(b);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bcast_internal.h"
+#include "proc_internal.h"
 
 int bcast_decode_config(const struct bcast_shared *sh, uint64_t total_size,
 			struct bcast_cfg *out)
@@ -73,13 +74,14 @@ static void decode_sub(struct bcast_sub *sub, struct participant *p, uint32_t i,
 	st->bytes_out = LOAD(&sub->bytes_out);
 	st->dropped = LOAD(&sub->dropped);
 	st->waits = LOAD(&sub->waits);
+	/* Another pid namespace's process is never called dead. */
+	st->alive = proc_judge(st->ident, LOAD(&p->ns)) != PROC_DEAD;
 }
 
-/* A decoded entry's liveness and lag behind @tail and @seq; false if its
- * cursor is impossible (misaligned or beyond tail). */
+/* A decoded entry's lag behind @tail and @seq; false if its cursor is
+ * impossible (misaligned or beyond tail). */
 static bool sub_lag(struct bcast_sub_state *st, uint64_t tail, uint64_t seq)
 {
-	st->alive = shmbus_proc_alive(st->ident);
 	if (!st->active)
 		return true;
 	/* A cursor is 8-aligned and never beyond tail (it may be far behind:
@@ -152,7 +154,8 @@ void bcast_decode_state(const struct bcast_shared *sh, const struct bcast_cfg *c
 	out->waiting_producer = waitq_word_waiters(LOAD(&s->w.space_wq.word));
 	out->waiting_subscribers = waitq_word_waiters(LOAD(&s->w.data_wq.word));
 	out->producer = LOAD(&part[0].ident);
-	out->producer_alive = shmbus_proc_alive(out->producer);
+	/* Another pid namespace's process is never called dead. */
+	out->producer_alive = proc_judge(out->producer, LOAD(&part[0].ns)) != PROC_DEAD;
 	out->corrupt = LOAD(&s->w.corrupt) != 0 ||
 		       !bcast_positions_ok(out->ovw, out->head, out->tail, cfg->capacity) ||
 		       (out->newest != 0 && (out->newest & 6 || out->tail - out->newest > cfg->capacity));

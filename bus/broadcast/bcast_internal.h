@@ -222,6 +222,7 @@ struct shmbus_bcast {
 	uint64_t cap, mask, max_msg;
 	uint32_t role;
 	uint32_t gate;                 /* role while healthy, 0 once broken */
+	const _Atomic uint32_t *lost;  /* SIGBUS guard's mark (block_lost()) */
 	bool broken;
 	bool reliable;
 	struct bcast_tuning tune;
@@ -394,9 +395,12 @@ int bcast_decode_sub(const struct bcast_shared *sh, const struct bcast_cfg *cfg,
 /* ------------------------------------------------------- bcast_wait.c */
 /* Mark the handle and block corrupt; returns -SHMBUS_ECORRUPT. */
 int bcast_corrupt(struct shmbus_bcast *b);
-/* The error every call returns first, or 0. */
+/* The error every call returns first, or 0: a block truncated under the
+ * mapping (shmbus/guard.h), a broken handle, one of the other role. */
 static inline int bcast_check(const struct shmbus_bcast *b, uint32_t role)
 {
+	if (__builtin_expect(block_lost(b->lost) != 0, 0))
+		return -SHMBUS_ESHRUNK;
 	if (__builtin_expect(b->gate != role, 0))
 		return b->broken ? -SHMBUS_ECORRUPT : -EPERM;
 	return 0;

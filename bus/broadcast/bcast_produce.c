@@ -70,7 +70,7 @@ static unsigned evict_dead(struct shmbus_bcast *b, uint64_t need)
 
 		if (a == 0 || !bcast_le(b->ovw, c) || bcast_le(need, c) ||
 		    a != atomic_load_explicit(&b->part[1 + i].ident, memory_order_acquire) ||
-		    shmbus_proc_alive(a))
+		    part_alive(&b->part[1 + i], a))
 			continue;
 		/* C3: acq_rel, as part_claim()'s C1: the entry is free again;
 		 * a racing joiner's own claim wins or loses cleanly. */

@@ -55,6 +55,10 @@
 
 int bcast_corrupt(struct shmbus_bcast *b)
 {
+	/* Zeros where the guard replaced truncated pages are not a verdict
+	 * on the ring: say what happened, and mark nothing in the block. */
+	if (block_lost(b->lost))
+		return -SHMBUS_ESHRUNK;
 	b->broken = true;
 	b->gate = 0;
 	b->res_ok = false;
@@ -180,6 +184,10 @@ int bcast_block(struct shmbus_bcast *b, int (*attempt)(struct shmbus_bcast *b, v
 				rc = bcast_corrupt(b);
 				break;
 			}
+			/* A truncation under a sleeper faults nobody: look. */
+			rc = shmbus_block_check(b->block);
+			if (rc)
+				break;
 			if (deadline_passed(deadline)) {
 				rc = -ETIMEDOUT;
 				break;

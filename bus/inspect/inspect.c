@@ -17,6 +17,7 @@
 #include "inspect_internal.h"
 #include "name_internal.h"
 #include "shm_file_internal.h"
+#include "proc_internal.h"
 
 const struct snap_kind_ops *const snap_kinds[SHMBUS_KIND_MAX] = {
 	[SHMBUS_KIND_UNKNOWN] = NULL,
@@ -66,6 +67,7 @@ static int snap_participants(const struct snap_src *src,
 	const struct snap_kind_ops *k = snap_kinds[hdr->kind];
 	struct participant *tbl;
 	uint32_t i, n = hdr->participants_max;
+	enum proc_verdict v;
 	int rc;
 
 	if (!hdr->participants_off || n == 0)
@@ -81,13 +83,8 @@ static int snap_participants(const struct snap_src *src,
 		/* Relaxed: a private copy. */
 		shmbus_ident_t id = atomic_load_explicit(&tbl[i].ident, memory_order_relaxed);
 		uint32_t role = atomic_load_explicit(&tbl[i].role, memory_order_relaxed);
-		int64_t stamp = (int64_t)atomic_load_explicit(&tbl[i].stamp_s,
-							      memory_order_relaxed) * 1000000000;
 		struct shmbus_snapshot_participant *p;
 
-		/* Free entries too: a leave is activity. */
-		if (stamp > snap->active_ns)
-			snap->active_ns = stamp;
 		if (id == SHMBUS_IDENT_NONE)
 			continue;
 		p = &snap->participants[snap->nparticipants++];
@@ -95,7 +92,10 @@ static int snap_participants(const struct snap_src *src,
 		p->role = role;
 		p->role_name = k && k->role_name ? k->role_name(role) : "participant";
 		p->ident = id;
-		p->alive = shmbus_proc_alive(id);
+		/* Relaxed: a private copy. */
+		v = proc_judge(id, atomic_load_explicit(&tbl[i].ns, memory_order_relaxed));
+		p->alive = v != PROC_DEAD;
+		p->liveness_unknown = v == PROC_UNKNOWN;
 		if (p->alive)
 			snap->any_alive = true;
 	}
@@ -107,6 +107,7 @@ static int snap_fill(const struct snap_src *src, struct shmbus_snapshot *snap)
 {
 	const struct snap_kind_ops *k;
 	struct shm_header hdr;
+	int64_t active;
 	enum shmbus_kind kind;
 	int rc;
 
@@ -115,10 +116,16 @@ static int snap_fill(const struct snap_src *src, struct shmbus_snapshot *snap)
 	if (rc == 0) {
 		snap->has_header = true;
 		snap->kind = snap->info.kind;
-		snap->creator_alive = shmbus_proc_alive(snap->info.creator);
+		snap->creator_alive = proc_judge(snap->info.creator, hdr.creator_ns) != PROC_DEAD;
 		snap->manager_alive = shmbus_proc_alive(snap->info.manager);
 		snap->any_alive = snap->creator_alive || snap->manager_alive;
+		/* The later of its creation and its last join or leave. */
 		snap->active_ns = (int64_t)snap->info.created_ns;
+		/* Relaxed: a private copy. */
+		active = (int64_t)atomic_load_explicit(&hdr.active_s, memory_order_relaxed) *
+			 1000000000;
+		if (active > snap->active_ns)
+			snap->active_ns = active;
 		rc = snap_participants(src, &hdr, snap);
 		if (rc == -ENOMEM)
 			return rc;

@@ -25,6 +25,13 @@ static json_t *json_participants(const struct shmbus_snapshot *snap)
 				      (json_int_t)shmbus_ident_pid(p->ident), "start_ticks",
 				      (json_int_t)shmbus_ident_start(p->ident), "alive", p->alive);
 
+		/* Only when it applies: documents of blocks whose peers all
+		 * share our namespace keep their exact form. */
+		if (o && p->liveness_unknown &&
+		    json_object_set_new(o, "liveness", json_string("unknown"))) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (!o || json_array_append_new(arr, o)) {
 			json_decref(arr);
 			return NULL;

@@ -12,12 +12,26 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "manager_internal.h"
 #include "name_internal.h"
 #include "registry_internal.h"
+
+/*
+ * Whether the guardian is gone: its end of the socket pair closes when it
+ * dies, whatever killed it (SIGTERM, SIGQUIT, SIGUSR1... all kill it, see
+ * guard_signals()), and ours then polls as hung up.  One poll(2) with no
+ * wait per list operation; nothing is read, so a pending reply stays.
+ */
+static bool guardian_gone(const struct shmbus_manager *m)
+{
+	struct pollfd p = { .fd = m->sock, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+}
 
 /* Lock @m for a list operation; on success the caller must unlock. */
 static int enter(struct shmbus_manager *m)
@@ -30,6 +44,11 @@ static int enter(struct shmbus_manager *m)
 	if (m->stopped) {
 		pthread_mutex_unlock(&m->lock);
 		return -ESHUTDOWN;
+	}
+	/* A block made now would have nobody to unlink it if we died. */
+	if (guardian_gone(m)) {
+		pthread_mutex_unlock(&m->lock);
+		return -SHMBUS_EPEERDEAD;
 	}
 	return 0;
 }

@@ -44,6 +44,7 @@ static int handle_map(struct shmbus_mpmc *h, struct shmbus_block *b)
 	if (rc)
 		return rc;
 	h->block = b;
+	h->lost = block_lost_word(b);
 	h->ctl = (struct mpmc_ctl *)(base + MPMC_CTL_OFF);
 	h->parts = (struct participant *)(base + hdr.participants_off);
 	h->pstats = (struct mpmc_pstats *)(base + g.pstats_off);
@@ -103,6 +104,7 @@ int shmbus_mpmc_open(struct shmbus_mpmc **out, const char *name, enum shmbus_mpm
 		goto fail;
 	}
 	h->idx = (uint32_t)rc;
+	block_touch(h->block);
 	/* A stream of its own per handle (mpmc_wait.c); xorshift needs a
 	 * non-zero state. */
 	h->rnd = ((uint32_t)h->me * UINT32_C(2654435761)) ^ (uint32_t)(h->me >> 32) ^
@@ -155,6 +157,7 @@ void shmbus_mpmc_close(struct shmbus_mpmc *h)
 	 * it: if another producer did, the stream may end here). */
 	mpmc_stream_quit(h, false);
 	part_leave(&h->parts[h->idx], h->me);
+	block_touch(h->block);
 	shmbus_block_close(h->block);
 	free(h);
 }

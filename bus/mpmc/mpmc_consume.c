@@ -266,9 +266,16 @@ static int take(struct shmbus_mpmc *h, size_t max_len, const int *timeout_ms)
 	return mpmc_try_stalled(h, attempt_peek, &max_len, &why);
 }
 
+/* A consumer handle whose block is whole (see shmbus/guard.h). */
 static bool is_consumer(const struct shmbus_mpmc *h)
 {
-	return h->role == SHMBUS_MPMC_CONSUMER;
+	return h->role == SHMBUS_MPMC_CONSUMER && !block_lost(h->lost);
+}
+
+/* Why is_consumer() said no. */
+static int not_consuming(const struct shmbus_mpmc *h)
+{
+	return block_lost(h->lost) ? -SHMBUS_ESHRUNK : -EPERM;
 }
 
 /* --- zero-copy ---------------------------------------------------------- */
@@ -279,7 +286,7 @@ static int peek(struct shmbus_mpmc *h, const void **data, size_t *len, const int
 	int rc;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (!data || !len)
 		return -EINVAL;
 	rc = take(h, SIZE_MAX, timeout_ms);
@@ -293,12 +300,12 @@ static int peek(struct shmbus_mpmc *h, const void **data, size_t *len, const int
 
 int shmbus_mpmc_peek_try(struct shmbus_mpmc *h, const void **data, size_t *len)
 {
-	return peek(h, data, len, NULL);
+	return mpmc_unless_shrunk(h, peek(h, data, len, NULL));
 }
 
 int shmbus_mpmc_peek(struct shmbus_mpmc *h, const void **data, size_t *len, int timeout_ms)
 {
-	return peek(h, data, len, &timeout_ms);
+	return mpmc_unless_shrunk(h, peek(h, data, len, &timeout_ms));
 }
 
 static int peek_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_msg *msgs, unsigned n,
@@ -308,7 +315,7 @@ static int peek_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_msg *msgs, unsig
 	int rc;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (n == 0)
 		return 0;
 	if (!msgs)
@@ -328,13 +335,13 @@ static int peek_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_msg *msgs, unsig
 
 int shmbus_mpmc_peek_burst_try(struct shmbus_mpmc *h, struct shmbus_mpmc_msg *msgs, unsigned n)
 {
-	return peek_burst(h, msgs, n, NULL);
+	return mpmc_unless_shrunk(h, peek_burst(h, msgs, n, NULL));
 }
 
 int shmbus_mpmc_peek_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_msg *msgs, unsigned n,
 			   int timeout_ms)
 {
-	return peek_burst(h, msgs, n, &timeout_ms);
+	return mpmc_unless_shrunk(h, peek_burst(h, msgs, n, &timeout_ms));
 }
 
 int shmbus_mpmc_release(struct shmbus_mpmc *h)
@@ -342,7 +349,7 @@ int shmbus_mpmc_release(struct shmbus_mpmc *h)
 	int rc;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (h->nclaims == 0)
 		return -EAGAIN;
 	rc = release_oldest(h);
@@ -357,7 +364,7 @@ int shmbus_mpmc_release_burst(struct shmbus_mpmc *h, unsigned n)
 	int rc = 0;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (n == 0)
 		return 0;
 	if (h->nclaims == 0)
@@ -418,7 +425,7 @@ static int pop(struct shmbus_mpmc *h, void *buf, size_t size, const int *timeout
 	int rc;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (h->nclaims)
 		return -EBUSY;
 	if (!buf && size)
@@ -437,12 +444,12 @@ static int pop(struct shmbus_mpmc *h, void *buf, size_t size, const int *timeout
 
 int shmbus_mpmc_pop_try(struct shmbus_mpmc *h, void *buf, size_t size)
 {
-	return pop(h, buf, size, NULL);
+	return mpmc_unless_shrunk(h, pop(h, buf, size, NULL));
 }
 
 int shmbus_mpmc_pop(struct shmbus_mpmc *h, void *buf, size_t size, int timeout_ms)
 {
-	return pop(h, buf, size, &timeout_ms);
+	return mpmc_unless_shrunk(h, pop(h, buf, size, &timeout_ms));
 }
 
 static int pop_burst(struct shmbus_mpmc *h, void *const *bufs, size_t size, size_t *lens,
@@ -452,7 +459,7 @@ static int pop_burst(struct shmbus_mpmc *h, void *const *bufs, size_t size, size
 	int rc = 0;
 
 	if (!is_consumer(h))
-		return -EPERM;
+		return not_consuming(h);
 	if (h->nclaims)
 		return -EBUSY;
 	if (n == 0)
@@ -483,11 +490,11 @@ static int pop_burst(struct shmbus_mpmc *h, void *const *bufs, size_t size, size
 int shmbus_mpmc_pop_burst_try(struct shmbus_mpmc *h, void *const *bufs, size_t size,
 			      size_t *lens, unsigned n)
 {
-	return pop_burst(h, bufs, size, lens, n, NULL);
+	return mpmc_unless_shrunk(h, pop_burst(h, bufs, size, lens, n, NULL));
 }
 
 int shmbus_mpmc_pop_burst(struct shmbus_mpmc *h, void *const *bufs, size_t size, size_t *lens,
 			  unsigned n, int timeout_ms)
 {
-	return pop_burst(h, bufs, size, lens, n, &timeout_ms);
+	return mpmc_unless_shrunk(h, pop_burst(h, bufs, size, lens, n, &timeout_ms));
 }

@@ -355,6 +355,7 @@ struct mpmc_claim {
 
 struct shmbus_mpmc {
 	struct shmbus_block *block;
+	const _Atomic uint32_t *lost;   /* SIGBUS guard's mark (block_lost()) */
 	struct mpmc_ctl *ctl;
 	struct participant *parts;
 	struct mpmc_pstats *pstats;     /* all entries */
@@ -467,6 +468,14 @@ static inline void mpmc_count(_Atomic uint64_t *c, uint64_t n)
 	 * not an ordering. */
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 			      memory_order_relaxed);
+}
+
+/* @rc, or -SHMBUS_ESHRUNK if the SIGBUS guard caught the block truncated
+ * (shmbus/guard.h): what the call read or claimed then was zeros, and an
+ * error it found (e.g. a corrupt word) is the truncation's doing. */
+static inline int mpmc_unless_shrunk(const struct shmbus_mpmc *h, int rc)
+{
+	return block_lost(h->lost) ? -SHMBUS_ESHRUNK : rc;
 }
 
 /* Count @n messages lost in our own entry (a dropped corrupt message). */

@@ -164,15 +164,19 @@ static int take(struct shmbus_mpmc *h, size_t len, const int *timeout_ms)
 	return mpmc_try_stalled(h, attempt_claim, &len, &why);
 }
 
+/* A producer handle whose block is whole (see shmbus/guard.h). */
 static bool is_producer(const struct shmbus_mpmc *h)
 {
-	return h->role == SHMBUS_MPMC_PRODUCER;
+	return h->role == SHMBUS_MPMC_PRODUCER && !block_lost(h->lost);
 }
 
-/* Why a handle may not claim: h->producing is false (mpmc_stream.c). */
+/* Why a handle may not produce: the block was truncated under us, the
+ * handle is a consumer's, or h->producing is false (mpmc_stream.c). */
 static int not_producing(const struct shmbus_mpmc *h)
 {
-	return is_producer(h) ? -EPIPE : -EPERM;
+	if (block_lost(h->lost))
+		return -SHMBUS_ESHRUNK;
+	return h->role == SHMBUS_MPMC_PRODUCER ? -EPIPE : -EPERM;
 }
 
 /* --- zero-copy ---------------------------------------------------------- */
@@ -181,7 +185,7 @@ static int reserve(struct shmbus_mpmc *h, size_t len, void **data, const int *ti
 {
 	int rc;
 
-	if (!h->producing)
+	if (!h->producing || block_lost(h->lost))
 		return not_producing(h);
 	if (!data)
 		return -EINVAL;
@@ -196,12 +200,12 @@ static int reserve(struct shmbus_mpmc *h, size_t len, void **data, const int *ti
 
 int shmbus_mpmc_reserve_try(struct shmbus_mpmc *h, size_t len, void **data)
 {
-	return reserve(h, len, data, NULL);
+	return mpmc_unless_shrunk(h, reserve(h, len, data, NULL));
 }
 
 int shmbus_mpmc_reserve(struct shmbus_mpmc *h, size_t len, void **data, int timeout_ms)
 {
-	return reserve(h, len, data, &timeout_ms);
+	return mpmc_unless_shrunk(h, reserve(h, len, data, &timeout_ms));
 }
 
 static int reserve_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs, unsigned n,
@@ -210,7 +214,7 @@ static int reserve_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs, un
 	unsigned k;
 	int rc;
 
-	if (!h->producing)
+	if (!h->producing || block_lost(h->lost))
 		return not_producing(h);
 	if (n == 0)
 		return 0;
@@ -235,13 +239,13 @@ static int reserve_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs, un
 int shmbus_mpmc_reserve_burst_try(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs,
 				  unsigned n)
 {
-	return reserve_burst(h, bufs, n, NULL);
+	return mpmc_unless_shrunk(h, reserve_burst(h, bufs, n, NULL));
 }
 
 int shmbus_mpmc_reserve_burst(struct shmbus_mpmc *h, struct shmbus_mpmc_buf *bufs, unsigned n,
 			      int timeout_ms)
 {
-	return reserve_burst(h, bufs, n, &timeout_ms);
+	return mpmc_unless_shrunk(h, reserve_burst(h, bufs, n, &timeout_ms));
 }
 
 int shmbus_mpmc_commit(struct shmbus_mpmc *h, size_t len)
@@ -249,7 +253,7 @@ int shmbus_mpmc_commit(struct shmbus_mpmc *h, size_t len)
 	int rc;
 
 	if (!is_producer(h))
-		return -EPERM;
+		return not_producing(h);
 	if (h->nclaims == 0 || len > h->slot_size)
 		return -EINVAL;
 	rc = publish_oldest(h, len);
@@ -265,7 +269,7 @@ int shmbus_mpmc_commit_bulk(struct shmbus_mpmc *h, const struct shmbus_mpmc_buf 
 	int rc = 0;
 
 	if (!is_producer(h))
-		return -EPERM;
+		return not_producing(h);
 	if (n > h->nclaims)
 		return -EINVAL;
 	for (k = 0; bufs && k < n; k++) {
@@ -289,7 +293,7 @@ int shmbus_mpmc_cancel(struct shmbus_mpmc *h)
 	int n = 0;
 
 	if (!is_producer(h))
-		return -EPERM;
+		return not_producing(h);
 	while (h->nclaims) {
 		cancel_oldest(h);
 		n++;
@@ -343,7 +347,7 @@ static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *
 	struct mpmc_block_on why;
 	int rc;
 
-	if (!h->producing)
+	if (!h->producing || block_lost(h->lost))
 		return not_producing(h);
 	if (h->nclaims)
 		return -EBUSY;
@@ -365,12 +369,12 @@ static int push(struct shmbus_mpmc *h, const void *data, size_t len, const int *
 
 int shmbus_mpmc_push_try(struct shmbus_mpmc *h, const void *data, size_t len)
 {
-	return push(h, data, len, NULL);
+	return mpmc_unless_shrunk(h, push(h, data, len, NULL));
 }
 
 int shmbus_mpmc_push(struct shmbus_mpmc *h, const void *data, size_t len, int timeout_ms)
 {
-	return push(h, data, len, &timeout_ms);
+	return mpmc_unless_shrunk(h, push(h, data, len, &timeout_ms));
 }
 
 static int push_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *msgs, unsigned n,
@@ -404,11 +408,11 @@ static int push_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *msgs,
 int shmbus_mpmc_push_burst_try(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *msgs,
 			       unsigned n)
 {
-	return push_burst(h, msgs, n, NULL);
+	return mpmc_unless_shrunk(h, push_burst(h, msgs, n, NULL));
 }
 
 int shmbus_mpmc_push_burst(struct shmbus_mpmc *h, const struct shmbus_mpmc_msg *msgs,
 			   unsigned n, int timeout_ms)
 {
-	return push_burst(h, msgs, n, &timeout_ms);
+	return mpmc_unless_shrunk(h, push_burst(h, msgs, n, &timeout_ms));
 }

@@ -144,6 +144,7 @@ static int take_and_recover(struct shmbus_mpmc *h, uint32_t idx)
 	if (prev != SHMBUS_IDENT_NONE || n > 0)
 		mpmc_count(&h->pstats[idx].reclaims, 1);
 	part_leave(p, h->me);
+	block_touch(h->block);
 	return n;
 }
 

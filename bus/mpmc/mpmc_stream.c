@@ -85,7 +85,7 @@ static bool holds_open(const struct shmbus_mpmc *h, uint32_t i)
 		return false;
 	/* A new owner between its takeover and clearing the mark looks open
 	 * for that moment: that only delays the end. */
-	return id == h->me || shmbus_proc_alive(id);
+	return id == h->me || part_alive(&h->parts[i], id);
 }
 
 /*

@@ -315,6 +315,10 @@ int mpmc_blocking(struct shmbus_mpmc *h, mpmc_attempt_fn attempt, void *arg, int
 		if (spin(h, &why, &polls, has_deadline ? &deadline : NULL))
 			continue;
 		sleep_on(h, &why, has_deadline ? &deadline : NULL);
+		/* A truncation under a sleeper faults nobody: look. */
+		rc = shmbus_block_check(h->block);
+		if (rc)
+			return rc;
 		polls = 0; /* woken (or a liveness check is due): poll again */
 	}
 }

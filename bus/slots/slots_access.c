@@ -173,6 +173,12 @@ static _Atomic int8_t *code_at(const struct shmbus_slots *sl, uint64_t i)
 int slots_norm_index(const struct shmbus_slots *sl, int64_t index, uint64_t *i)
 {
 	uint64_t n = sl->lay.n;
+	/* Every per-slot call starts here: a block truncated under the
+	 * mapping (shmbus/guard.h) fails it before anything is read. */
+	int rc = shmbus_block_check(sl->block);
+
+	if (rc)
+		return rc;
 
 	if (index < 0) {
 		/* -(index + 1) cannot overflow, even for INT64_MIN. */
@@ -674,6 +680,8 @@ int shmbus_slots_get(const struct shmbus_slots *sl, int64_t index, struct shmbus
 	if (rc)
 		return rc;
 	rc = slot_read(sl, i, &c, buf, bufsize, true);
+	if (rc == 0)
+		rc = shmbus_block_check(sl->block); /* zeros, not the value */
 	if (rc)
 		return rc;
 	if (c.decode_rc)

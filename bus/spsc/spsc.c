@@ -62,6 +62,7 @@ int shmbus_spsc_open(struct shmbus_spsc **out, const char *name, enum shmbus_sps
 		goto fail_block;
 	}
 	q->block = b;
+	q->lost = block_lost_word(b);
 	q->sh = data;
 	q->ring = (unsigned char *)data + SPSC_DATA_OFF;
 	q->cap = cap;
@@ -106,6 +107,7 @@ void shmbus_spsc_close(struct shmbus_spsc *q)
 	if (!q)
 		return;
 	part_leave(&q->sh->part[q->role - 1], q->me);
+	block_touch(q->block);
 	shmbus_block_close(q->block);
 	free(q);
 }

@@ -156,7 +156,7 @@ SPSC_HOT int peek_fast(struct shmbus_spsc *q, const void **p, size_t *len)
 {
 	uint64_t pos = q->pos, off = pos & q->mask, h, w, sz;
 
-	if (__builtin_expect(q->gate != SHMBUS_SPSC_CONSUMER, 0))
+	if (__builtin_expect(q->gate != SHMBUS_SPSC_CONSUMER || block_lost(q->lost), 0))
 		return 1;
 	if (q->peek_ok) {
 		*p = q->ring + off + SPSC_HDR;

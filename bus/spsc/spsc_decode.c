@@ -12,6 +12,7 @@
  */
 #include <stdint.h>
 
+#include "proc_internal.h"
 #include "spsc_internal.h"
 
 int spsc_decode_config(const struct spsc_shared *sh, uint64_t total_size, uint64_t *cap)
@@ -58,8 +59,9 @@ void spsc_decode_state(const struct spsc_shared *sh, uint64_t cap, struct spsc_s
 	out->waiting_consumers = waitq_word_waiters(LOAD(data_wq.word));
 	out->producer = LOAD(part[0].ident);
 	out->consumer = LOAD(part[1].ident);
-	out->producer_alive = shmbus_proc_alive(out->producer);
-	out->consumer_alive = shmbus_proc_alive(out->consumer);
+	/* Another pid namespace's process is never called dead. */
+	out->producer_alive = proc_judge(out->producer, LOAD(part[0].ns)) != PROC_DEAD;
+	out->consumer_alive = proc_judge(out->consumer, LOAD(part[1].ns)) != PROC_DEAD;
 	out->closed = LOAD(prod.closed) != 0;
 	out->corrupt = LOAD(corrupt) != 0 || !spsc_positions_ok(out->head, out->tail, cap);
 	/* Occupancy only from positions that passed: garbage shows as 0. */

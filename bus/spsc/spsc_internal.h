@@ -175,6 +175,9 @@ struct shmbus_spsc {
 			      * producer, while the stream is closed): one
 			      * compare checks all on every call */
 	uint32_t role;
+	/* Set by the SIGBUS guard when the block was truncated under us
+	 * (block_lost_word()); tested with the gate on every call. */
+	const _Atomic uint32_t *lost;
 	uint64_t max_msg;    /* cap - 8 */
 	uint64_t pos;        /* own position as last stored (head or tail) */
 	uint64_t other;      /* cached position of the other side */
@@ -324,9 +327,12 @@ void spsc_takeover_rouse(struct shmbus_spsc *q);
 
 /* The error every call of @role returns before doing anything, or 0: the
  * gate is shut on a broken handle, on a handle of the other role, and on a
- * producer whose stream is closed. */
+ * producer whose stream is closed; a block truncated under the mapping
+ * fails every call. */
 static inline int spsc_check(const struct shmbus_spsc *q, uint32_t role)
 {
+	if (__builtin_expect(block_lost(q->lost) != 0, 0))
+		return -SHMBUS_ESHRUNK;
 	if (__builtin_expect(q->gate != role, 0))
 		return q->broken ? -SHMBUS_ECORRUPT : q->role == role ? -EPIPE : -EPERM;
 	return 0;

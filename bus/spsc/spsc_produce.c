@@ -103,7 +103,8 @@ static int place(struct shmbus_spsc *q, uint64_t pos, uint64_t need, bool first,
  * rec_size(len) <= cap - off cannot overflow. */
 SPSC_HOT bool fits_fast(const struct shmbus_spsc *q, size_t len, uint64_t off)
 {
-	return q->gate == SHMBUS_SPSC_PRODUCER && len <= q->max_msg - off &&
+	return q->gate == SHMBUS_SPSC_PRODUCER && !block_lost(q->lost) &&
+	       len <= q->max_msg - off &&
 	       q->pos + spsc_rec_size(len) - q->other <= q->cap;
 }
 

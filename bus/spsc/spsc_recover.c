@@ -14,6 +14,10 @@
 
 int spsc_corrupt(struct shmbus_spsc *q)
 {
+	/* Zeros where the guard replaced truncated pages are not a verdict
+	 * on the ring: say what happened, and mark nothing in the block. */
+	if (block_lost(q->lost))
+		return -SHMBUS_ESHRUNK;
 	q->broken = true;
 	q->gate = 0;
 	/* The fast paths of commit and release test these alone. */
@@ -61,6 +65,7 @@ int spsc_takeover(struct shmbus_spsc *q)
 	rc = part_claim(part, q->role, q->me, NULL);
 	if (rc)
 		return rc;
+	block_touch(q->block);
 	/*
 	 * Only this role ever sleeps on its own queue and we now hold the
 	 * role, so nobody sleeps there: a count left behind by an owner killed

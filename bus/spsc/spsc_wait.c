@@ -234,6 +234,11 @@ int spsc_block(struct shmbus_spsc *q, int (*attempt)(struct shmbus_spsc *q, void
 				rc = spsc_corrupt(q);
 				break;
 			}
+			/* A block truncated under a sleeper raises no fault until
+			 * someone touches the lost pages: look, once a sleep. */
+			rc = shmbus_block_check(q->block);
+			if (rc)
+				break;
 			if (deadline_passed(deadline)) {
 				rc = -ETIMEDOUT;
 				break;

@@ -153,8 +153,9 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_data(struct shmbus_block *block,
 
 /*
  * shmbus_block_write / shmbus_block_read - bounds-checked copies.
- * Return 0, -ERANGE if [@off, @off + @len) is not inside the block, or
- * (write) -EROFS on a read-only handle.
+ * Return 0, -ERANGE if [@off, @off + @len) is not inside the block,
+ * -SHMBUS_ESHRUNK (see shmbus_block_check(); the copy may have touched the
+ * zero pages), or (write) -EROFS on a read-only handle.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_write(struct shmbus_block *block,
 						     size_t off, const void *src,
@@ -162,6 +163,17 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_write(struct shmbus_block *block,
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_read(const struct shmbus_block *block,
 						    size_t off, void *dst,
 						    size_t len);
+
+/*
+ * shmbus_block_check - whether the block is still whole in this process.
+ * Returns 0, or -SHMBUS_ESHRUNK once the SIGBUS guard (shmbus/guard.h) has
+ * caught an access past the object's end: the object was truncated under
+ * the mapping, whose tail now reads as zeros.  With the guard enabled it
+ * also touches the mapping's last byte, so a truncation no access has hit
+ * yet is found too (without the guard it only reads the mark).  The
+ * handle stays valid until closed.  Wait-free; any thread.
+ */
+SHMBUS_API SHMBUS_MUST_CHECK int shmbus_block_check(const struct shmbus_block *block);
 
 /* The common header of shmbus layouts, decoded and validated. */
 struct shmbus_block_info {

@@ -43,6 +43,12 @@ enum shmbus_errcode {
 	SHMBUS_ENOTREG,                 /* the name is not a regular file: a FIFO,
 					 * directory, socket or device */
 	SHMBUS_ESYMLINK,                /* the name is a symbolic link (never followed) */
+	SHMBUS_ESHRUNK,                 /* the object was truncated while this process had it
+					 * mapped (SIGBUS guard, shmbus/guard.h): close the
+					 * handle; attach again once the block is rebuilt */
+	SHMBUS_EPEERUNKNOWN,            /* the peer holding the role lives in another pid
+					 * namespace (or /proc does not match ours): whether
+					 * it is alive cannot be told, so it is not replaced */
 	SHMBUS_E_LAST
 };
 

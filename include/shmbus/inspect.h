@@ -34,7 +34,10 @@ struct shmbus_snapshot_participant {
 	uint32_t role;          /* layout-defined role code */
 	const char *role_name;  /* "producer", "consumer", ... (static) */
 	shmbus_ident_t ident;
-	bool alive;
+	bool alive;             /* runs, or may run (liveness_unknown) */
+	bool liveness_unknown;  /* recorded in another pid namespace (or our
+				 * /proc is not our namespace's) and not found
+				 * by pid: never judged dead (counted alive) */
 };
 
 struct shmbus_snapshot {
@@ -47,7 +50,7 @@ struct shmbus_snapshot {
 	int header_error;            /* why a block is "unknown": 0 or -SHMBUS_E* */
 	bool has_header;             /* the common header checked out */
 	struct shmbus_block_info info; /* valid if has_header */
-	bool creator_alive;
+	bool creator_alive;          /* as a participant's `alive` */
 	bool manager_alive;
 	uint32_t nparticipants;
 	struct shmbus_snapshot_participant *participants;

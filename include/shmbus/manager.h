@@ -123,7 +123,10 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_start(struct shmbus_manager **ou
  * @name, so there is no moment at which it exists by name but is not listed:
  * a crash at any point leaves either nothing or a listed block.
  * Returns 0, -EINVAL, -ENAMETOOLONG, -EEXIST, -ENOSPC (/dev/shm full, or the
- * manager's list is full), -ESHUTDOWN (after shutdown), -EPERM (in a forked
+ * manager's list is full), -SHMBUS_EPEERDEAD (the guardian was killed: nothing
+ * would unlink the block if this process died; every list operation then
+ * fails so; shut the manager down and start a new one), -ESHUTDOWN (after
+ * shutdown), -EPERM (in a forked
  * child), or another -errno.  On failure nothing is left behind.
  */
 SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_block(struct shmbus_manager *m,
@@ -148,7 +151,8 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_manager_create_block(struct shmbus_manag
  * have no header: they are managed through the list only (see "State").
  * @name must not be NULL for the rings (as their own create calls);
  * create_slots accepts NULL for a generated name (shmbus_slots_name()).
- * Extra errors: -ENOSPC (the manager's list is full), -ESHUTDOWN (after
+ * Extra errors: -ENOSPC (the manager's list is full), -SHMBUS_EPEERDEAD (the
+ * guardian was killed, see shmbus_manager_create_block()), -ESHUTDOWN (after
  * shutdown), -EPERM (in a forked child), -EOPNOTSUPP (no O_TMPFILE).
  * On failure nothing is left behind and nothing is listed.  A shutdown that
  * runs concurrently may unlink the new block as soon as it is listed: the

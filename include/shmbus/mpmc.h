@@ -45,6 +45,16 @@
  * get new messages).  Consumers look at the state only when they find the
  * ring empty, so the busy path pays nothing for it.
  *
+ * Corruption.  A slot word no transition can make (written by a buggy or
+ * hostile process with write access) makes every call that reaches that
+ * slot return -SHMBUS_ECORRUPT, in every process, for good: the ring cannot
+ * tell which message, owner or lap was meant, and guessing could deliver a
+ * message twice.  shmbus_mpmc_recover() does not repair it.  The way out is
+ * to rebuild the ring: stop its users, remove it (shmbus_block_unlink(), or
+ * `shmbus rm NAME`) and create it again (`shmbus create mpmc ...`); the
+ * messages in it are lost.  `shmbus inspect` shows the count of invalid
+ * slots and "corrupt": true.
+ *
  * Zero-copy.  A producer reserves (claims) slots, writes in place and commits
  * them; a consumer peeks messages (each peek claims one for this handle
  * alone), reads in place and releases them.  A handle holds at most
@@ -153,8 +163,8 @@ struct shmbus_mpmc_stats {
 	uint64_t head;          /* next position consumers claim (a moment's value) */
 	uint64_t tail;          /* next position producers claim (a moment's value) */
 	uint64_t occupancy;     /* tail - head, clamped to 0..slots */
-	uint64_t msgs_in;       /* published */
-	uint64_t msgs_out;      /* released by consumers */
+	uint64_t msgs_in;       /* published (see below: a kill may drop one) */
+	uint64_t msgs_out;      /* released by consumers (idem) */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t full_waits;    /* blocking producer calls that found the ring full */
@@ -437,8 +447,15 @@ SHMBUS_API SHMBUS_MUST_CHECK int shmbus_mpmc_recover(struct shmbus_mpmc *h);
 
 /*
  * shmbus_mpmc_stats - counters and positions into @out, summed over all
- * participant entries (each counter is exact; the sum is not one atomic
- * snapshot).  The same reading of the block as `shmbus inspect` shows.
+ * participant entries (the sum is not one atomic snapshot).  `lost` is
+ * exact, even under kills (it is journalled).  msgs_in/bytes_in and
+ * msgs_out/bytes_out are exact while nobody is killed; each is counted just
+ * after the publish (release) CAS that makes the message count, so a
+ * process killed between that CAS and its count leaves one message
+ * uncounted: under kills they may fall short by at most one per killed
+ * producer (consumer).  Journalling them as `lost` is would cost every
+ * message two more stores; the counters are statistics, and delivery
+ * itself (exactly once, or counted lost) does not depend on them.  The same reading of the block as `shmbus inspect` shows.
  * Cannot fail.  Wait-free.
  */
 SHMBUS_API void shmbus_mpmc_stats(const struct shmbus_mpmc *h, struct shmbus_mpmc_stats *out);

@@ -13,8 +13,11 @@
  * time), so a compare-and-swap on an ident word cannot suffer ABA.  0 is never
  * a valid ident and means "nobody".
  *
- * Limits: identities are only meaningful within one boot and one pid
- * namespace (the same one /proc shows).
+ * Limits: identities are only meaningful within one boot and in the pid
+ * namespace of the /proc they were read from.  shmbus_proc_self() reads
+ * /proc/self, so in a child namespace that sees its parent's /proc it is
+ * the parent's view of us.  Blocks record each participant's namespace
+ * (internally); a participant of another namespace is never called dead.
  */
 #ifndef SHMBUS_PROC_H
 #define SHMBUS_PROC_H
@@ -63,8 +66,8 @@ SHMBUS_API shmbus_ident_t shmbus_proc_self(void);
  * shmbus_proc_alive - whether the process named by @id still runs.
  * True when a process with that pid exists, is not a zombie, and started at
  * the recorded time, and also when /proc cannot tell (an error other than
- * "no such process", e.g. this process is out of descriptors): "dead" is
- * only ever said on proof.  SHMBUS_IDENT_NONE is never alive.  Costs one
+ * "no such process", e.g. this process is out of descriptors, or our /proc
+ * is not our own pid namespace's): "dead" is only ever said on proof.  SHMBUS_IDENT_NONE is never alive.  Costs one
  * read of /proc/PID/stat; safe from any thread.
  */
 SHMBUS_API bool shmbus_proc_alive(shmbus_ident_t id);

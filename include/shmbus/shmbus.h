@@ -15,6 +15,7 @@
 #include "shmbus/error.h"
 #include "shmbus/proc.h"
 #include "shmbus/block.h"
+#include "shmbus/guard.h"
 #include "shmbus/relax.h"
 #include "shmbus/inspect.h"
 #include "shmbus/manager.h"
