@@ -11,6 +11,8 @@ packages=(
   clang libclang-rt-14-dev               # libFuzzer target, clang sanitizer runtimes
   libck-dev                              # Concurrency Kit: a peer in the MPMC bench
   libzmq3-dev                            # ZeroMQ: a peer in the broadcast bench
+  libmicrohttpd-dev                      # shmbus serve (optional: metrics over HTTP)
+  prometheus curl                        # promtool checks shmbus metrics; tests scrape serve
 )
 
 missing=()
