@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "framing.h"
 #include "pubsub.h"
 #include "tool.h"
 
@@ -41,33 +42,36 @@ static int block_kind(const char *name, enum shmbus_kind *kind)
 
 int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 {
-	char *line = NULL;
-	size_t size = 0;
-	uint64_t lineno = 0;
-	ssize_t n;
-	int rc = ops->reopen_stream(h);
+	char *buf = NULL;
+	size_t size = 0, len;
+	uint64_t msgno = 0;
+	const void *data;
+	const char *why;
+	int rc = ops->reopen_stream(h), got;
 
 	if (rc)
 		return tool_fail(o->name, "cannot reopen the stream", rc);
-	while ((n = getline(&line, &size, o->in)) >= 0) {
+	while ((got = frame_read(o->in, o->framing, &buf, &size, &data, &len, &why)) > 0) {
 		int err;
 
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		err = ops->push(h, line, (size_t)n, o->timeout_ms);
+		msgno++;
+		err = ops->push(h, data, len, o->timeout_ms);
 		if (err) {
 			char what[64];
 
-			snprintf(what, sizeof(what), "cannot publish line %llu",
-				 (unsigned long long)lineno);
+			snprintf(what, sizeof(what), "cannot publish %s %llu",
+				 o->framing == FRAMING_LEN32 ? "message" : "line",
+				 (unsigned long long)msgno);
 			rc = tool_fail(o->name, what, err);
 			break;
 		}
 	}
-	if (rc == TOOL_OK && ferror(o->in))
-		rc = tool_fail(o->name, "cannot read standard input", -EIO);
-	free(line);
+	if (rc == TOOL_OK && got < 0) {
+		fprintf(stderr, "shmbus: %s: standard input, after %llu messages: %s\n", o->name,
+			(unsigned long long)msgno, why);
+		rc = TOOL_ERR;
+	}
+	free(buf);
 	if (rc == TOOL_OK && !o->keep_open) {
 		int err = ops->close_stream(h);
 
@@ -106,10 +110,8 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		}
 		if (k < 0)
 			return tool_fail(o->name, "cannot receive", k);
-		for (i = 0; i < k; i++) {
-			fwrite(msgs[i].data, 1, msgs[i].len, o->out);
-			putc('\n', o->out);
-		}
+		for (i = 0; i < k; i++)
+			frame_write(o->out, o->framing, msgs[i].data, msgs[i].len);
 		/* Consumed only once written out (see pubsub.h). */
 		if (fflush(o->out) != 0)
 			return tool_fail(o->name, "cannot write standard output", -EIO);
@@ -178,6 +180,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	static const struct option pub_opts[] = {
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "keep-open", no_argument, NULL, 'k' },
+		{ "framing", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -185,6 +188,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "framing", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -194,7 +198,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	uint64_t v;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, sub ? "n:t:f:h" : "t:kh", sub ? sub_opts : pub_opts,
+	while ((c = getopt_long(argc, argv, sub ? "n:t:f:F:h" : "t:kF:h", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -213,6 +217,12 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 			o.from = parse_from(optarg);
 			if (!o.from)
 				return tool_usage_error(cmd, "bad --from '%s' (newest, oldest or next)",
+							optarg);
+			break;
+		case 'F':
+			o.framing = framing_parse(optarg);
+			if (o.framing < 0)
+				return tool_usage_error(cmd, "bad --framing '%s' (lines or len32)",
 							optarg);
 			break;
 		case 'h':
@@ -243,13 +253,16 @@ static int run_sub(int argc, char **argv)
 const struct tool_cmd cmd_pub = {
 	.name = "pub",
 	.summary = "send each line of stdin as one message into a ring",
-	.usage = "usage: shmbus pub NAME [--timeout-ms MS] [--keep-open]\n\n"
+	.usage = "usage: shmbus pub NAME [--timeout-ms MS] [--keep-open] [--framing lines|len32]\n\n"
 		 "Take the producer role of ring NAME (spsc, mpmc or broadcast) and send\n"
 		 "each line of standard input as one message, without its newline; at the\n"
 		 "end of input, close the stream: subs read what was sent, then stop.\n"
 		 "Waits while the ring is full (a lossy broadcast ring is never full).\n"
 		 "  --timeout-ms MS   give up (status 1) if there is no room for MS ms\n"
 		 "  --keep-open       do not close the stream at the end of input\n"
+		 "  --framing len32   read messages as a 4-byte little-endian length and\n"
+		 "                    its bytes (binary-safe) instead of lines; a stream\n"
+		 "                    cut inside a message is an error (status 1)\n"
 		 "A line longer than the ring's largest message is an error (status 1);\n"
 		 "after an error the stream stays open.  pub reopens a stream that an\n"
 		 "earlier pub closed.  On an mpmc ring the stream ends when the last pub\n"
@@ -261,7 +274,7 @@ const struct tool_cmd cmd_sub = {
 	.name = "sub",
 	.summary = "print messages from a ring, one per line",
 	.usage = "usage: shmbus sub NAME [--count N] [--timeout-ms MS]\n"
-		 "                       [--from newest|oldest|next]\n\n"
+		 "                       [--from newest|oldest|next] [--framing lines|len32]\n\n"
 		 "Take the consumer role of ring NAME (spsc or mpmc: each message goes to\n"
 		 "one sub), or subscribe to it (broadcast: every sub gets every message),\n"
 		 "and print each message followed by a newline.  A message is consumed\n"
@@ -272,6 +285,8 @@ const struct tool_cmd cmd_sub = {
 		 "                    status 1, if fewer than --count N arrived)\n"
 		 "  --from WHERE      broadcast only: start at the newest message still in\n"
 		 "                    the ring, the oldest, or the next one sent (default)\n"
+		 "  --framing len32   write each message as a 4-byte little-endian length and\n"
+		 "                    its bytes (binary-safe) instead of a line\n"
 		 "Otherwise runs until killed.  A closed stream stays closed until the\n"
 		 "next pub: a sub that joins it prints what is left for it and stops.\n"
 		 "On a lossy broadcast ring, a sub that missed messages (the producer\n"

@@ -18,6 +18,8 @@
  * printed it, or not at all - the spsc ring then delivers it again, the mpmc
  * ring counts it lost (its recovery frees a dead consumer's slot), and on a
  * broadcast ring every subscriber has its own cursor anyway.
+ * With --framing len32 (framing.h) each message is a 4-byte little-endian
+ * length and its bytes instead of a line, both ways: binary-safe.
  */
 #ifndef SHMBUS_TOOL_PUBSUB_H
 #define SHMBUS_TOOL_PUBSUB_H
@@ -36,6 +38,7 @@ struct pubsub_opts {
 	bool keep_open;   /* pub: do not close the stream at the end of input */
 	int from;         /* sub, broadcast rings only: where to join, an enum
 			   * shmbus_bcast_from; 0: not given (FROM_NEXT) */
+	int framing;      /* enum framing (framing.h): lines (0) or len32 */
 	FILE *in;         /* pub reads lines from it */
 	FILE *out;        /* sub writes messages to it */
 };
