@@ -51,7 +51,15 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 
 	if (rc)
 		return tool_fail(o->name, "cannot reopen the stream", rc);
-	while ((got = frame_read(o->in, o->framing, &buf, &size, &data, &len, &why)) > 0) {
+	for (;;) {
+		if (o->rec_in) {
+			got = rec_read_msg(o->rec_in, &buf, &size, &data, &len);
+			why = o->rec_in->why;
+		} else {
+			got = frame_read(o->in, o->framing, &buf, &size, &data, &len, &why);
+		}
+		if (got <= 0)
+			break;
 		int err;
 
 		msgno++;
@@ -67,8 +75,8 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 		}
 	}
 	if (rc == TOOL_OK && got < 0) {
-		fprintf(stderr, "shmbus: %s: standard input, after %llu messages: %s\n", o->name,
-			(unsigned long long)msgno, why);
+		fprintf(stderr, "shmbus: %s: %s, after %llu messages: %s\n", o->name,
+			o->rec_in ? "record file" : "standard input", (unsigned long long)msgno, why);
 		rc = TOOL_ERR;
 	}
 	free(buf);
@@ -79,6 +87,24 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 			rc = tool_fail(o->name, "cannot close the stream", err);
 	}
 	return rc;
+}
+
+/* ops->peek waiting up to o->timeout_ms; with o->stop, in slices of
+ * STOP_POLL_MS, and -EINTR once *o->stop is set. */
+static int peek_wait(const struct pubsub_opts *o, const struct sub_ops *ops, void *h,
+		     struct pubsub_msg *msgs, unsigned want)
+{
+	const int slice = STOP_POLL_MS;
+	int k;
+
+	if (!o->stop)
+		return ops->peek(h, msgs, want, &o->timeout_ms);
+	do {
+		if (*o->stop)
+			return -EINTR;
+		k = ops->peek(h, msgs, want, &slice);
+	} while (k == -ETIMEDOUT);
+	return k;
 }
 
 int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
@@ -96,10 +122,10 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		k = ops->peek(h, msgs, want, NULL);
 		if (k == -EAGAIN) {
 			fflush(o->out);
-			k = ops->peek(h, msgs, want, &o->timeout_ms);
+			k = peek_wait(o, ops, h, msgs, want);
 		}
 		/* The end of the stream ends sub, --count or not (like EOF). */
-		if (k == -SHMBUS_EEOS || (k == -ETIMEDOUT && o->count == 0))
+		if (k == -SHMBUS_EEOS || k == -EINTR || (k == -ETIMEDOUT && o->count == 0))
 			break;
 		if (k == -ETIMEDOUT) {
 			char what[96];
@@ -110,8 +136,12 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		}
 		if (k < 0)
 			return tool_fail(o->name, "cannot receive", k);
-		for (i = 0; i < k; i++)
-			frame_write(o->out, o->framing, msgs[i].data, msgs[i].len);
+		for (i = 0; i < k; i++) {
+			if (o->rec_out)
+				rec_write_msg(o->rec_out, msgs[i].data, msgs[i].len);
+			else
+				frame_write(o->out, o->framing, msgs[i].data, msgs[i].len);
+		}
 		/* Consumed only once written out (see pubsub.h). */
 		if (fflush(o->out) != 0)
 			return tool_fail(o->name, "cannot write standard output", -EIO);
@@ -175,6 +205,16 @@ static int parse_from(const char *s)
 	return 0;
 }
 
+int pubsub_run(bool sub, const struct pubsub_opts *o)
+{
+	enum shmbus_kind kind;
+	int rc = block_kind(o->name, &kind);
+
+	if (rc)
+		return tool_fail(o->name, sub ? "cannot subscribe" : "cannot publish", rc);
+	return sub ? sub_dispatch(kind, o) : pub_dispatch(kind, o);
+}
+
 static int run(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option pub_opts[] = {
@@ -194,9 +234,8 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	};
 	struct pubsub_opts o = { .timeout_ms = -1, .in = stdin, .out = stdout };
 	bool sub = cmd == &cmd_sub;
-	enum shmbus_kind kind;
 	uint64_t v;
-	int c, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, sub ? "n:t:f:F:h" : "t:kF:h", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
@@ -234,10 +273,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	if (optind != argc - 1)
 		return tool_usage_error(cmd, "expected one block name");
 	o.name = argv[optind];
-	rc = block_kind(o.name, &kind);
-	if (rc)
-		return tool_fail(o.name, sub ? "cannot subscribe" : "cannot publish", rc);
-	return sub ? sub_dispatch(kind, &o) : pub_dispatch(kind, &o);
+	return pubsub_run(sub, &o);
 }
 
 static int run_pub(int argc, char **argv)

@@ -27,7 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
+
+#include "recfile.h"
 
 struct pubsub_opts {
 	const char *name;
@@ -39,6 +42,10 @@ struct pubsub_opts {
 	int from;         /* sub, broadcast rings only: where to join, an enum
 			   * shmbus_bcast_from; 0: not given (FROM_NEXT) */
 	int framing;      /* enum framing (framing.h): lines (0) or len32 */
+	struct rec_reader *rec_in;  /* replay: messages from a record file */
+	struct rec_writer *rec_out; /* record: messages to a record file */
+	const volatile sig_atomic_t *stop; /* sub: stop waiting once it is set
+					    * (checked every STOP_POLL_MS) */
 	FILE *in;         /* pub reads lines from it */
 	FILE *out;        /* sub writes messages to it */
 };
@@ -81,6 +88,10 @@ struct sub_ops {
 };
 
 #define SUB_BURST_MAX 64
+#define STOP_POLL_MS 100
+
+/* pub (sub == false) or sub on block @o->name, whatever its kind: TOOL_*. */
+int pubsub_run(bool sub, const struct pubsub_opts *o);
 
 /*
  * sub_lines - the framing of sub, for every kind: print each message and a
