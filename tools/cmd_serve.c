@@ -196,26 +196,30 @@ static void say_where(int fd)
 	fflush(stdout);
 }
 
+/* Longest wait before the stop flag is looked at again, whatever pselect()
+ * does: ThreadSanitizer runs signal handlers late (at its next intercepted
+ * call), so an interrupted pselect() may find the flag not yet set. */
+#define STOP_CHECK_MS 200
+
 /* Serve until SIGINT or SIGTERM; returns TOOL_OK or TOOL_ERR. */
 static int serve_loop(struct MHD_Daemon *d, const sigset_t *waitmask)
 {
 	while (!stop_signal) {
 		fd_set rs, ws, es;
 		MHD_socket max = 0;
-		MHD_UNSIGNED_LONG_LONG ms;
-		struct timespec ts, *tp = NULL;
+		MHD_UNSIGNED_LONG_LONG ms = STOP_CHECK_MS;
+		struct timespec ts;
 
 		FD_ZERO(&rs);
 		FD_ZERO(&ws);
 		FD_ZERO(&es);
 		if (MHD_get_fdset(d, &rs, &ws, &es, &max) != MHD_YES)
 			return tool_fail(NULL, "serve: cannot wait for connections", -EMFILE);
-		if (MHD_get_timeout(d, &ms) == MHD_YES) {
-			ts.tv_sec = (time_t)(ms / 1000);
-			ts.tv_nsec = (long)(ms % 1000) * 1000000;
-			tp = &ts;
-		}
-		if (pselect(max + 1, &rs, &ws, &es, tp, waitmask) < 0) {
+		if (MHD_get_timeout(d, &ms) != MHD_YES || ms > STOP_CHECK_MS)
+			ms = STOP_CHECK_MS;
+		ts.tv_sec = (time_t)(ms / 1000);
+		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		if (pselect(max + 1, &rs, &ws, &es, &ts, waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			return tool_fail(NULL, "serve: cannot wait for connections", -errno);
