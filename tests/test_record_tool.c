@@ -235,9 +235,12 @@ static void rejected(const char *path, const char *ring)
 	if (!strstr(err, "not a valid record file"))
 		fail_msg("unexpected error: %s", err);
 	free(err);
-	assert_int_equal(T0(NULL, &out, NULL, "sub", ring, "--timeout-ms", "20"), 0);
+	err = NULL;
+	if (T0(NULL, &out, &err, "sub", ring, "--timeout-ms", "20") != 0)
+		fail_msg("sub after a rejected replay: %s", err);
 	assert_string_equal(out, "");
 	free(out);
+	free(err);
 }
 
 static void test_corrupt(void **state)
