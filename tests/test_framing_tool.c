@@ -30,25 +30,6 @@ static void put_len32(FILE *f, const void *data, uint32_t len)
 	assert_int_equal(fwrite(data, 1, len, f), len);
 }
 
-/* The contents of @path, its size in *@len. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* A file of len32 messages: binary ones, an empty one, all 256 bytes. */
 static void write_binary_stream(const char *path)
 {
@@ -97,8 +78,8 @@ static void test_round_trip(void **state)
 			 "'%s' pub '%s' --framing len32 < '%s' && wait $s",
 			 tu_tool(), name, i == 2 ? "--from oldest" : "", out, tu_tool(), name, in);
 		assert_int_equal(sh(cmd, NULL), 0);
-		a = slurp(in, &la);
-		b = slurp(out, &lb);
+		a = tu_read_file(in, &la);
+		b = tu_read_file(out, &lb);
 		assert_int_equal(la, lb);
 		assert_memory_equal(a, b, la);
 		free(a);

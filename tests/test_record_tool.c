@@ -24,24 +24,6 @@ static int sh(const char *cmd, char **err)
 	return tu_run((const char *const[]){ "/bin/sh", "-c", cmd, NULL }, NULL, NULL, err);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void spit(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -93,8 +75,8 @@ static void ring_holds(const char *name, const char *want, const char *scratch)
 	snprintf(cmd, sizeof(cmd), "'%s' sub '%s' --framing len32 --timeout-ms 2000 > '%s'",
 		 tu_tool(), name, scratch);
 	assert_int_equal(sh(cmd, NULL), 0);
-	a = slurp(want, &la);
-	b = slurp(scratch, &lb);
+	a = tu_read_file(want, &la);
+	b = tu_read_file(scratch, &lb);
 	assert_int_equal(la, lb);
 	assert_memory_equal(a, b, la);
 	free(a);

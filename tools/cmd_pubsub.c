@@ -185,8 +185,7 @@ static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	}
 }
 
-/* `--from WHERE` as an enum shmbus_bcast_from; 0 if it is none. */
-static int parse_from(const char *s)
+int pubsub_parse_from(const char *s)
 {
 	static const struct {
 		const char *word;
@@ -253,7 +252,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 			o.keep_open = true;
 			break;
 		case 'f':
-			o.from = parse_from(optarg);
+			o.from = pubsub_parse_from(optarg);
 			if (!o.from)
 				return tool_usage_error(cmd, "bad --from '%s' (newest, oldest or next)",
 							optarg);

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "pubsub.h"
-#include "shmbus/broadcast.h"
 #include "recfile.h"
 #include "tool.h"
 
@@ -44,13 +43,8 @@ static int run_record(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "oldest") == 0)
-				o.from = SHMBUS_BCAST_FROM_OLDEST;
-			else if (strcmp(optarg, "newest") == 0)
-				o.from = SHMBUS_BCAST_FROM_NEWEST;
-			else if (strcmp(optarg, "next") == 0)
-				o.from = SHMBUS_BCAST_FROM_NEXT;
-			else
+			o.from = pubsub_parse_from(optarg);
+			if (!o.from)
 				return tool_usage_error(&cmd_record,
 							"bad --from '%s' (newest, oldest or next)",
 							optarg);

@@ -90,6 +90,9 @@ struct sub_ops {
 #define SUB_BURST_MAX 64
 #define STOP_POLL_MS 100
 
+/* `--from WHERE` as an enum shmbus_bcast_from; 0 if it is none. */
+int pubsub_parse_from(const char *s);
+
 /* pub (sub == false) or sub on block @o->name, whatever its kind: TOOL_*. */
 int pubsub_run(bool sub, const struct pubsub_opts *o);
 
