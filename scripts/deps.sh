@@ -13,6 +13,8 @@ packages=(
   libzmq3-dev                            # ZeroMQ: a peer in the broadcast bench
   man-db                                 # man -l: the manual pages test
   python3-dev python3-numpy              # the Python package (optional: skipped without)
+  libmicrohttpd-dev                      # shmbus serve (optional: metrics over HTTP)
+  prometheus curl                        # promtool checks shmbus metrics; tests scrape serve
 )
 
 missing=()

@@ -205,10 +205,6 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-/* Longest sleep between two looks at stop_signal (a signal does not end
- * the library's wait). */
-#define STOP_POLL_MS 50
-
 /* pop, waiting up to @timeout_ms (< 0: forever) in slices, so that a stop
  * signal ends the wait: -EINTR then. */
 static int lossy_pop_wait(struct bcast_sub *s, char *at, size_t size, int timeout_ms)

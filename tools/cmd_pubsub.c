@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "human.h"
+#include "framing.h"
 #include "pubsub.h"
 #include "tool.h"
 
@@ -42,30 +43,39 @@ static int block_kind(const char *name, enum shmbus_kind *kind)
 
 int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 {
-	char *line = NULL;
-	size_t size = 0;
-	uint64_t lineno = 0;
-	ssize_t n;
-	int rc = ops->reopen_stream(h);
+	char *buf = NULL;
+	size_t size = 0, len;
+	uint64_t msgno = 0;
+	const void *data;
+	const char *why;
+	int rc = ops->reopen_stream(h), got;
 
 	if (rc)
 		return tool_fail(o->name, "cannot reopen the stream", rc);
-	while ((n = getline(&line, &size, o->in)) >= 0) {
+	for (;;) {
+		if (o->rec_in) {
+			got = rec_read_msg(o->rec_in, &buf, &size, &data, &len);
+			why = o->rec_in->why;
+		} else {
+			got = frame_read(o->in, o->framing, &buf, &size, &data, &len, &why);
+		}
+		if (got <= 0)
+			break;
 		int err;
 
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		err = ops->push(h, line, (size_t)n, o->timeout_ms);
+		msgno++;
+		err = ops->push(h, data, len, o->timeout_ms);
 		if (err) {
 			char what[128];
 
-			snprintf(what, sizeof(what), "cannot publish line %llu",
-				 (unsigned long long)lineno);
+			const char *unit = o->framing == FRAMING_LEN32 ? "message" : "line";
+
+			snprintf(what, sizeof(what), "cannot publish %s %llu", unit,
+				 (unsigned long long)msgno);
 			if (err == -ETIMEDOUT) {
-				snprintf(what, sizeof(what), "cannot publish line %llu: timed out "
-					 "after %d ms waiting for room", (unsigned long long)lineno,
-					 o->timeout_ms);
+				snprintf(what, sizeof(what), "cannot publish %s %llu: timed out "
+					 "after %d ms waiting for room", unit,
+					 (unsigned long long)msgno, o->timeout_ms);
 				rc = tool_fail_msg(o->name, what);
 			} else {
 				rc = tool_fail(o->name, what, err);
@@ -73,9 +83,12 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 			break;
 		}
 	}
-	if (rc == TOOL_OK && ferror(o->in))
-		rc = tool_fail(o->name, "cannot read standard input", -EIO);
-	free(line);
+	if (rc == TOOL_OK && got < 0) {
+		fprintf(stderr, "shmbus: %s: %s, after %llu messages: %s\n", o->name,
+			o->rec_in ? "record file" : "standard input", (unsigned long long)msgno, why);
+		rc = TOOL_ERR;
+	}
+	free(buf);
 	if (rc == TOOL_OK && !o->keep_open) {
 		int err = ops->close_stream(h);
 
@@ -83,6 +96,24 @@ int pub_lines(const struct pubsub_opts *o, const struct pub_ops *ops, void *h)
 			rc = tool_fail(o->name, "cannot close the stream", err);
 	}
 	return rc;
+}
+
+/* ops->peek waiting up to o->timeout_ms; with o->stop, in slices of
+ * STOP_POLL_MS, and -EINTR once *o->stop is set. */
+static int peek_wait(const struct pubsub_opts *o, const struct sub_ops *ops, void *h,
+		     struct pubsub_msg *msgs, unsigned want)
+{
+	const int slice = STOP_POLL_MS;
+	int k;
+
+	if (!o->stop)
+		return ops->peek(h, msgs, want, &o->timeout_ms);
+	do {
+		if (*o->stop)
+			return -EINTR;
+		k = ops->peek(h, msgs, want, &slice);
+	} while (k == -ETIMEDOUT);
+	return k;
 }
 
 int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
@@ -100,7 +131,7 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		k = ops->peek(h, msgs, want, NULL);
 		if (k == -EAGAIN) {
 			fflush(o->out);
-			k = ops->peek(h, msgs, want, &o->timeout_ms);
+			k = peek_wait(o, ops, h, msgs, want);
 		}
 		/* The end of the stream ends sub, --count or not (like EOF);
 		 * so does a stop signal the kind's peek caught (-EINTR). */
@@ -117,8 +148,10 @@ int sub_lines(const struct pubsub_opts *o, const struct sub_ops *ops, void *h)
 		if (k < 0)
 			return tool_fail(o->name, "cannot receive", k);
 		for (i = 0; i < k; i++) {
-			fwrite(msgs[i].data, 1, msgs[i].len, o->out);
-			putc('\n', o->out);
+			if (o->rec_out)
+				rec_write_msg(o->rec_out, msgs[i].data, msgs[i].len);
+			else
+				frame_write(o->out, o->framing, msgs[i].data, msgs[i].len);
 		}
 		/* Consumed only once written out (see pubsub.h). */
 		if (fflush(o->out) != 0)
@@ -163,8 +196,7 @@ static int sub_dispatch(enum shmbus_kind kind, const struct pubsub_opts *o)
 	}
 }
 
-/* `--from WHERE` as an enum shmbus_bcast_from; 0 if it is none. */
-static int parse_from(const char *s)
+int pubsub_parse_from(const char *s)
 {
 	static const struct {
 		const char *word;
@@ -183,11 +215,23 @@ static int parse_from(const char *s)
 	return 0;
 }
 
+int pubsub_run(bool sub, const struct pubsub_opts *o)
+{
+	enum shmbus_kind kind;
+	int rc = block_kind(o->name, &kind);
+
+	if (rc)
+		return human_fail_kind(o->name, sub ? "cannot subscribe" : "cannot publish", rc,
+				       HUMAN_RINGS, "a ring");
+	return sub ? sub_dispatch(kind, o) : pub_dispatch(kind, o);
+}
+
 static int run(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option pub_opts[] = {
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "keep-open", no_argument, NULL, 'k' },
+		{ "framing", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -195,16 +239,16 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "framing", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct pubsub_opts o = { .timeout_ms = -1, .in = stdin, .out = stdout };
 	bool sub = cmd == &cmd_sub;
-	enum shmbus_kind kind;
 	uint64_t v;
-	int c, rc;
+	int c;
 
-	while ((c = getopt_long(argc, argv, sub ? ":n:t:f:h" : ":t:kh", sub ? sub_opts : pub_opts,
+	while ((c = getopt_long(argc, argv, sub ? ":n:t:f:F:h" : ":t:kF:h", sub ? sub_opts : pub_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -220,9 +264,15 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 			o.keep_open = true;
 			break;
 		case 'f':
-			o.from = parse_from(optarg);
+			o.from = pubsub_parse_from(optarg);
 			if (!o.from)
 				return tool_usage_error(cmd, "bad --from '%s' (newest, oldest or next)",
+							optarg);
+			break;
+		case 'F':
+			o.framing = framing_parse(optarg);
+			if (o.framing < 0)
+				return tool_usage_error(cmd, "bad --framing '%s' (lines or len32)",
 							optarg);
 			break;
 		case 'h':
@@ -236,11 +286,7 @@ static int run(const struct tool_cmd *cmd, int argc, char **argv)
 	o.name = argv[optind];
 	if (tool_check_name(cmd, o.name) != TOOL_OK)
 		return TOOL_USAGE;
-	rc = block_kind(o.name, &kind);
-	if (rc)
-		return human_fail_kind(o.name, sub ? "cannot subscribe" : "cannot publish", rc,
-				       HUMAN_RINGS, "a ring");
-	return sub ? sub_dispatch(kind, &o) : pub_dispatch(kind, &o);
+	return pubsub_run(sub, &o);
 }
 
 static int run_pub(int argc, char **argv)
@@ -256,13 +302,16 @@ static int run_sub(int argc, char **argv)
 const struct tool_cmd cmd_pub = {
 	.name = "pub",
 	.summary = "send each line of stdin as one message into a ring",
-	.usage = "usage: shmbus pub NAME [--timeout-ms MS] [--keep-open]\n\n"
+	.usage = "usage: shmbus pub NAME [--timeout-ms MS] [--keep-open] [--framing lines|len32]\n\n"
 		 "Take the producer role of ring NAME (spsc, mpmc or broadcast) and send\n"
 		 "each line of standard input as one message, without its newline; at the\n"
 		 "end of input, close the stream: subs read what was sent, then stop.\n"
 		 "Waits while the ring is full (a lossy broadcast ring is never full).\n"
 		 "  --timeout-ms MS   give up (status 1) if there is no room for MS ms\n"
 		 "  --keep-open       do not close the stream at the end of input\n"
+		 "  --framing len32   read messages as a 4-byte little-endian length and\n"
+		 "                    its bytes (binary-safe) instead of lines; a stream\n"
+		 "                    cut inside a message is an error (status 1)\n"
 		 "A line longer than the ring's largest message is an error (status 1);\n"
 		 "after an error the stream stays open.  pub reopens a stream that an\n"
 		 "earlier pub closed.  On an mpmc ring the stream ends when the last pub\n"
@@ -274,7 +323,7 @@ const struct tool_cmd cmd_sub = {
 	.name = "sub",
 	.summary = "print messages from a ring, one per line",
 	.usage = "usage: shmbus sub NAME [--count N] [--timeout-ms MS]\n"
-		 "                       [--from newest|oldest|next]\n\n"
+		 "                       [--from newest|oldest|next] [--framing lines|len32]\n\n"
 		 "Take the consumer role of ring NAME (spsc or mpmc: each message goes to\n"
 		 "one sub), or subscribe to it (broadcast: every sub gets every message),\n"
 		 "and print each message followed by a newline.  A message is consumed\n"
@@ -285,6 +334,8 @@ const struct tool_cmd cmd_sub = {
 		 "                    status 1, if fewer than --count N arrived)\n"
 		 "  --from WHERE      broadcast only: start at the newest message still in\n"
 		 "                    the ring, the oldest, or the next one sent (default)\n"
+		 "  --framing len32   write each message as a 4-byte little-endian length and\n"
+		 "                    its bytes (binary-safe) instead of a line\n"
 		 "Otherwise runs until killed.  A closed stream stays closed until the\n"
 		 "next pub: a sub that joins it prints what is left for it and stops.\n"
 		 "On a lossy broadcast ring, a sub that missed messages (the producer\n"

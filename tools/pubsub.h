@@ -18,6 +18,8 @@
  * printed it, or not at all - the spsc ring then delivers it again, the mpmc
  * ring counts it lost (its recovery frees a dead consumer's slot), and on a
  * broadcast ring every subscriber has its own cursor anyway.
+ * With --framing len32 (framing.h) each message is a 4-byte little-endian
+ * length and its bytes instead of a line, both ways: binary-safe.
  */
 #ifndef SHMBUS_TOOL_PUBSUB_H
 #define SHMBUS_TOOL_PUBSUB_H
@@ -25,7 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
+
+#include "recfile.h"
 
 struct pubsub_opts {
 	const char *name;
@@ -36,6 +41,11 @@ struct pubsub_opts {
 	bool keep_open;   /* pub: do not close the stream at the end of input */
 	int from;         /* sub, broadcast rings only: where to join, an enum
 			   * shmbus_bcast_from; 0: not given (FROM_NEXT) */
+	int framing;      /* enum framing (framing.h): lines (0) or len32 */
+	struct rec_reader *rec_in;  /* replay: messages from a record file */
+	struct rec_writer *rec_out; /* record: messages to a record file */
+	const volatile sig_atomic_t *stop; /* sub: stop waiting once it is set
+					    * (checked every STOP_POLL_MS) */
 	FILE *in;         /* pub reads lines from it */
 	FILE *out;        /* sub writes messages to it */
 };
@@ -80,6 +90,13 @@ struct sub_ops {
 };
 
 #define SUB_BURST_MAX 64
+#define STOP_POLL_MS 100
+
+/* `--from WHERE` as an enum shmbus_bcast_from; 0 if it is none. */
+int pubsub_parse_from(const char *s);
+
+/* pub (sub == false) or sub on block @o->name, whatever its kind: TOOL_*. */
+int pubsub_run(bool sub, const struct pubsub_opts *o);
 
 /*
  * sub_lines - the framing of sub, for every kind: print each message and a

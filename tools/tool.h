@@ -35,6 +35,9 @@ int tool_create_spsc(int argc, char **argv);
 int tool_create_mpmc(int argc, char **argv);
 /* `shmbus create broadcast` (cmd_bcast.c). */
 int tool_create_bcast(int argc, char **argv);
+/* `shmbus metrics` (cmd_metrics.c), `shmbus serve` (cmd_serve.c),
+ * `shmbus record`, `shmbus replay` (cmd_record.c). */
+extern const struct tool_cmd cmd_metrics, cmd_serve, cmd_record, cmd_replay;
 
 /* "shmbus: NAME: what: text of code" on stderr (NAME escaped, "timed out"
  * for -ETIMEDOUT; @name and @what may be NULL); returns TOOL_ERR. */
