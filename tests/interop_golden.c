@@ -9,7 +9,7 @@
  */
 #include <jansson.h>
 
-#include "kinds_util.h"
+#include "tu_kinds.h"
 #include "testutil.h"
 
 static const char *const varying[] = { "pid", "start_ticks", "created", "created_ns",
@@ -41,7 +41,7 @@ static void normalize(json_t *v)
 
 static void check_golden(const char *kind, const char *name)
 {
-	char path[512], *text = kinds_tool_json("inspect", name, "--json"), *got;
+	char path[512], *text = tu_kinds_tool_json("inspect", name, "--json"), *got;
 	json_t *doc = json_loads(text, 0, NULL), *want;
 
 	assert_non_null(doc);
@@ -75,7 +75,7 @@ static void test_golden(void **state)
 	struct kinds k;
 
 	(void)state;
-	kinds_make(&k);
+	tu_kinds_make(&k);
 	check_golden("unknown", k.raw);
 	check_golden("spsc", k.spsc);
 	check_golden("mpmc", k.mpmc);

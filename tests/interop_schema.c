@@ -8,12 +8,12 @@
 #include <jansson.h>
 
 #include "header_internal.h"
-#include "kinds_util.h"
+#include "tu_kinds.h"
 #include "testutil.h"
 
 static void check_inspect(const char *name)
 {
-	char *doc = kinds_tool_json("inspect", name, "--json");
+	char *doc = tu_kinds_tool_json("inspect", name, "--json");
 
 	assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
 	free(doc);
@@ -25,14 +25,14 @@ static void test_every_kind(void **state)
 	char *doc;
 
 	(void)state;
-	kinds_make(&k);
+	tu_kinds_make(&k);
 	check_inspect(k.raw);
 	check_inspect(k.spsc);
 	check_inspect(k.mpmc);
 	check_inspect(k.bcast);
 	check_inspect(k.slots);
 	check_inspect(k.pylist);
-	doc = kinds_tool_json("ls", "--json", NULL);
+	doc = tu_kinds_tool_json("ls", "--json", NULL);
 	assert_int_equal(tu_schema_check("ls.schema.json", doc), 0);
 	free(doc);
 	{
@@ -81,7 +81,7 @@ static void test_bcast_subscribers(void **state)
 	assert_int_equal(shmbus_bcast_peek_try(s, &m), 0);
 	assert_true(m.dropped > 0);
 	assert_int_equal(shmbus_bcast_release(s), 0);
-	doc = kinds_tool_json("inspect", name, "--json");
+	doc = tu_kinds_tool_json("inspect", name, "--json");
 	assert_non_null(strstr(doc, "\"dropped\""));
 	assert_non_null(strstr(doc, "\"alive\": false"));
 	assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
@@ -115,7 +115,7 @@ static void test_manager_block(void **state)
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("managed"), 64, 0, &b), 0);
 	shmbus_block_close(b);
 	check_inspect(tu_name("mgr"));
-	doc = kinds_tool_json("ls", "--json", NULL);
+	doc = tu_kinds_tool_json("ls", "--json", NULL);
 	assert_int_equal(tu_schema_check("ls.schema.json", doc), 0);
 	free(doc);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
@@ -139,7 +139,7 @@ static void test_corrupt_ring(void **state)
 	for (i = SHMBUS_HEADER_SIZE; i < 1024; i++)
 		p[i] = (unsigned char)(i * 2654435761u >> 13);
 	shmbus_block_close(b);
-	doc = kinds_tool_json("inspect", name, "--json");
+	doc = tu_kinds_tool_json("inspect", name, "--json");
 	assert_non_null(strstr(doc, "\"error\""));
 	assert_int_equal(tu_schema_check("inspect.schema.json", doc), 0);
 	free(doc);
@@ -154,7 +154,7 @@ static void test_schema_rejects(void **state)
 
 	(void)state;
 	assert_int_equal(shmbus_spsc_create(name, 4096, 0), 0);
-	text = kinds_tool_json("inspect", name, "--json");
+	text = tu_kinds_tool_json("inspect", name, "--json");
 	doc = json_loads(text, 0, NULL);
 	assert_non_null(doc);
 	assert_int_equal(json_object_del(json_object_get(doc, "ring"), "capacity"), 0);

@@ -18,14 +18,14 @@
 #include <jansson.h>
 
 #include "header_internal.h"
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 #define NRAW 3
 
 /* Run `shmbus gc --prefix PREFIX [extra]`; returns the exit status. */
 static int run_gc(const char *extra1, const char *extra2, char **out)
 {
-	TM_NAME(prefix, "");
+	TU_MGR_NAME(prefix, "");
 	const char *argv[] = { tu_tool(), "gc", "--prefix", prefix, extra1, extra2, NULL };
 	char *err = NULL;
 	int rc;
@@ -98,7 +98,7 @@ static int owner_main(void *arg)
 			return 12;
 		shmbus_block_close(b);
 	}
-	b = tm_layout(o->lay, 2);
+	b = tu_mgr_layout(o->lay, 2);
 	shmbus_block_close(b);
 	if (shmbus_manager_track(m, o->lay))
 		return 13;
@@ -135,7 +135,7 @@ static pid_t owner_start(struct owner *o, const char *tag, shmbus_ident_t *g)
 static void kill_guardian(shmbus_ident_t g)
 {
 	assert_int_equal(kill(shmbus_ident_pid(g), SIGKILL), 0);
-	assert_true(tm_wait_dead(g));
+	assert_true(tu_mgr_wait_dead(g));
 }
 
 static void kill_owner(pid_t pid)
@@ -154,23 +154,23 @@ static void test_guardian_killed_then_gc(void **state)
 	char *out = NULL;
 	pid_t pid;
 	int i;
-	TM_NAME(foreign, "foreign");
-	TM_NAME(empty, "empty");
-	TM_NAME(mine, "mine");
+	TU_MGR_NAME(foreign, "foreign");
+	TU_MGR_NAME(empty, "empty");
+	TU_MGR_NAME(mine, "mine");
 
 	(void)state;
 	pid = owner_start(&o, "a", &g);
 	make_foreign(foreign, 4096);
 	make_empty(empty);
-	live = tm_layout(mine, 2); /* a header block of a live process: us */
+	live = tu_mgr_layout(mine, 2); /* a header block of a live process: us */
 	kill_guardian(g);
 	/* The owner still lives: nothing may go, not even with the guardian dead. */
 	assert_int_equal(run_gc(NULL, NULL, &out), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_true(tm_exists(o.mgr) && tm_exists(o.lay));
+	assert_true(tu_mgr_exists(o.mgr) && tu_mgr_exists(o.lay));
 	for (i = 0; i < NRAW; i++)
-		assert_true(tm_exists(o.raw[i]));
+		assert_true(tu_mgr_exists(o.raw[i]));
 
 	kill_owner(pid);
 	/* --dry-run reports every one of them and removes nothing. */
@@ -181,32 +181,32 @@ static void test_guardian_killed_then_gc(void **state)
 	assert_int_equal(json_array_size(json_object_get(doc, "removed")), NRAW + 2);
 	assert_int_equal(json_array_size(json_object_get(doc, "errors")), 0);
 	json_decref(doc);
-	tm_validate("gc.schema.json", out);
+	tu_mgr_validate("gc.schema.json", out);
 	free(out);
-	assert_true(tm_exists(o.mgr) && tm_exists(o.lay));
+	assert_true(tu_mgr_exists(o.mgr) && tu_mgr_exists(o.lay));
 	for (i = 0; i < NRAW; i++)
-		assert_true(tm_exists(o.raw[i]));
+		assert_true(tu_mgr_exists(o.raw[i]));
 	assert_int_equal(run_gc("--dry-run", NULL, &out), 0);
 	assert_int_equal(count_lines(out), NRAW + 2);
 	assert_non_null(strstr(out, "would remove"));
 	free(out);
-	assert_true(tm_exists(o.mgr));
+	assert_true(tu_mgr_exists(o.mgr));
 
 	/* The real run removes exactly those. */
 	assert_int_equal(run_gc(NULL, NULL, &out), 0);
 	assert_int_equal(count_lines(out), NRAW + 2);
 	for (i = 0; i < NRAW; i++) {
 		assert_non_null(strstr(out, o.raw[i]));
-		assert_false(tm_exists(o.raw[i]));
+		assert_false(tu_mgr_exists(o.raw[i]));
 	}
 	assert_non_null(strstr(out, "listed by a dead manager"));
 	free(out);
-	assert_false(tm_exists(o.mgr));
-	assert_false(tm_exists(o.lay));
+	assert_false(tu_mgr_exists(o.mgr));
+	assert_false(tu_mgr_exists(o.lay));
 	/* Never touched: foreign bytes, a zero-length object, a live block. */
-	assert_true(tm_exists(foreign));
-	assert_true(tm_exists(empty));
-	assert_true(tm_exists(mine));
+	assert_true(tu_mgr_exists(foreign));
+	assert_true(tu_mgr_exists(empty));
+	assert_true(tu_mgr_exists(mine));
 	/* Nothing left to do. */
 	assert_int_equal(run_gc(NULL, NULL, &out), 0);
 	assert_string_equal(out, "");
@@ -307,14 +307,14 @@ static void test_liveness_rules(void **state)
 	struct removed r = { 0 };
 	void *p;
 	uint32_t n;
-	TM_NAME(prefix, "");
-	TM_NAME(dead, "dead");
-	TM_NAME(deadmgr, "deadmgr");
-	TM_NAME(unready, "unready");
-	TM_NAME(partlive, "partlive");
-	TM_NAME(mgrlive, "mgrlive");
-	TM_NAME(building, "building");
-	TM_NAME(kept, "kept");
+	TU_MGR_NAME(prefix, "");
+	TU_MGR_NAME(dead, "dead");
+	TU_MGR_NAME(deadmgr, "deadmgr");
+	TU_MGR_NAME(unready, "unready");
+	TU_MGR_NAME(partlive, "partlive");
+	TU_MGR_NAME(mgrlive, "mgrlive");
+	TU_MGR_NAME(building, "building");
+	TU_MGR_NAME(kept, "kept");
 
 	(void)state;
 	make_dead(dead, PUBLISHED, 0);
@@ -339,7 +339,7 @@ static void test_liveness_rules(void **state)
 	/* Dry run through the API: counts, removes nothing. */
 	assert_int_equal(shmbus_gc_run(prefix, SHMBUS_GC_DRY_RUN, collect, &r), 3);
 	assert_int_equal(r.n, 3);
-	assert_true(tm_exists(dead) && tm_exists(deadmgr) && tm_exists(unready));
+	assert_true(tu_mgr_exists(dead) && tu_mgr_exists(deadmgr) && tu_mgr_exists(unready));
 	assert_int_equal(shmbus_gc_run(prefix, 0x100, NULL, NULL), -EINVAL);
 	/* The real run. */
 	memset(&r, 0, sizeof(r));
@@ -348,14 +348,14 @@ static void test_liveness_rules(void **state)
 	assert_string_equal(r.names[0], dead);
 	assert_string_equal(r.names[1], deadmgr);
 	assert_string_equal(r.names[2], unready);
-	assert_false(tm_exists(dead) || tm_exists(deadmgr) || tm_exists(unready));
-	assert_true(tm_exists(partlive) && tm_exists(mgrlive) && tm_exists(building));
-	assert_true(tm_exists(kept));
+	assert_false(tu_mgr_exists(dead) || tu_mgr_exists(deadmgr) || tu_mgr_exists(unready));
+	assert_true(tu_mgr_exists(partlive) && tu_mgr_exists(mgrlive) && tu_mgr_exists(building));
+	assert_true(tu_mgr_exists(kept));
 	/* Once the participant leaves, the block is nobody's. */
 	part_leave(&tbl[0], shmbus_proc_self());
 	part_leave(&tbl[1], shmbus_proc_self());
 	assert_int_equal(shmbus_gc_run(partlive, 0, NULL, NULL), 1);
-	assert_false(tm_exists(partlive));
+	assert_false(tu_mgr_exists(partlive));
 	shmbus_block_close(joined);
 	shmbus_block_close(mine_unready);
 	shmbus_manager_free(m);
@@ -364,9 +364,9 @@ static void test_liveness_rules(void **state)
 static void test_prefix_restricts(void **state)
 {
 	char *out = NULL;
-	TM_NAME(pa, "pa_x");
-	TM_NAME(pb, "pb_x");
-	TM_NAME(prefix_a, "pa_");
+	TU_MGR_NAME(pa, "pa_x");
+	TU_MGR_NAME(pb, "pb_x");
+	TU_MGR_NAME(prefix_a, "pa_");
 	const char *argv[] = { tu_tool(), "gc", "--prefix", prefix_a, NULL };
 
 	(void)state;
@@ -376,8 +376,8 @@ static void test_prefix_restricts(void **state)
 	assert_non_null(strstr(out, pa));
 	assert_null(strstr(out, pb));
 	free(out);
-	assert_false(tm_exists(pa));
-	assert_true(tm_exists(pb));
+	assert_false(tu_mgr_exists(pa));
+	assert_true(tu_mgr_exists(pb));
 }
 
 /* A dead manager lists a name that someone has since re-created: the new
@@ -389,7 +389,7 @@ static void test_recreated_name_survives(void **state)
 	struct owner o;
 	shmbus_ident_t g;
 	pid_t pid;
-	TM_NAME(prefix, "b_");
+	TU_MGR_NAME(prefix, "b_");
 
 	(void)state;
 	pid = owner_start(&o, "b", &g);
@@ -399,8 +399,8 @@ static void test_recreated_name_survives(void **state)
 	kill_owner(pid);
 	/* raw1, raw2, the tracked header block and the list itself. */
 	assert_int_equal(shmbus_gc_run(prefix, 0, collect, &r), NRAW + 1);
-	assert_true(tm_exists(o.raw[0]));
-	assert_false(tm_exists(o.raw[1]) || tm_exists(o.mgr));
+	assert_true(tu_mgr_exists(o.raw[0]));
+	assert_false(tu_mgr_exists(o.raw[1]) || tu_mgr_exists(o.mgr));
 	shmbus_block_close(b);
 }
 
@@ -413,7 +413,7 @@ static void test_listed_but_alive_survives(void **state)
 	shmbus_ident_t g;
 	uint32_t n;
 	pid_t pid;
-	TM_NAME(prefix, "c_");
+	TU_MGR_NAME(prefix, "c_");
 
 	(void)state;
 	pid = owner_start(&o, "c", &g);
@@ -423,14 +423,14 @@ static void test_listed_but_alive_survives(void **state)
 	kill_guardian(g);
 	kill_owner(pid);
 	assert_int_equal(shmbus_gc_run(prefix, 0, NULL, NULL), NRAW);
-	assert_true(tm_exists(o.lay));
+	assert_true(tu_mgr_exists(o.lay));
 	/* The list stays while something it names stays, so that nothing it
 	 * names ever becomes unreachable for gc. */
-	assert_true(tm_exists(o.mgr));
+	assert_true(tu_mgr_exists(o.mgr));
 	part_leave(&tbl[0], shmbus_proc_self());
 	part_leave(&tbl[1], shmbus_proc_self());
 	assert_int_equal(shmbus_gc_run(prefix, 0, NULL, NULL), 2);
-	assert_false(tm_exists(o.lay) || tm_exists(o.mgr));
+	assert_false(tu_mgr_exists(o.lay) || tu_mgr_exists(o.mgr));
 	shmbus_block_close(b);
 }
 
@@ -443,21 +443,21 @@ static void test_prefix_bounds_listed_blocks(void **state)
 	shmbus_ident_t g;
 	pid_t pid;
 	int i;
-	TM_NAME(narrow, "d_m");
-	TM_NAME(wide, "d_");
+	TU_MGR_NAME(narrow, "d_m");
+	TU_MGR_NAME(wide, "d_");
 
 	(void)state;
 	pid = owner_start(&o, "d", &g);
 	kill_guardian(g);
 	kill_owner(pid);
 	assert_int_equal(shmbus_gc_run(narrow, 0, collect, &r), 0);
-	assert_true(tm_exists(o.mgr));
+	assert_true(tu_mgr_exists(o.mgr));
 	for (i = 0; i < NRAW; i++)
-		assert_true(tm_exists(o.raw[i]));
+		assert_true(tu_mgr_exists(o.raw[i]));
 	assert_int_equal(shmbus_gc_run(wide, 0, collect, &r), NRAW + 2);
-	assert_false(tm_exists(o.mgr) || tm_exists(o.lay));
+	assert_false(tu_mgr_exists(o.mgr) || tu_mgr_exists(o.lay));
 	for (i = 0; i < NRAW; i++)
-		assert_false(tm_exists(o.raw[i]));
+		assert_false(tu_mgr_exists(o.raw[i]));
 }
 
 static void test_usage(void **state)

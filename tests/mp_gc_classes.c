@@ -16,12 +16,12 @@
 
 #include <jansson.h>
 
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 /* `shmbus gc --prefix <this test> [extra]`: status, stdout in *@out. */
 static int gc(char **out, const char *extra1, const char *extra2)
 {
-	TM_NAME(prefix, "");
+	TU_MGR_NAME(prefix, "");
 
 	return tu_cli(out, NULL, "gc", "--prefix", prefix, extra1, extra2, NULL);
 }
@@ -82,7 +82,7 @@ static pid_t start_holder(struct holder *h)
 	assert_int_equal(pipe(h->pipe), 0);
 	pid = tu_spawn(hold_role, h);
 	close(h->pipe[0]);
-	for (i = 0; i < TM_EVENTUALLY_MS / 10; i++) {
+	for (i = 0; i < TU_MGR_EVENTUALLY_MS / 10; i++) {
 		bool alive;
 
 		assert_int_equal(shmbus_snapshot_take(h->name, &s), 0);
@@ -90,7 +90,7 @@ static pid_t start_holder(struct holder *h)
 		shmbus_snapshot_free(s);
 		if (alive)
 			return pid;
-		tm_nap_ms(10);
+		tu_mgr_nap_ms(10);
 	}
 	fail_msg("the holder never joined %s", h->name);
 	return pid;
@@ -101,7 +101,7 @@ static void test_cli_ring_survives_gc(void **state)
 	char *out = NULL, *ls = NULL;
 	json_t *doc, *b = NULL;
 	size_t i;
-	TM_NAME(ring, "persist");
+	TU_MGR_NAME(ring, "persist");
 
 	(void)state;
 	assert_int_equal(tu_cli(NULL, NULL, "create", "spsc", ring, NULL), 0);
@@ -113,7 +113,7 @@ static void test_cli_ring_survives_gc(void **state)
 	assert_int_equal(gc(&out, NULL, NULL), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_true(tm_exists(ring));
+	assert_true(tu_mgr_exists(ring));
 	/* ls says so too, in JSON and in text. */
 	assert_int_equal(tu_cli(&ls, NULL, "ls", "--json", NULL), 0);
 	assert_int_equal(tu_schema_check("ls.schema.json", ls), 0);
@@ -141,10 +141,10 @@ static void test_ephemeral_goes_when_all_dead(void **state)
 	struct shmbus_snapshot *s;
 	char *out = NULL;
 	pid_t pid;
-	TM_NAME(ring, "eph");
-	TM_NAME(q, "ephq");
-	TM_NAME(bc, "ephb");
-	TM_NAME(raw, "ephraw");
+	TU_MGR_NAME(ring, "eph");
+	TU_MGR_NAME(q, "ephq");
+	TU_MGR_NAME(bc, "ephb");
+	TU_MGR_NAME(raw, "ephraw");
 	struct shmbus_block *blk;
 
 	(void)state;
@@ -159,7 +159,7 @@ static void test_ephemeral_goes_when_all_dead(void **state)
 	shmbus_snapshot_free(s);
 	/* A raw block has no header to record it in. */
 	assert_int_equal(shmbus_block_create(&blk, raw, 64, SHMBUS_MODE_EPHEMERAL), -EINVAL);
-	assert_false(tm_exists(raw));
+	assert_false(tu_mgr_exists(raw));
 
 	/* A live participant keeps the ephemeral ring. */
 	h.name = ring;
@@ -168,7 +168,7 @@ static void test_ephemeral_goes_when_all_dead(void **state)
 	assert_int_equal(gc(&out, NULL, NULL), 0);
 	assert_null(strstr(out, ring));
 	free(out);
-	assert_true(tm_exists(ring));
+	assert_true(tu_mgr_exists(ring));
 	/* Once it dies (without closing), nobody is left: gc removes it. */
 	kill(pid, SIGKILL);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
@@ -178,9 +178,9 @@ static void test_ephemeral_goes_when_all_dead(void **state)
 	assert_non_null(strstr(out, ring));
 	assert_non_null(strstr(out, "ephemeral"));
 	free(out);
-	assert_false(tm_exists(ring));
+	assert_false(tu_mgr_exists(ring));
 	/* The other two have a live creator (this process): kept. */
-	assert_true(tm_exists(q) && tm_exists(bc));
+	assert_true(tu_mgr_exists(q) && tu_mgr_exists(bc));
 	assert_class(q, "ephemeral", false);
 }
 
@@ -192,7 +192,7 @@ static void wait_idle(const char *name, int secs)
 	int64_t age;
 
 	do {
-		tm_nap_ms(100);
+		tu_mgr_nap_ms(100);
 		assert_int_equal(shmbus_snapshot_take(name, &s), 0);
 		clock_gettime(CLOCK_REALTIME, &now);
 		age = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - s->active_ns;
@@ -216,7 +216,7 @@ static void test_idle_for(void **state)
 	struct holder h;
 	char *out = NULL, *err = NULL;
 	pid_t pid;
-	TM_NAME(ring, "idle");
+	TU_MGR_NAME(ring, "idle");
 
 	(void)state;
 	assert_int_equal(tu_cli(NULL, NULL, "create", "mpmc", ring, "--slots", "4",
@@ -226,7 +226,7 @@ static void test_idle_for(void **state)
 	assert_int_equal(gc(&out, "--idle-for", "1h"), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_true(tm_exists(ring));
+	assert_true(tu_mgr_exists(ring));
 	/* Idle for 2 s now: --idle-for 1h still keeps it, 1s takes it (dry
 	 * run first: removes nothing). */
 	wait_idle(ring, 2);
@@ -238,7 +238,7 @@ static void test_idle_for(void **state)
 	assert_non_null(strstr(out, "would remove"));
 	assert_non_null(strstr(out, "idle"));
 	free(out);
-	assert_true(tm_exists(ring));
+	assert_true(tu_mgr_exists(ring));
 	/* New activity restarts the clock: not idle for 2 s any more. */
 	assert_int_equal(tu_wait(tu_spawn(touch, (void *)ring)), 0);
 	assert_int_equal(gc(&out, "--idle-for", "2s"), 0);
@@ -251,7 +251,7 @@ static void test_idle_for(void **state)
 	assert_int_equal(gc(&out, "--idle-for", "1s"), 0);
 	assert_string_equal(out, "");
 	free(out);
-	assert_true(tm_exists(ring));
+	assert_true(tu_mgr_exists(ring));
 	close(h.pipe[1]);
 	assert_int_equal(tu_wait(pid), 0);
 	/* Nobody alive, idle long enough: removed. */
@@ -259,7 +259,7 @@ static void test_idle_for(void **state)
 	assert_int_equal(gc(&out, "--idle-for", "1500ms"), 0);
 	assert_non_null(strstr(out, ring));
 	free(out);
-	assert_false(tm_exists(ring));
+	assert_false(tu_mgr_exists(ring));
 	/* Bad durations are bad usage. */
 	assert_int_equal(gc(NULL, "--idle-for", "soon"), 2);
 	assert_int_equal(tu_cli(NULL, &err, "gc", "--idle-for", "-5s", NULL), 2);
@@ -295,7 +295,7 @@ static void test_gc_output_names(void **state)
 			    name);
 	json_decref(doc);
 	free(out);
-	assert_false(tm_exists(name));
+	assert_false(tu_mgr_exists(name));
 }
 
 int main(void)

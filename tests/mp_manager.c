@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 
 #include "header_internal.h"
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 #define NBLOCKS 4
 
@@ -68,7 +68,7 @@ static int owner_main(void *arg)
 			return 12;
 		shmbus_block_close(b);
 	}
-	b = tm_layout(s->blk[NBLOCKS - 1], 4);
+	b = tu_mgr_layout(s->blk[NBLOCKS - 1], 4);
 	shmbus_block_close(b);
 	if (shmbus_manager_track(m, s->blk[NBLOCKS - 1]))
 		return 13;
@@ -112,9 +112,9 @@ static void assert_all_exist(const struct scenario *s)
 {
 	int i;
 
-	assert_true(tm_exists(s->mgr));
+	assert_true(tu_mgr_exists(s->mgr));
 	for (i = 0; i < NBLOCKS; i++)
-		assert_true(tm_exists(s->blk[i]));
+		assert_true(tu_mgr_exists(s->blk[i]));
 }
 
 static void assert_all_gone_eventually(const struct scenario *s)
@@ -125,7 +125,7 @@ static void assert_all_gone_eventually(const struct scenario *s)
 	for (i = 0; i < NBLOCKS; i++)
 		names[i] = s->blk[i];
 	names[NBLOCKS] = s->mgr;
-	assert_true(tm_wait_gone(names, NBLOCKS + 1));
+	assert_true(tu_mgr_wait_gone(names, NBLOCKS + 1));
 }
 
 static void test_sigkill_owner(void **state)
@@ -141,11 +141,11 @@ static void test_sigkill_owner(void **state)
 	assert_all_exist(&s);
 	assert_true(shmbus_proc_alive(g));
 	/* The header block shows the guardian as its manager. */
-	assert_int_equal(tm_header_manager(s.blk[NBLOCKS - 1]), g);
+	assert_int_equal(tu_mgr_header_manager(s.blk[NBLOCKS - 1]), g);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	assert_all_gone_eventually(&s);
-	assert_true(tm_wait_dead(g)); /* and it exits by itself */
+	assert_true(tu_mgr_wait_dead(g)); /* and it exits by itself */
 }
 
 static void test_group_sigkill_after_sigint(void **state)
@@ -166,7 +166,7 @@ static void test_group_sigkill_after_sigint(void **state)
 	assert_int_equal(kill(-pid, SIGKILL), 0);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	assert_all_gone_eventually(&s);
-	assert_true(tm_wait_dead(g));
+	assert_true(tu_mgr_wait_dead(g));
 }
 
 static void test_normal_shutdown(void **state)
@@ -182,10 +182,10 @@ static void test_normal_shutdown(void **state)
 	pid = owner_start(&s, &g);
 	assert_int_equal(tu_wait(pid), 0);
 	/* Shutdown is synchronous: gone before the owner even exited. */
-	assert_false(tm_exists(s.mgr));
+	assert_false(tu_mgr_exists(s.mgr));
 	for (i = 0; i < NBLOCKS; i++)
-		assert_false(tm_exists(s.blk[i]));
-	assert_true(tm_wait_dead(g));
+		assert_false(tu_mgr_exists(s.blk[i]));
+	assert_true(tu_mgr_wait_dead(g));
 }
 
 static void test_exit_without_shutdown(void **state)
@@ -200,7 +200,7 @@ static void test_exit_without_shutdown(void **state)
 	pid = owner_start(&s, &g);
 	assert_int_equal(tu_wait(pid), 0);
 	assert_all_gone_eventually(&s);
-	assert_true(tm_wait_dead(g));
+	assert_true(tu_mgr_wait_dead(g));
 }
 
 static void test_exec_counts_as_gone(void **state)
@@ -217,7 +217,7 @@ static void test_exec_counts_as_gone(void **state)
 	 * old image: its socket end was close-on-exec. */
 	assert_all_gone_eventually(&s);
 	assert_int_equal(kill(pid, 0), 0);
-	assert_true(tm_wait_dead(g));
+	assert_true(tu_mgr_wait_dead(g));
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 }
@@ -349,9 +349,9 @@ static void test_guardian_spares_recreated_name(void **state)
 	for (i = 1; i < NBLOCKS; i++)
 		names[i - 1] = s.blk[i];
 	names[NBLOCKS - 1] = s.mgr;
-	assert_true(tm_wait_gone(names, NBLOCKS));
-	assert_true(tm_wait_dead(g)); /* it is done, and... */
-	assert_true(tm_exists(s.blk[0])); /* ...the new object is still there */
+	assert_true(tu_mgr_wait_gone(names, NBLOCKS));
+	assert_true(tu_mgr_wait_dead(g)); /* it is done, and... */
+	assert_true(tu_mgr_exists(s.blk[0])); /* ...the new object is still there */
 	shmbus_block_close(b);
 }
 
@@ -412,10 +412,10 @@ static void test_kill_during_creates(void **state)
 		close(c.ready[1]);
 		assert_int_equal(read(c.ready[0], &byte, 1), 1);
 		close(c.ready[0]);
-		tm_nap_ms(5 + r * 7);
+		tu_mgr_nap_ms(5 + r * 7);
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
-		assert_int_equal(tm_wait_prefix_gone(c.prefix), 0);
+		assert_int_equal(tu_mgr_wait_prefix_gone(c.prefix), 0);
 	}
 }
 
@@ -449,7 +449,7 @@ static void test_many_owners_killed(void **state)
 	for (i = 0; i < OWNERS; i++) {
 		assert_int_equal(tu_wait(pid[i]), 1000 + SIGKILL);
 		assert_all_gone_eventually(&s[i]);
-		assert_true(tm_wait_dead(g[i]));
+		assert_true(tu_mgr_wait_dead(g[i]));
 	}
 }
 

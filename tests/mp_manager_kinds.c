@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 #define SPSC_MSG "spsc says hello"
 #define MPMC_MSG "mpmc says hello"
@@ -184,7 +184,7 @@ static void check_inspect(const struct scenario *s, shmbus_ident_t g)
 				 shmbus_ident_pid(g));
 		assert_true(json_is_true(json_object_get(mgr, "alive")));
 		json_decref(doc);
-		assert_int_equal(tm_header_manager(s->name[k]), g);
+		assert_int_equal(tu_mgr_header_manager(s->name[k]), g);
 	}
 	doc = inspect_json(s->name[MGR]);
 	blocks = json_object_get(json_object_get(doc, "registry"), "blocks");
@@ -212,7 +212,7 @@ static void assert_all_exist(const struct scenario *s)
 	int i;
 
 	for (i = 0; i < NNAMES; i++)
-		assert_true(tm_exists(s->name[i]));
+		assert_true(tu_mgr_exists(s->name[i]));
 }
 
 static void test_sigkill_owner(void **state)
@@ -233,8 +233,8 @@ static void test_sigkill_owner(void **state)
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	for (i = 0; i < NNAMES; i++)
 		names[i] = s.name[i];
-	assert_true(tm_wait_gone(names, NNAMES));
-	assert_true(tm_wait_dead(g));
+	assert_true(tu_mgr_wait_gone(names, NNAMES));
+	assert_true(tu_mgr_wait_dead(g));
 	close(s.go[1]);
 }
 
@@ -255,8 +255,8 @@ static void test_normal_shutdown(void **state)
 	assert_int_equal(tu_wait(pid), 0);
 	/* Shutdown is synchronous: gone before the owner even exited. */
 	for (i = 0; i < NNAMES; i++)
-		assert_false(tm_exists(s.name[i]));
-	assert_true(tm_wait_dead(g));
+		assert_false(tu_mgr_exists(s.name[i]));
+	assert_true(tu_mgr_wait_dead(g));
 }
 
 /* ---- SIGKILL at random moments of a loop of create calls ---------------- */
@@ -353,11 +353,11 @@ static void test_kill_during_creates(void **state)
 		close(c.ready[0]);
 		/* 0..39 ms: a few hundred create calls at most, so the kill
 		 * lands inside one of them (or between) at a random point. */
-		tm_nap_ms((int)(rand_r(&seed) % 40));
+		tu_mgr_nap_ms((int)(rand_r(&seed) % 40));
 		assert_int_equal(kill(pid, SIGKILL), 0);
 		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 		total += __atomic_load_n(done, __ATOMIC_RELAXED);
-		assert_int_equal(tm_wait_prefix_gone(c.prefix), 0);
+		assert_int_equal(tu_mgr_wait_prefix_gone(c.prefix), 0);
 	}
 	/* The loop did run: the kills landed among create calls, not only
 	 * before the first one. */

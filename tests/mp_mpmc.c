@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "shmbus/mpmc.h"
-#include "test_mpmc_util.h"
+#include "tu_mpmc.h"
 #include "testutil.h"
 
 #define NPROD 4
@@ -30,7 +30,7 @@
 struct shared {
 	_Atomic uint64_t delivered;     /* by all consumers */
 	uint64_t counts[NCONS];
-	struct tm_entry *logs[NCONS];   /* in the same shared mapping */
+	struct tu_mpmc_entry *logs[NCONS];   /* in the same shared mapping */
 };
 
 struct worker {
@@ -61,14 +61,14 @@ static int produce(void *arg)
 
 		switch (mode) {
 		case 0: /* copying, blocking */
-			len = tm_build(msg, SLOT, w->id, seq);
+			len = tu_mpmc_build(msg, SLOT, w->id, seq);
 			rc = shmbus_mpmc_push(h, msg, len, 10000);
 			seq += rc == 0;
 			break;
 		case 1: /* zero-copy, blocking */
 			rc = shmbus_mpmc_reserve(h, SLOT, &data, 10000);
 			if (rc == 0) {
-				len = tm_build(data, SLOT, w->id, seq);
+				len = tu_mpmc_build(data, SLOT, w->id, seq);
 				rc = shmbus_mpmc_commit(h, len);
 				seq += rc == 0;
 			}
@@ -77,14 +77,14 @@ static int produce(void *arg)
 			n = (unsigned)(w->msgs - seq < 8 ? w->msgs - seq : 8);
 			for (i = 0; i < n; i++) {
 				burst[i].data = bufs[i];
-				burst[i].len = tm_build(bufs[i], SLOT, w->id, seq + i);
+				burst[i].len = tu_mpmc_build(bufs[i], SLOT, w->id, seq + i);
 			}
 			rc = shmbus_mpmc_push_burst(h, burst, n, 10000);
 			if (rc > 0)
 				seq += (uint64_t)rc;
 			break;
 		default: /* copying, try: spin on full */
-			len = tm_build(msg, SLOT, w->id, seq);
+			len = tu_mpmc_build(msg, SLOT, w->id, seq);
 			rc = shmbus_mpmc_push_try(h, msg, len);
 			if (rc == -EAGAIN)
 				rc = 0;
@@ -99,10 +99,10 @@ static int produce(void *arg)
 
 static bool take(const struct worker *w, uint64_t *count, const void *data, size_t len)
 {
-	const struct tm_msg *m = data;
-	struct tm_entry *e = &w->sh->logs[w->id][*count];
+	const struct tu_mpmc_msg *m = data;
+	struct tu_mpmc_entry *e = &w->sh->logs[w->id][*count];
 
-	if (!tm_valid(data, len))
+	if (!tu_mpmc_valid(data, len))
 		return false;
 	e->producer = m->producer;
 	e->seq = (uint32_t)m->seq;
@@ -175,10 +175,10 @@ static void run_stream(uint32_t slots, uint64_t msgs)
 {
 	struct shmbus_mpmc_params p = { .slots = slots, .slot_size = SLOT, .participants = 16 };
 	const char *name = tu_name("stream");
-	size_t logbytes = (size_t)msgs * NPROD * sizeof(struct tm_entry);
+	size_t logbytes = (size_t)msgs * NPROD * sizeof(struct tu_mpmc_entry);
 	struct worker wp[NPROD], wc[NCONS];
 	pid_t pids[NPROD + NCONS];
-	const struct tm_entry *logs[NCONS];
+	const struct tu_mpmc_entry *logs[NCONS];
 	uint64_t sent[NPROD];
 	struct shmbus_mpmc_stats st;
 	struct shmbus_mpmc *h;
@@ -191,7 +191,7 @@ static void run_stream(uint32_t slots, uint64_t msgs)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(sh != MAP_FAILED);
 	for (i = 0; i < NCONS; i++)
-		sh->logs[i] = (struct tm_entry *)((char *)(sh + 1) + i * logbytes);
+		sh->logs[i] = (struct tu_mpmc_entry *)((char *)(sh + 1) + i * logbytes);
 	for (i = 0; i < NCONS; i++) {
 		wc[i] = (struct worker){ name, sh, msgs, i };
 		pids[NPROD + i] = tu_spawn(consume, &wc[i]);
@@ -206,7 +206,7 @@ static void run_stream(uint32_t slots, uint64_t msgs)
 		sent[i] = msgs;
 	for (i = 0; i < NCONS; i++)
 		logs[i] = sh->logs[i];
-	if (tm_check_logs(logs, sh->counts, NCONS, sent, NPROD, why, sizeof(why)))
+	if (tu_mpmc_check_logs(logs, sh->counts, NCONS, sent, NPROD, why, sizeof(why)))
 		fail_msg("%s", why);
 	assert_int_equal(shmbus_mpmc_open(&h, name, SHMBUS_MPMC_CONSUMER), 0);
 	shmbus_mpmc_stats(h, &st);

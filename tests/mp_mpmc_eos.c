@@ -21,7 +21,7 @@
 
 #include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
-#include "test_mpmc_util.h"
+#include "tu_mpmc.h"
 #include "testutil.h"
 
 #define NPROD 2
@@ -31,7 +31,7 @@
 struct shared {
 	_Atomic unsigned closed;        /* producers that closed the stream */
 	uint64_t counts[NCONS];
-	struct tm_entry *logs[NCONS];   /* in the same shared mapping */
+	struct tu_mpmc_entry *logs[NCONS];   /* in the same shared mapping */
 };
 
 struct worker {
@@ -55,7 +55,7 @@ static int produce(void *arg)
 	if (shmbus_mpmc_open(&h, w->name, SHMBUS_MPMC_PRODUCER))
 		return 10;
 	for (seq = 0; seq < w->msgs; seq++) {
-		size_t len = tm_build(msg, sizeof(msg), w->id, seq);
+		size_t len = tu_mpmc_build(msg, sizeof(msg), w->id, seq);
 
 		if (shmbus_mpmc_push(h, msg, len, 10000))
 			return 12;
@@ -90,7 +90,7 @@ static int produce(void *arg)
 static int consume(void *arg)
 {
 	const struct worker *w = arg;
-	struct tm_entry *log = w->sh->logs[w->id];
+	struct tu_mpmc_entry *log = w->sh->logs[w->id];
 	struct shmbus_mpmc *h;
 	uint64_t n = 0;
 	char buf[SLOT];
@@ -102,17 +102,17 @@ static int consume(void *arg)
 		return 10;
 	shmbus_mpmc_set_yields(h, 0); /* sleep at once on an empty ring */
 	for (;;) {
-		struct tm_msg m;
+		struct tu_mpmc_msg m;
 
 		rc = shmbus_mpmc_pop(h, buf, sizeof(buf), 30000);
 		if (rc < 0)
 			break;
-		if (!tm_valid(buf, (size_t)rc))
+		if (!tu_mpmc_valid(buf, (size_t)rc))
 			return 12;
 		memcpy(&m, buf, sizeof(m));
 		if (n == NPROD * w->msgs)
 			return 13;
-		log[n++] = (struct tm_entry){ m.producer, (uint32_t)m.seq };
+		log[n++] = (struct tu_mpmc_entry){ m.producer, (uint32_t)m.seq };
 	}
 	w->sh->counts[w->id] = n;
 	if (rc != -SHMBUS_EEOS)
@@ -140,10 +140,10 @@ static void test_2x2_until_eos(void **state)
 					.liveness_ms = 30000 };
 	const char *name = tu_name("eos");
 	uint64_t msgs = msgs_per_producer();
-	size_t logbytes = (size_t)msgs * NPROD * sizeof(struct tm_entry);
+	size_t logbytes = (size_t)msgs * NPROD * sizeof(struct tu_mpmc_entry);
 	struct worker wp[NPROD], wc[NCONS];
 	pid_t pids[NPROD + NCONS];
-	const struct tm_entry *logs[NCONS];
+	const struct tu_mpmc_entry *logs[NCONS];
 	uint64_t sent[NPROD];
 	struct shmbus_mpmc_stats st;
 	struct shmbus_mpmc *h;
@@ -157,7 +157,7 @@ static void test_2x2_until_eos(void **state)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(sh != MAP_FAILED);
 	for (i = 0; i < NCONS; i++)
-		sh->logs[i] = (struct tm_entry *)((char *)(sh + 1) + i * logbytes);
+		sh->logs[i] = (struct tu_mpmc_entry *)((char *)(sh + 1) + i * logbytes);
 	for (i = 0; i < NCONS; i++) {
 		wc[i] = (struct worker){ name, sh, msgs, i };
 		pids[NPROD + i] = tu_spawn(consume, &wc[i]);
@@ -173,7 +173,7 @@ static void test_2x2_until_eos(void **state)
 	for (i = 0; i < NCONS; i++)
 		logs[i] = sh->logs[i];
 	assert_int_equal(sh->counts[0] + sh->counts[1], NPROD * msgs);
-	if (tm_check_logs(logs, sh->counts, NCONS, sent, NPROD, why, sizeof(why)))
+	if (tu_mpmc_check_logs(logs, sh->counts, NCONS, sent, NPROD, why, sizeof(why)))
 		fail_msg("%s", why);
 	assert_int_equal(shmbus_mpmc_open(&h, name, SHMBUS_MPMC_CONSUMER), 0);
 	shmbus_mpmc_stats(h, &st);

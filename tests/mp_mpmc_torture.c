@@ -49,7 +49,7 @@
 
 #include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
-#include "test_mpmc_util.h"
+#include "tu_mpmc.h"
 #include "testutil.h"
 
 #define NPROD 3
@@ -150,13 +150,13 @@ static int producer_main(uint32_t id)
 		if (next % 2) {
 			rc = shmbus_mpmc_reserve(h, SLOT, &data, 2000);
 			if (rc == 0) {
-				size_t len = tm_build(data, SLOT, id, next);
+				size_t len = tu_mpmc_build(data, SLOT, id, next);
 
 				think(&seed, 60);
 				rc = shmbus_mpmc_commit(h, len);
 			}
 		} else {
-			rc = shmbus_mpmc_push(h, msg, tm_build(msg, SLOT, id, next), 2000);
+			rc = shmbus_mpmc_push(h, msg, tu_mpmc_build(msg, SLOT, id, next), 2000);
 		}
 		if (rc == -ETIMEDOUT)
 			continue;
@@ -184,7 +184,7 @@ static int consumer_main(uint32_t id)
 	atomic_store_explicit(&self->part_idx, shmbus_mpmc_index(h), memory_order_relaxed);
 	atomic_store_explicit(&self->state, ST_RUNNING, memory_order_release);
 	while (!atomic_load_explicit(&sh->stop, memory_order_acquire)) {
-		const struct tm_msg *m;
+		const struct tu_mpmc_msg *m;
 		struct lentry *e;
 		uint64_t g;
 
@@ -194,7 +194,7 @@ static int consumer_main(uint32_t id)
 		if (rc)
 			return 30;
 		think(&seed, 40);
-		if (!tm_valid(data, len))
+		if (!tu_mpmc_valid(data, len))
 			return 31;
 		m = data;
 		g = atomic_fetch_add_explicit(&sh->nlog, 1, memory_order_relaxed);

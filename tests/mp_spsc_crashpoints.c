@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 #define RING 1024
@@ -53,7 +53,7 @@ static void push(struct shmbus_spsc *p, uint64_t seq, size_t len)
 	unsigned char buf[RING];
 
 	lens[seq] = len;
-	tsp_fill(buf, seq, len);
+	tu_spsc_fill(buf, seq, len);
 	assert_int_equal(shmbus_spsc_push_try(p, buf, len), 0);
 }
 
@@ -70,7 +70,7 @@ static int pop(struct shmbus_spsc *c, uint64_t *seq_out)
 	memcpy(&seq, buf, 8);
 	assert_true(seq < MAXSEQ);
 	assert_int_equal((size_t)rc, lens[seq]);
-	assert_true(tsp_check(buf, (size_t)rc, seq, 0));
+	assert_true(tu_spsc_check(buf, (size_t)rc, seq, 0));
 	*seq_out = seq;
 	return 0;
 }
@@ -111,9 +111,9 @@ static void prepare_sources(const struct scen *s)
 	lens[10] = s->op == op_burst ? 120 : 300;
 	lens[11] = 140;
 	lens[12] = 130;
-	tsp_fill(src[0], 10, lens[10]);
-	tsp_fill(src[1], 11, lens[11]);
-	tsp_fill(src[2], 12, lens[12]);
+	tu_spsc_fill(src[0], 10, lens[10]);
+	tu_spsc_fill(src[1], 11, lens[11]);
+	tu_spsc_fill(src[2], 12, lens[12]);
 }
 
 /* Reserve more than needed (padding first), write, commit less. */
@@ -310,7 +310,7 @@ static void check_after(const struct scen *s, struct shmbus_spsc *p, struct shmb
 		size_t len = i == 0 ? 900 : 200;
 
 		lens[want + i] = len;
-		tsp_fill(buf, want + i, len);
+		tu_spsc_fill(buf, want + i, len);
 		while ((rc = shmbus_spsc_push_try(p, buf, len)) == -EAGAIN)
 			assert_int_equal(pop(c, &seq), -EAGAIN); /* frees padding */
 		assert_int_equal(rc, 0);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 #define MAX_LEN 300
@@ -32,14 +32,14 @@ static int produce(void *arg)
 	int rc = shmbus_spsc_open(&q, j->name, SHMBUS_SPSC_PRODUCER);
 
 	if (rc)
-		return tsp_fail("producer", "open", 0, rc);
+		return tu_spsc_fail("producer", "open", 0, rc);
 	for (n = 0; n < j->count; n++) {
-		size_t len = tsp_len(n, MAX_LEN);
+		size_t len = tu_spsc_len(n, MAX_LEN);
 
-		tsp_fill(buf, n, len);
+		tu_spsc_fill(buf, n, len);
 		rc = shmbus_spsc_push(q, buf, len, 60000);
 		if (rc)
-			return tsp_fail("producer", "push", n, rc);
+			return tu_spsc_fail("producer", "push", n, rc);
 	}
 	if (j->wait_asleep) {
 		/* Drained, and asleep on its queue (spin 0: it sleeps at once). */
@@ -51,10 +51,10 @@ static int produce(void *arg)
 	}
 	rc = shmbus_spsc_close_stream(q);
 	if (rc)
-		return tsp_fail("producer", "close_stream", n, rc);
+		return tu_spsc_fail("producer", "close_stream", n, rc);
 	rc = shmbus_spsc_push(q, buf, 0, 0);
 	if (rc != -EPIPE)
-		return tsp_fail("producer", "push after close", n, rc);
+		return tu_spsc_fail("producer", "push after close", n, rc);
 	shmbus_spsc_close(q);
 	return 0;
 }
@@ -67,7 +67,7 @@ static int take(struct shmbus_spsc *q, uint64_t n, unsigned char *buf)
 	size_t len;
 	int rc;
 
-	switch (tsp_mix(n ^ 0x55) % 3) {
+	switch (tu_spsc_mix(n ^ 0x55) % 3) {
 	case 0:
 		return shmbus_spsc_pop(q, buf, MAX_LEN, 60000);
 	case 1:
@@ -101,7 +101,7 @@ static int consume(void *arg)
 	int rc = shmbus_spsc_open(&q, j->name, SHMBUS_SPSC_CONSUMER);
 
 	if (rc)
-		return tsp_fail("consumer", "open", 0, rc);
+		return tu_spsc_fail("consumer", "open", 0, rc);
 	if (j->wait_asleep)
 		shmbus_spsc_set_spin(q, 0);
 	for (n = 0;; n++) {
@@ -109,16 +109,16 @@ static int consume(void *arg)
 		if (rc == -SHMBUS_EEOS)
 			break;
 		if (rc < 0)
-			return tsp_fail("consumer", "take", n, rc);
-		if (!tsp_check(buf, (size_t)rc, n, MAX_LEN))
-			return tsp_fail("consumer", "bad message", n, 0);
+			return tu_spsc_fail("consumer", "take", n, rc);
+		if (!tu_spsc_check(buf, (size_t)rc, n, MAX_LEN))
+			return tu_spsc_fail("consumer", "bad message", n, 0);
 	}
 	if (n != j->count)
-		return tsp_fail("consumer", "end of stream early or late", n, 0);
+		return tu_spsc_fail("consumer", "end of stream early or late", n, 0);
 	/* and it stays the end */
 	rc = shmbus_spsc_peek(q, &d, &len, -1);
 	if (rc != -SHMBUS_EEOS)
-		return tsp_fail("consumer", "second end", n, rc);
+		return tu_spsc_fail("consumer", "second end", n, rc);
 	shmbus_spsc_close(q);
 	return 0;
 }

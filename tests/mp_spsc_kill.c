@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 /* Messages here are >= 16 bytes, so each carries its sequence number. */
 static size_t klen(uint64_t n)
 {
-	return 16 + tsp_len(n, 200);
+	return 16 + tu_spsc_len(n, 200);
 }
 
 static void nap_ms(unsigned ms)
@@ -42,7 +42,7 @@ static void slow_fill(unsigned char *dst, uint64_t n)
 	unsigned char tmp[256];
 	size_t len = klen(n), i;
 
-	tsp_fill(tmp, n, len);
+	tu_spsc_fill(tmp, n, len);
 	for (i = 0; i < len; i++) {
 		dst[i] = tmp[i];
 		if (i == len / 2 && n % 8 == 0)
@@ -66,7 +66,7 @@ static int producer(void *arg)
 
 	rc = shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER);
 	if (rc)
-		return tsp_fail("producer", "open (takeover)", n, rc);
+		return tu_spsc_fail("producer", "open (takeover)", n, rc);
 	shmbus_spsc_set_spin(q, 50);
 	while (n < a->stop) {
 		if (n % 5 == 4) {
@@ -76,21 +76,21 @@ static int producer(void *arg)
 				bufs[i].len = klen(n + i);
 			rc = shmbus_spsc_reserve_burst(q, bufs, want, 30000);
 			if (rc < 0)
-				return tsp_fail("producer", "reserve_burst", n, rc);
+				return tu_spsc_fail("producer", "reserve_burst", n, rc);
 			for (i = 0; i < (uint64_t)rc; i++)
 				slow_fill(bufs[i].data, n + i);
 			if (shmbus_spsc_commit_bulk(q, bufs, (unsigned)rc))
-				return tsp_fail("producer", "commit_bulk", n, rc);
+				return tu_spsc_fail("producer", "commit_bulk", n, rc);
 			n += (uint64_t)rc;
 			continue;
 		}
 		rc = shmbus_spsc_reserve(q, klen(n) + 30, &w, 30000);
 		if (rc)
-			return tsp_fail("producer", "reserve", n, rc);
+			return tu_spsc_fail("producer", "reserve", n, rc);
 		slow_fill(w, n);
 		rc = shmbus_spsc_commit(q, klen(n));
 		if (rc)
-			return tsp_fail("producer", "commit", n, rc);
+			return tu_spsc_fail("producer", "commit", n, rc);
 		n++;
 	}
 	shmbus_spsc_close(q);
@@ -106,7 +106,7 @@ static int take(struct shmbus_spsc *q, uint64_t *next, int ms)
 
 	if (rc)
 		return rc;
-	assert_true(tsp_check(d, len, *next, 0));
+	assert_true(tu_spsc_check(d, len, *next, 0));
 	assert_int_equal(len, klen(*next));
 	assert_int_equal(shmbus_spsc_release(q), 0);
 	(*next)++;
@@ -136,7 +136,7 @@ static void test_producer_killed(void **state)
 		pid = tu_spawn(producer, &a);
 		/* consume for a while (sometimes not at all: the producer
 		 * then sleeps on a full ring when it is killed) */
-		rnd = tsp_mix(rnd);
+		rnd = tu_spsc_mix(rnd);
 		deadline_after((int)(rnd % 40), &until);
 		while (r % 4 != 3 && !deadline_passed(&until)) {
 			rc = take(c, &next, 5);
@@ -192,28 +192,28 @@ static int consumer(void *arg)
 
 	rc = shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_CONSUMER);
 	if (rc)
-		return tsp_fail("consumer", "open (takeover)", 0, rc);
+		return tu_spsc_fail("consumer", "open (takeover)", 0, rc);
 	shmbus_spsc_set_spin(q, 50);
 	for (;;) {
 		rc = shmbus_spsc_peek(q, &d, &len, 30000);
 		if (rc)
-			return tsp_fail("consumer", "peek", n, rc);
+			return tu_spsc_fail("consumer", "peek", n, rc);
 		if (len < 16)
-			return tsp_fail("consumer", "short message", n, 0);
+			return tu_spsc_fail("consumer", "short message", n, 0);
 		memcpy(&v, d, 8);
 		if (!atomic_load(&a->ctl->got_first)) {
 			n = v;
 			atomic_store(&a->ctl->first, v);
 			atomic_store(&a->ctl->got_first, 1);
 		}
-		if (v != n || len != klen(n) || !tsp_check(d, len, n, 0))
-			return tsp_fail("consumer", "bad message", n, 0);
+		if (v != n || len != klen(n) || !tu_spsc_check(d, len, n, 0))
+			return tu_spsc_fail("consumer", "bad message", n, 0);
 		atomic_store(&a->ctl->seen, n);
 		if (n % 16 == 0)
 			sched_yield(); /* widen the window between peek and release */
 		rc = shmbus_spsc_release(q);
 		if (rc)
-			return tsp_fail("consumer", "release", n, rc);
+			return tu_spsc_fail("consumer", "release", n, rc);
 		if (++n == a->total)
 			break;
 	}
@@ -242,7 +242,7 @@ static void test_consumer_killed(void **state)
 	for (;;) {
 		atomic_store(&ca.ctl->got_first, 0);
 		cons = tu_spawn(consumer, &ca);
-		rnd = tsp_mix(rnd);
+		rnd = tu_spsc_mix(rnd);
 		if (kills < 40) {
 			nap_ms(2 + (unsigned)(rnd % 20));
 			kill(cons, SIGKILL);
@@ -332,7 +332,7 @@ static int sleepy_consumer(void *arg)
 	rc = shmbus_spsc_pop(q, buf, sizeof(buf), 30000);
 	if (rc == -ETIMEDOUT)
 		return 2; /* lost wake-up */
-	if (rc != 40 || !tsp_check(buf, 40, 1, 0))
+	if (rc != 40 || !tu_spsc_check(buf, 40, 1, 0))
 		return 3;
 	shmbus_spsc_close(q);
 	return 0;
@@ -346,7 +346,7 @@ static int push_one(void *arg)
 
 	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
 		return 1;
-	tsp_fill(buf, 1, 40);
+	tu_spsc_fill(buf, 1, 40);
 	if (shmbus_spsc_push_try(q, buf, 40))
 		return 2;
 	shmbus_spsc_close(q);

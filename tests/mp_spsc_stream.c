@@ -11,12 +11,12 @@
  */
 #include <stdlib.h>
 
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 struct job {
 	const char *name;
-	struct tsp_stream s;
+	struct tu_spsc_stream s;
 	unsigned spin;
 };
 
@@ -27,9 +27,9 @@ static int produce(void *arg)
 	int rc = shmbus_spsc_open(&q, j->name, SHMBUS_SPSC_PRODUCER);
 
 	if (rc)
-		return tsp_fail("producer", "open", 0, rc);
+		return tu_spsc_fail("producer", "open", 0, rc);
 	shmbus_spsc_set_spin(q, j->spin);
-	rc = tsp_produce(&j->s, q);
+	rc = tu_spsc_produce(&j->s, q);
 	shmbus_spsc_close(q);
 	return rc;
 }
@@ -41,9 +41,9 @@ static int consume(void *arg)
 	int rc = shmbus_spsc_open(&q, j->name, SHMBUS_SPSC_CONSUMER);
 
 	if (rc)
-		return tsp_fail("consumer", "open", 0, rc);
+		return tu_spsc_fail("consumer", "open", 0, rc);
 	shmbus_spsc_set_spin(q, j->spin);
-	rc = tsp_consume(&j->s, q);
+	rc = tu_spsc_consume(&j->s, q);
 	shmbus_spsc_close(q);
 	return rc;
 }

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "manager/manager_internal.h"
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 static void test_start_create_shutdown_twice(void **state)
 {
@@ -27,7 +27,7 @@ static void test_start_create_shutdown_twice(void **state)
 	char key[3][64];
 	char full[3][SHMBUS_NAME_MAX + 1];
 	int i;
-	TM_NAME(mname, "mgr");
+	TU_MGR_NAME(mname, "mgr");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 0), 0);
@@ -55,23 +55,23 @@ static void test_start_create_shutdown_twice(void **state)
 		assert_int_equal(shmbus_block_size(b[i]), 4096 * (i + 1));
 		assert_int_equal(shmbus_block_data(b[i], &p), 0);
 		assert_int_equal(((char *)p)[100], 0); /* zeroed */
-		assert_true(tm_exists(names[i]));
+		assert_true(tu_mgr_exists(names[i]));
 	}
 	names[3] = mname;
 	assert_int_equal(shmbus_manager_count(m), 3);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
 	for (i = 0; i < 4; i++)
-		assert_false(tm_exists(names[i])); /* synchronous: gone on return */
+		assert_false(tu_mgr_exists(names[i])); /* synchronous: gone on return */
 	/* A handle stays usable after its name is gone. */
 	assert_int_equal(shmbus_block_write(b[0], 0, "x", 1), 0);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
 	assert_int_equal(shmbus_manager_count(m), -ESHUTDOWN);
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("late"), 64, 0, &b[1]), -ESHUTDOWN);
 	assert_null(b[1]);
-	assert_false(tm_exists(tu_name("late")));
+	assert_false(tu_mgr_exists(tu_name("late")));
 	assert_int_equal(shmbus_manager_track(m, mname), -ESHUTDOWN);
 	/* The guardian confirmed and exits on its own. */
-	assert_true(tm_wait_dead(guardian));
+	assert_true(tu_mgr_wait_dead(guardian));
 	shmbus_manager_free(m);
 	for (i = 0; i < 3; i++)
 		shmbus_block_close(b[i]);
@@ -83,7 +83,7 @@ static void test_create_block_contract(void **state)
 	struct shmbus_block *b, *other;
 	char path[1024];
 	struct stat st;
-	TM_NAME(taken, "taken");
+	TU_MGR_NAME(taken, "taken");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 2), 0);
@@ -98,7 +98,7 @@ static void test_create_block_contract(void **state)
 	assert_int_equal(shmbus_block_create(&other, taken, 64, 0), 0);
 	assert_int_equal(shmbus_manager_create_block(m, taken, 64, 0, &b), -EEXIST);
 	assert_null(b);
-	assert_true(tm_exists(taken));
+	assert_true(tu_mgr_exists(taken));
 	assert_int_equal(shmbus_manager_count(m), 1);
 	/* Bad arguments. */
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("z"), 0, 0, &b), -EINVAL);
@@ -106,20 +106,20 @@ static void test_create_block_contract(void **state)
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("z"), 10, 010000, &b), -EINVAL);
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("z"), 10, 0, NULL), -EINVAL);
 	assert_int_equal(shmbus_manager_create_block(NULL, tu_name("z"), 10, 0, &b), -EINVAL);
-	assert_false(tm_exists(tu_name("z")));
+	assert_false(tu_mgr_exists(tu_name("z")));
 	/* A generated name, then the list is full (capacity 2). */
 	assert_int_equal(shmbus_manager_create_block(m, NULL, 64, 0, &b), 0);
 	snprintf(path, sizeof(path), "%s", shmbus_block_name(b));
 	assert_true(strncmp(path, "shmbus_", 7) == 0);
-	assert_true(tm_exists(path));
+	assert_true(tu_mgr_exists(path));
 	shmbus_block_close(b);
 	assert_int_equal(shmbus_manager_create_block(m, tu_name("full"), 64, 0, &b), -ENOSPC);
-	assert_false(tm_exists(tu_name("full")));
+	assert_false(tu_mgr_exists(tu_name("full")));
 	assert_int_equal(shmbus_manager_track(m, taken), -ENOSPC);
 	shmbus_manager_free(m); /* free shuts down */
-	assert_false(tm_exists(path));
-	assert_false(tm_exists(tu_name("m640")));
-	assert_true(tm_exists(taken)); /* never ours */
+	assert_false(tu_mgr_exists(path));
+	assert_false(tu_mgr_exists(tu_name("m640")));
+	assert_true(tu_mgr_exists(taken)); /* never ours */
 	shmbus_block_close(other);
 	/* Start's own arguments. */
 	assert_int_equal(shmbus_manager_start(&m, "bad/name", 0), -EINVAL);
@@ -140,9 +140,9 @@ static void test_generated_manager_name(void **state)
 	assert_int_equal(shmbus_manager_start(&m, NULL, 1), 0);
 	snprintf(name, sizeof(name), "%s", shmbus_manager_name(m));
 	assert_true(strncmp(name, "shmbus_mgr_", 11) == 0);
-	assert_true(tm_exists(name));
+	assert_true(tu_mgr_exists(name));
 	shmbus_manager_free(m);
-	assert_false(tm_exists(name));
+	assert_false(tu_mgr_exists(name));
 }
 
 static void test_track_untrack_unlink(void **state)
@@ -150,16 +150,16 @@ static void test_track_untrack_unlink(void **state)
 	struct shmbus_manager *m, *m2;
 	struct shmbus_block *rb, *lb, *b;
 	shmbus_ident_t g;
-	TM_NAME(raw, "raw");
-	TM_NAME(lay, "lay");
-	TM_NAME(gone, "gone");
-	TM_NAME(empty, "empty");
+	TU_MGR_NAME(raw, "raw");
+	TU_MGR_NAME(lay, "lay");
+	TU_MGR_NAME(gone, "gone");
+	TU_MGR_NAME(empty, "empty");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
 	g = shmbus_manager_guardian(m);
 	assert_int_equal(shmbus_block_create(&rb, raw, 128, 0), 0);
-	lb = tm_layout(lay, 0);
+	lb = tu_mgr_layout(lay, 0);
 	assert_int_equal(shmbus_manager_track(m, raw), 0);
 	assert_int_equal(shmbus_manager_track(m, lay), 0);
 	assert_int_equal(shmbus_manager_track(m, lay), 0); /* same object: idempotent */
@@ -167,7 +167,7 @@ static void test_track_untrack_unlink(void **state)
 	assert_int_equal(shmbus_manager_track(m, tu_name("nosuch")), -ENOENT);
 	assert_int_equal(shmbus_manager_track(m, "a/b"), -EINVAL);
 	/* A header block now names the guardian: `ls` shows it managed. */
-	assert_int_equal(tm_header_manager(lay), g);
+	assert_int_equal(tu_mgr_header_manager(lay), g);
 	/* A second live manager may not take it over. */
 	assert_int_equal(shmbus_manager_start(&m2, tu_name("mgr2"), 0), 0);
 	assert_int_equal(shmbus_manager_track(m2, lay), -EBUSY);
@@ -175,10 +175,10 @@ static void test_track_untrack_unlink(void **state)
 	/* Untrack: off the list, header cleared, block stays. */
 	assert_int_equal(shmbus_manager_untrack(m, lay), 0);
 	assert_int_equal(shmbus_manager_untrack(m, lay), -ENOENT);
-	assert_int_equal(tm_header_manager(lay), 0);
-	assert_true(tm_exists(lay));
+	assert_int_equal(tu_mgr_header_manager(lay), 0);
+	assert_true(tu_mgr_exists(lay));
 	assert_int_equal(shmbus_manager_track(m2, lay), 0); /* now free to take */
-	assert_int_equal(tm_header_manager(lay), shmbus_manager_guardian(m2));
+	assert_int_equal(tu_mgr_header_manager(lay), shmbus_manager_guardian(m2));
 	/* A zero-length object has nothing to map, but its name is managed. */
 	{
 		char path[SHMBUS_NAME_MAX + 2];
@@ -195,35 +195,35 @@ static void test_track_untrack_unlink(void **state)
 		struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .total_size = 4096 };
 		struct shmbus_block *in;
 		void *p;
-		TM_NAME(inside, "inside");
+		TU_MGR_NAME(inside, "inside");
 
 		assert_int_equal(shmbus_manager_create_block(m, inside, 4096, 0, &in), 0);
 		assert_int_equal(shmbus_block_data(in, &p), 0);
 		header_init(p, &d);
 		header_publish(p);
-		assert_int_equal(tm_header_manager(inside), 0);
+		assert_int_equal(tu_mgr_header_manager(inside), 0);
 		assert_int_equal(shmbus_manager_track(m, inside), 0);
-		assert_int_equal(tm_header_manager(inside), g);
+		assert_int_equal(tu_mgr_header_manager(inside), g);
 		/* Listed, but the name now holds another object: refused. */
 		assert_int_equal(shmbus_block_unlink(inside), 0);
 		shmbus_block_close(in);
 		assert_int_equal(shmbus_block_create(&in, inside, 64, 0), 0);
 		assert_int_equal(shmbus_manager_track(m, inside), -EEXIST);
 		assert_int_equal(shmbus_manager_unlink(m, inside), -ESTALE);
-		assert_true(tm_exists(inside));
+		assert_true(tu_mgr_exists(inside));
 		shmbus_block_close(in);
 	}
 	/* Unlink one now. */
 	assert_int_equal(shmbus_manager_create_block(m, gone, 64, 0, &b), 0);
 	assert_int_equal(shmbus_manager_unlink(m, gone), 0);
-	assert_false(tm_exists(gone));
+	assert_false(tu_mgr_exists(gone));
 	assert_int_equal(shmbus_manager_unlink(m, gone), -ENOENT);
 	/* A listed name that now holds another object is never unlinked. */
 	assert_int_equal(shmbus_block_unlink(raw), 0);
 	shmbus_block_close(rb);
 	assert_int_equal(shmbus_block_create(&rb, raw, 128, 0), 0);
 	assert_int_equal(shmbus_manager_unlink(m, raw), -ESTALE);
-	assert_true(tm_exists(raw));
+	assert_true(tu_mgr_exists(raw));
 	assert_int_equal(shmbus_manager_count(m), 1); /* the empty one */
 	/* ...not by shutdown either. */
 	assert_int_equal(shmbus_manager_track(m, raw), 0);
@@ -231,11 +231,11 @@ static void test_track_untrack_unlink(void **state)
 	shmbus_block_close(rb);
 	assert_int_equal(shmbus_block_create(&rb, raw, 128, 0), 0);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
-	assert_true(tm_exists(raw));
-	assert_false(tm_exists(empty));
+	assert_true(tu_mgr_exists(raw));
+	assert_false(tu_mgr_exists(empty));
 	shmbus_manager_free(m);
 	shmbus_manager_free(m2);
-	assert_false(tm_exists(lay));
+	assert_false(tu_mgr_exists(lay));
 	shmbus_block_close(b);
 	shmbus_block_close(rb);
 	shmbus_block_close(lb);
@@ -266,16 +266,16 @@ static void test_inspect_lists_blocks(void **state)
 	struct shmbus_block *b, *lb;
 	json_t *doc, *blocks, *e;
 	char *out = NULL;
-	TM_NAME(mname, "mgr");
-	TM_NAME(a, "a");
-	TM_NAME(lay, "lay");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(a, "a");
+	TU_MGR_NAME(lay, "lay");
 	const char *argv[] = { tu_tool(), "inspect", mname, NULL };
 	const char *argv_json[] = { tu_tool(), "inspect", mname, "--json", NULL };
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 8), 0);
 	assert_int_equal(shmbus_manager_create_block(m, a, 64, 0, &b), 0);
-	lb = tm_layout(lay, 0);
+	lb = tu_mgr_layout(lay, 0);
 	assert_int_equal(shmbus_manager_track(m, lay), 0);
 	doc = inspect_doc(mname);
 	assert_string_equal(json_string_value(json_object_get(doc, "kind")), "manager");
@@ -308,7 +308,7 @@ static void test_inspect_lists_blocks(void **state)
 	assert_non_null(strstr(out, "registry"));
 	free(out);
 	assert_int_equal(tu_run(argv_json, NULL, &out, NULL), 0);
-	tm_validate("inspect.schema.json", out);
+	tu_mgr_validate("inspect.schema.json", out);
 	free(out);
 	shmbus_manager_free(m);
 	shmbus_block_close(b);
@@ -318,7 +318,7 @@ static void test_inspect_lists_blocks(void **state)
 static void test_ls_shows_managed(void **state)
 {
 	const char *argv[] = { tu_tool(), "ls", "--json", NULL };
-	TM_NAME(lay, "lay");
+	TU_MGR_NAME(lay, "lay");
 	struct shmbus_manager *m;
 	struct shmbus_block *lb;
 	json_error_t err;
@@ -329,7 +329,7 @@ static void test_ls_shows_managed(void **state)
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
-	lb = tm_layout(lay, 0);
+	lb = tu_mgr_layout(lay, 0);
 	assert_int_equal(shmbus_manager_track(m, lay), 0);
 	assert_int_equal(tu_run(argv, NULL, &out, NULL), 0);
 	doc = json_loads(out, 0, &err);
@@ -414,7 +414,7 @@ static void test_threads(void **state)
 	pthread_t t[NTHREADS + 1];
 	struct shmbus_manager *m;
 	int rounds = tu_sanitized() ? 20 : 100, i, r, left = 0;
-	TM_NAME(prefix, "");
+	TU_MGR_NAME(prefix, "");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), NTHREADS * 100), 0);
@@ -433,7 +433,7 @@ static void test_threads(void **state)
 			char key[64];
 
 			snprintf(key, sizeof(key), "t%d_%d", i, r);
-			left += tm_exists(tu_name(key));
+			left += tu_mgr_exists(tu_name(key));
 		}
 	}
 	assert_int_equal(left, NTHREADS * rounds / 2);
@@ -447,7 +447,7 @@ static void test_threads(void **state)
 			char key[64];
 
 			snprintf(key, sizeof(key), "t%d_%d", i, r);
-			assert_false(tm_exists(tu_name(key)));
+			assert_false(tu_mgr_exists(tu_name(key)));
 		}
 	}
 	shmbus_manager_free(m);
@@ -462,8 +462,8 @@ static void test_corrupt_list(void **state)
 	struct mgr_entry *e;
 	char *text;
 	void *p;
-	TM_NAME(mname, "mgr");
-	TM_NAME(a, "a");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(a, "a");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 4), 0);
@@ -504,8 +504,8 @@ static void test_corrupt_list(void **state)
 	e->name_len = 999;
 	shmbus_block_close(rw);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
-	assert_false(tm_exists(tu_name("a")));
-	assert_false(tm_exists(mname));
+	assert_false(tu_mgr_exists(tu_name("a")));
+	assert_false(tu_mgr_exists(mname));
 	shmbus_manager_free(m);
 	shmbus_block_close(b);
 }
@@ -515,7 +515,7 @@ static void test_forked_child_owns_nothing(void **state)
 	struct shmbus_manager *m;
 	struct shmbus_block *b, *c;
 	pid_t pid;
-	TM_NAME(a, "a");
+	TU_MGR_NAME(a, "a");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, tu_name("mgr"), 0), 0);
@@ -535,12 +535,12 @@ static void test_forked_child_owns_nothing(void **state)
 		_exit(bad);
 	}
 	assert_int_equal(tu_wait(pid), 0);
-	assert_true(tm_exists(a));
-	assert_true(tm_exists(shmbus_manager_name(m)));
+	assert_true(tu_mgr_exists(a));
+	assert_true(tu_mgr_exists(shmbus_manager_name(m)));
 	assert_int_equal(shmbus_manager_count(m), 1);
 	assert_true(shmbus_proc_alive(shmbus_manager_guardian(m)));
 	shmbus_manager_free(m);
-	assert_false(tm_exists(a));
+	assert_false(tu_mgr_exists(a));
 	shmbus_block_close(b);
 }
 

@@ -15,7 +15,7 @@
 #include "mpmc/mpmc_internal.h"
 #include "slots/slots_internal.h"
 #include "spsc/spsc_internal.h"
-#include "test_manager_util.h"
+#include "tu_manager.h"
 
 static const struct shmbus_mpmc_params mpmc_params = { .slots = 16, .slot_size = 100,
 							 .liveness_ms = 250, .participants = 5 };
@@ -62,11 +62,11 @@ static void test_rings_are_ordinary(void **state)
 {
 	struct shmbus_manager *m;
 	shmbus_ident_t g;
-	TM_NAME(mname, "mgr");
-	TM_NAME(ms, "ms");
-	TM_NAME(ps, "ps");
-	TM_NAME(mm, "mm");
-	TM_NAME(pm, "pm");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(ms, "ms");
+	TU_MGR_NAME(ps, "ps");
+	TU_MGR_NAME(mm, "mm");
+	TU_MGR_NAME(pm, "pm");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 0), 0);
@@ -79,20 +79,20 @@ static void test_rings_are_ordinary(void **state)
 	/* Byte for byte what the kind's own create makes, but the manager. */
 	assert_same_ring(ms, ps);
 	assert_same_ring(mm, pm);
-	assert_int_equal(tm_header_manager(ms), g);
-	assert_int_equal(tm_header_manager(mm), g);
-	assert_int_equal(tm_header_manager(ps), 0);
+	assert_int_equal(tu_mgr_header_manager(ms), g);
+	assert_int_equal(tu_mgr_header_manager(mm), g);
+	assert_int_equal(tu_mgr_header_manager(ps), 0);
 	/* Track on a listed name: the same object, nothing to do. */
 	assert_int_equal(shmbus_manager_track(m, ms), 0);
 	assert_int_equal(shmbus_manager_count(m), 2);
 	/* Untrack hands it back: the header no longer names the guardian,
 	 * and shutdown leaves it. */
 	assert_int_equal(shmbus_manager_untrack(m, mm), 0);
-	assert_int_equal(tm_header_manager(mm), 0);
+	assert_int_equal(tu_mgr_header_manager(mm), 0);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
-	assert_false(tm_exists(ms));
-	assert_true(tm_exists(mm));
-	assert_true(tm_exists(ps));
+	assert_false(tu_mgr_exists(ms));
+	assert_true(tu_mgr_exists(mm));
+	assert_true(tu_mgr_exists(ps));
 	shmbus_manager_free(m);
 }
 
@@ -103,10 +103,10 @@ static void test_mode(void **state)
 	struct stat st;
 	struct shmbus_mpmc_params p = mpmc_params;
 	char path[SHMBUS_NAME_MAX + 16];
-	TM_NAME(mname, "mgr");
-	TM_NAME(s, "s");
-	TM_NAME(q, "q");
-	TM_NAME(l, "l");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(s, "s");
+	TU_MGR_NAME(q, "q");
+	TU_MGR_NAME(l, "l");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 0), 0);
@@ -125,9 +125,9 @@ static void test_mode(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	shmbus_slots_close(sl);
 	shmbus_manager_free(m);
-	assert_false(tm_exists(s));
-	assert_false(tm_exists(q));
-	assert_false(tm_exists(l));
+	assert_false(tu_mgr_exists(s));
+	assert_false(tu_mgr_exists(q));
+	assert_false(tu_mgr_exists(l));
 }
 
 static void test_slots(void **state)
@@ -140,9 +140,9 @@ static void test_slots(void **state)
 	char buf[32], gname[SHMBUS_NAME_MAX + 1];
 	unsigned char *a, *b;
 	size_t na, nb;
-	TM_NAME(mname, "mgr");
-	TM_NAME(ml, "ml");
-	TM_NAME(pl, "pl");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(ml, "ml");
+	TU_MGR_NAME(pl, "pl");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 0), 0);
@@ -175,15 +175,15 @@ static void test_slots(void **state)
 	/* A generated name, listed like the others. */
 	assert_int_equal(shmbus_manager_create_slots(m, &gen, NULL, v, 1, 0), 0);
 	snprintf(gname, sizeof(gname), "%s", shmbus_slots_name(gen));
-	assert_true(tm_exists(gname));
+	assert_true(tu_mgr_exists(gname));
 	assert_int_equal(shmbus_manager_count(m), 2);
 	assert_int_equal(shmbus_manager_unlink(m, gname), 0);
-	assert_false(tm_exists(gname));
+	assert_false(tu_mgr_exists(gname));
 	/* A handle outlives the name, as with any block. */
 	assert_int_equal(shmbus_slots_get(gen, 0, &got, NULL, 0), 0);
 	shmbus_slots_close(gen);
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
-	assert_false(tm_exists(ml));
+	assert_false(tu_mgr_exists(ml));
 	assert_int_equal(shmbus_slots_get(ms, 0, &got, NULL, 0), 0);
 	shmbus_slots_close(ms);
 	shmbus_slots_close(ps);
@@ -199,9 +199,9 @@ static void test_failures_leave_nothing(void **state)
 	struct shmbus_manager *m;
 	struct shmbus_block *b;
 	char buf[8];
-	TM_NAME(mname, "mgr");
-	TM_NAME(x, "x");
-	TM_NAME(taken, "taken");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(x, "x");
+	TU_MGR_NAME(taken, "taken");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 1), 0);
@@ -220,7 +220,7 @@ static void test_failures_leave_nothing(void **state)
 	assert_int_equal(shmbus_manager_create_slots(m, NULL, x, &ok, 1, 0), -EINVAL);
 	assert_int_equal(shmbus_manager_create_slots(NULL, &sl, x, &ok, 1, 0), -EINVAL);
 	assert_int_equal(shmbus_manager_create_spsc(m, x, 64, 01000000), -EINVAL);
-	assert_false(tm_exists(x));
+	assert_false(tu_mgr_exists(x));
 	assert_int_equal(shmbus_manager_count(m), 0);
 	/* A name taken by someone else: theirs stays as it was. */
 	assert_int_equal(shmbus_block_create(&b, taken, 8, 0), 0);
@@ -238,20 +238,20 @@ static void test_failures_leave_nothing(void **state)
 	shmbus_block_close(b);
 	/* The list is full (capacity 1). */
 	assert_int_equal(shmbus_manager_create_spsc(m, x, 64, 0), 0);
-	TM_NAME(y, "y");
+	TU_MGR_NAME(y, "y");
 	assert_int_equal(shmbus_manager_create_spsc(m, y, 64, 0), -ENOSPC);
 	assert_int_equal(shmbus_manager_create_mpmc(m, y, &mpmc_params), -ENOSPC);
 	assert_int_equal(shmbus_manager_create_slots(m, &sl, y, &ok, 1, 0), -ENOSPC);
-	assert_false(tm_exists(y));
+	assert_false(tu_mgr_exists(y));
 	/* After shutdown. */
 	assert_int_equal(shmbus_manager_shutdown(m), 0);
 	assert_int_equal(shmbus_manager_create_spsc(m, y, 64, 0), -ESHUTDOWN);
 	assert_int_equal(shmbus_manager_create_mpmc(m, y, &mpmc_params), -ESHUTDOWN);
 	assert_int_equal(shmbus_manager_create_slots(m, &sl, y, &ok, 1, 0), -ESHUTDOWN);
 	assert_null(sl);
-	assert_false(tm_exists(x));
-	assert_false(tm_exists(y));
-	assert_true(tm_exists(taken));
+	assert_false(tu_mgr_exists(x));
+	assert_false(tu_mgr_exists(y));
+	assert_true(tu_mgr_exists(taken));
 	shmbus_manager_free(m);
 }
 
@@ -262,8 +262,8 @@ static void test_forked_child_cannot_create(void **state)
 	struct shmbus_slots *sl;
 	int status;
 	pid_t pid;
-	TM_NAME(mname, "mgr");
-	TM_NAME(c, "child");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(c, "child");
 
 	(void)state;
 	assert_int_equal(shmbus_manager_start(&m, mname, 0), 0);
@@ -275,14 +275,14 @@ static void test_forked_child_cannot_create(void **state)
 		bad |= shmbus_manager_create_spsc(m, c, 64, 0) != -EPERM;
 		bad |= shmbus_manager_create_mpmc(m, c, &mpmc_params) != -EPERM;
 		bad |= shmbus_manager_create_slots(m, &sl, c, &ok, 1, 0) != -EPERM;
-		bad |= tm_exists(c);
+		bad |= tu_mgr_exists(c);
 		shmbus_manager_free(m);
 		_exit(bad);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_false(tm_exists(c));
+	assert_false(tu_mgr_exists(c));
 	assert_int_equal(shmbus_manager_count(m), 0);
 	shmbus_manager_free(m);
 }
@@ -297,10 +297,10 @@ static void test_inspect_and_gc(void **state)
 	char *out = NULL;
 	const char *names[4];
 	int i;
-	TM_NAME(mname, "mgr");
-	TM_NAME(s, "s");
-	TM_NAME(q, "q");
-	TM_NAME(l, "l");
+	TU_MGR_NAME(mname, "mgr");
+	TU_MGR_NAME(s, "s");
+	TU_MGR_NAME(q, "q");
+	TU_MGR_NAME(l, "l");
 	const char *argv[] = { tu_tool(), "inspect", NULL, "--json", NULL };
 
 	(void)state;
@@ -327,16 +327,16 @@ static void test_inspect_and_gc(void **state)
 					 shmbus_ident_pid(shmbus_manager_guardian(m)));
 			json_decref(doc);
 		}
-		tm_validate("inspect.schema.json", out);
+		tu_mgr_validate("inspect.schema.json", out);
 		free(out);
 		out = NULL;
 	}
 	assert_int_equal(shmbus_gc_run(tu_name(""), 0, NULL, NULL), 0);
 	for (i = 0; i < 4; i++)
-		assert_true(tm_exists(names[i]));
+		assert_true(tu_mgr_exists(names[i]));
 	shmbus_manager_free(m);
 	for (i = 0; i < 4; i++)
-		assert_false(tm_exists(names[i]));
+		assert_false(tu_mgr_exists(names[i]));
 }
 
 int main(void)

@@ -16,7 +16,7 @@
 #include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 static void test_create_params(void **state)
 {
@@ -50,18 +50,18 @@ static void test_create_params(void **state)
 	assert_int_equal(shmbus_block_attach(&b, name, 0), -ENOENT);
 	assert_int_equal(shmbus_mpmc_create(name, &p), 0);
 	assert_int_equal(shmbus_mpmc_create(name, &p), -EEXIST);
-	h = open_as(name, SHMBUS_MPMC_PRODUCER);
+	h = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	assert_int_equal(shmbus_mpmc_slots(h), 8);
 	assert_int_equal(shmbus_mpmc_slot_size(h), 64);
 	assert_int_equal(shmbus_mpmc_liveness_ms(h), SHMBUS_MPMC_LIVENESS_DEFAULT_MS);
-	assert_int_equal(stats_of(h).participants_max, SHMBUS_MPMC_PARTICIPANTS_DEFAULT);
+	assert_int_equal(tu_mpmc_stats_of(h).participants_max, SHMBUS_MPMC_PARTICIPANTS_DEFAULT);
 	shmbus_mpmc_close(h);
 	shmbus_mpmc_close(NULL); /* accepted, does nothing */
 }
 
 static void test_open_checks(void **state)
 {
-	const char *name = make_ring("open", 4, 16, 0, 0);
+	const char *name = tu_mpmc_make("open", 4, 16, 0, 0);
 	const char *raw = tu_name("raw");
 	struct shmbus_mpmc *h = (struct shmbus_mpmc *)1;
 	struct shmbus_block *b;
@@ -80,8 +80,8 @@ static void test_open_checks(void **state)
 
 static void test_empty(void **state)
 {
-	const char *name = make_ring("empty", 4, 32, 0, 0);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("empty", 4, 32, 0, 0);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	const void *data;
 	char buf[32];
 	size_t len;
@@ -92,16 +92,16 @@ static void test_empty(void **state)
 	assert_int_equal(shmbus_mpmc_peek(c, &data, &len, 0), -ETIMEDOUT);
 	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 20), -ETIMEDOUT);
 	assert_int_equal(shmbus_mpmc_release(c), -EAGAIN);
-	assert_true(stats_of(c).empty_waits >= 2);
-	assert_int_equal(stats_of(c).occupancy, 0);
+	assert_true(tu_mpmc_stats_of(c).empty_waits >= 2);
+	assert_int_equal(tu_mpmc_stats_of(c).occupancy, 0);
 	shmbus_mpmc_close(c);
 }
 
 static void test_full(void **state)
 {
-	const char *name = make_ring("full", 4, 32, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("full", 4, 32, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[32];
 	void *data;
 	int i;
@@ -109,11 +109,11 @@ static void test_full(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++)
 		assert_int_equal(shmbus_mpmc_push_try(p, &i, sizeof(i)), 0);
-	assert_int_equal(stats_of(p).occupancy, 4);
+	assert_int_equal(tu_mpmc_stats_of(p).occupancy, 4);
 	assert_int_equal(shmbus_mpmc_push_try(p, &i, sizeof(i)), -EAGAIN);
 	assert_int_equal(shmbus_mpmc_reserve_try(p, 4, &data), -EAGAIN);
 	assert_int_equal(shmbus_mpmc_push(p, &i, sizeof(i), 20), -ETIMEDOUT);
-	assert_true(stats_of(p).full_waits >= 1);
+	assert_true(tu_mpmc_stats_of(p).full_waits >= 1);
 	/* One out, one more in; then the order is kept. */
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), sizeof(int));
 	assert_int_equal(*(int *)buf, 0);
@@ -137,9 +137,9 @@ static void fill_pattern(unsigned char *b, size_t len, unsigned seed)
 
 static void test_wrap_many_laps(void **state)
 {
-	const char *name = make_ring("wrap", 8, 100, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("wrap", 8, 100, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	unsigned char in[100], out[100], want[100];
 	unsigned i, sent = 0, got = 0;
 	struct shmbus_mpmc_stats st;
@@ -168,7 +168,7 @@ static void test_wrap_many_laps(void **state)
 			got++;
 		}
 	}
-	st = stats_of(c);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.msgs_in, 1000);
 	assert_int_equal(st.msgs_out, 1000);
 	assert_int_equal(st.bytes_in, bytes);
@@ -182,9 +182,9 @@ static void test_wrap_many_laps(void **state)
 
 static void test_bursts(void **state)
 {
-	const char *name = make_ring("burst", 8, 16, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("burst", 8, 16, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc_buf bufs[12];
 	struct shmbus_mpmc_msg msgs[12];
 	char out[12][16], *outs[12];
@@ -241,16 +241,16 @@ static void test_bursts(void **state)
 	assert_int_equal(shmbus_mpmc_pop_burst(c, (void *const *)outs, 16, lens, 12, 100), 8);
 	assert_int_equal(lens[2], 8);
 	assert_int_equal(lens[3], 1);
-	assert_int_equal(stats_of(c).occupancy, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).occupancy, 0);
 	shmbus_mpmc_close(p);
 	shmbus_mpmc_close(c);
 }
 
 static void test_slot_size_limits(void **state)
 {
-	const char *name = make_ring("size", 4, 24, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("size", 4, 24, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char big[25], out[25];
 	const void *data;
 	void *w;
@@ -288,9 +288,9 @@ static void test_slot_size_limits(void **state)
 
 static void test_roles(void **state)
 {
-	const char *name = make_ring("roles", 4, 8, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("roles", 4, 8, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc_msg m = { "x", 1 };
 	const void *data;
 	char buf[8];
@@ -306,17 +306,17 @@ static void test_roles(void **state)
 	assert_int_equal(shmbus_mpmc_peek_try(p, &data, &len), -EPERM);
 	assert_int_equal(shmbus_mpmc_pop_try(p, buf, sizeof(buf)), -EPERM);
 	assert_int_equal(shmbus_mpmc_release(p), -EPERM);
-	assert_int_equal(stats_of(p).producers, 1);
-	assert_int_equal(stats_of(p).consumers, 1);
+	assert_int_equal(tu_mpmc_stats_of(p).producers, 1);
+	assert_int_equal(tu_mpmc_stats_of(p).consumers, 1);
 	shmbus_mpmc_close(p);
 	shmbus_mpmc_close(c);
 }
 
 static void test_participants_full(void **state)
 {
-	const char *name = make_ring("parts", 4, 8, 0, 2);
-	struct shmbus_mpmc *a = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *b = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("parts", 4, 8, 0, 2);
+	struct shmbus_mpmc *a = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *b = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc *c = NULL;
 
 	(void)state;
@@ -324,7 +324,7 @@ static void test_participants_full(void **state)
 	assert_int_equal(shmbus_mpmc_open(&c, name, SHMBUS_MPMC_CONSUMER), -EUSERS);
 	assert_null(c);
 	shmbus_mpmc_close(a);
-	c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	shmbus_mpmc_close(b);
 	shmbus_mpmc_close(c);
 }
@@ -377,7 +377,7 @@ static void wait_ready(int fd)
 static void test_takeover_dead_entry(void **state)
 {
 	/* One entry only: the next open must take over the dead one. */
-	const char *name = make_ring("takeover", 4, 8, 50, 1);
+	const char *name = tu_mpmc_make("takeover", 4, 8, 50, 1);
 	struct child_arg a = { name, SHMBUS_MPMC_PRODUCER, -1, false };
 	struct shmbus_mpmc *c, *p;
 	struct shmbus_mpmc_stats st;
@@ -385,16 +385,16 @@ static void test_takeover_dead_entry(void **state)
 
 	(void)state;
 	assert_int_equal(tu_wait(tu_spawn(child_claims, &a)), 0);
-	c = open_as(name, SHMBUS_MPMC_CONSUMER);
-	st = stats_of(c);
+	c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.lost, 1);        /* the claim the dead one held */
 	assert_int_equal(st.recovered, 1);   /* its entry, taken over at open */
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
 	shmbus_mpmc_close(c);
-	p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	assert_int_equal(shmbus_mpmc_push_try(p, "ok", 2), 0);
 	shmbus_mpmc_close(p);
-	c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "ok", 2);
 	shmbus_mpmc_close(c);
@@ -403,10 +403,10 @@ static void test_takeover_dead_entry(void **state)
 /* A slow (live) producer keeps its slot; once killed, its slot is skipped. */
 static void test_dead_producer_skipped(void **state)
 {
-	const char *name = make_ring("deadprod", 4, 8, 30, 8);
+	const char *name = tu_mpmc_make("deadprod", 4, 8, 30, 8);
 	struct child_arg a = { name, SHMBUS_MPMC_PRODUCER, -1, true };
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	int fds[2];
 	char buf[8];
 	pid_t pid;
@@ -420,13 +420,13 @@ static void test_dead_producer_skipped(void **state)
 	/* Three liveness timeouts: the child is alive, so it keeps its slot
 	 * and the message behind it waits. */
 	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 100), -ETIMEDOUT);
-	assert_int_equal(stats_of(c).lost, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 0);
 	kill(pid, SIGKILL);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 10000), 5);
 	assert_memory_equal(buf, "after", 5);
-	assert_int_equal(stats_of(c).lost, 1);
-	assert_int_equal(stats_of(c).recovered, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).recovered, 1);
 	close(fds[0]);
 	close(fds[1]);
 	shmbus_mpmc_close(p);
@@ -437,10 +437,10 @@ static void test_dead_producer_skipped(void **state)
  * a poller (try calls only) gets there too. */
 static void test_dead_consumer_freed(void **state)
 {
-	const char *name = make_ring("deadcons", 2, 8, 20, 8);
+	const char *name = tu_mpmc_make("deadcons", 2, 8, 20, 8);
 	struct child_arg a = { name, SHMBUS_MPMC_CONSUMER, -1, false };
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[8];
 	int rc, i;
 
@@ -457,7 +457,7 @@ static void test_dead_consumer_freed(void **state)
 		usleep(1000);
 	}
 	assert_int_equal(rc, 0);
-	assert_int_equal(stats_of(p).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(p).lost, 1);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "m1", 2);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 2);
@@ -468,11 +468,11 @@ static void test_dead_consumer_freed(void **state)
 
 static void test_recover_now(void **state)
 {
-	const char *name = make_ring("recover", 8, 8, 60000, 8);
+	const char *name = tu_mpmc_make("recover", 8, 8, 60000, 8);
 	struct child_arg a = { name, SHMBUS_MPMC_PRODUCER, -1, false };
 	struct child_arg b = { name, SHMBUS_MPMC_CONSUMER, -1, false };
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc_stats st;
 	void *w;
 
@@ -483,7 +483,7 @@ static void test_recover_now(void **state)
 	assert_int_equal(shmbus_mpmc_reserve_try(p, 1, &w), 0);    /* ours: live */
 	assert_int_equal(shmbus_mpmc_recover(c), 2);
 	assert_int_equal(shmbus_mpmc_recover(c), 0);
-	st = stats_of(c);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.lost, 2);
 	assert_int_equal(st.recovered, 2);
 	assert_int_equal(shmbus_mpmc_commit(p, 1), 0);
@@ -499,9 +499,9 @@ static void test_recover_now(void **state)
  */
 static void journal_case(bool cas_done)
 {
-	const char *name = make_ring(cas_done ? "journal1" : "journal0", 4, 8, 60000, 8);
+	const char *name = tu_mpmc_make(cas_done ? "journal1" : "journal0", 4, 8, 60000, 8);
 	struct child_arg a = { name, SHMBUS_MPMC_PRODUCER, -1, false };
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_snapshot *snap;
 	struct mpmc_slot *s = mpmc_slot_at(c, 0);
 	struct mpmc_pstats *ps;
@@ -521,7 +521,7 @@ static void journal_case(bool cas_done)
 	if (cas_done)
 		atomic_store(&s->word, mpmc_word(mpmc_word_lap(w) + 1, 0, MPMC_EMPTY));
 	want = cas_done ? 1 : 0;
-	assert_int_equal(stats_of(c).lost, want);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, want);
 	assert_int_equal(shmbus_snapshot_take(name, &snap), 0);
 	json = shmbus_snapshot_json(snap, 0);
 	assert_non_null(strstr(json, cas_done ? "\"lost\":1" : "\"lost\":0"));
@@ -530,11 +530,11 @@ static void journal_case(bool cas_done)
 	/* The sweep settles it: counted once, never twice. */
 	assert_true(shmbus_mpmc_recover(c) >= 0);
 	assert_int_equal(atomic_load(&ps->lost), 2);
-	assert_int_equal(stats_of(c).lost, 1);
-	assert_int_equal(stats_of(c).recovered, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).recovered, 1);
 	assert_int_equal(mpmc_word_state(atomic_load(&s->word)), MPMC_EMPTY);
 	assert_int_equal(shmbus_mpmc_recover(c), 0);
-	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
 	shmbus_mpmc_close(c);
 }
 
@@ -547,9 +547,9 @@ static void test_recovery_journal(void **state)
 
 static void test_cancel(void **state)
 {
-	const char *name = make_ring("cancel", 4, 8, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("cancel", 4, 8, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[8];
 	void *w;
 
@@ -561,11 +561,11 @@ static void test_cancel(void **state)
 	assert_int_equal(shmbus_mpmc_push_try(p, "k", 1), 0);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'k');
-	assert_int_equal(stats_of(c).lost, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 0);
 	/* Closing a producer that holds claims gives them back too. */
 	assert_int_equal(shmbus_mpmc_reserve_try(p, 1, &w), 0);
 	shmbus_mpmc_close(p);
-	p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	assert_int_equal(shmbus_mpmc_push_try(p, "z", 1), 0);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'z');
@@ -575,9 +575,9 @@ static void test_cancel(void **state)
 
 static void test_own_slot_deadlock(void **state)
 {
-	const char *name = make_ring("deadlk", 2, 8, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("deadlk", 2, 8, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	const void *d;
 	size_t len;
 	void *w;
@@ -615,9 +615,9 @@ static struct mpmc_slot *raw_slot(struct mpmc_ctl *ctl, uint32_t i)
 
 static void test_corrupt_state(void **state)
 {
-	const char *name = make_ring("corrupt", 4, 8, 0, 4);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("corrupt", 4, 8, 0, 4);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc *x = NULL;
 	struct shmbus_snapshot *snap;
 	struct shmbus_block *b;
@@ -678,7 +678,7 @@ static void test_corrupt_state(void **state)
 	assert_int_equal(shmbus_mpmc_push_try(p, "b", 1), 0);
 	atomic_store(&raw_slot(ctl, 0)->len, 1000);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
-	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'b');
 
@@ -755,9 +755,9 @@ static void test_corrupt_random(void **state)
 
 	(void)state;
 	for (r = 0; r < rounds; r++) {
-		const char *name = make_ring("scribble", 8, 64, 1, 4);
-		struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-		struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+		const char *name = tu_mpmc_make("scribble", 8, 64, 1, 4);
+		struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+		struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 		struct shmbus_block *b;
 		const void *d;
 		unsigned char *base;
@@ -802,9 +802,9 @@ static void count_hook(enum mpmc_hook_point point, struct shmbus_mpmc *h)
 
 static void test_hooks(void **state)
 {
-	const char *name = make_ring("hooks", 4, 8, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("hooks", 4, 8, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[8];
 
 	(void)state;
@@ -843,9 +843,9 @@ static void *blocked_pop(void *arg)
 
 static void test_blocking_wakeup(void **state)
 {
-	const char *name = make_ring("wake", 4, 8, 0, 0);
+	const char *name = tu_mpmc_make("wake", 4, 8, 0, 0);
 	struct waiter wt = { .name = name };
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	pthread_t t;
 	int i;
 
@@ -853,7 +853,7 @@ static void test_blocking_wakeup(void **state)
 	assert_int_equal(pthread_create(&t, NULL, blocked_pop, &wt), 0);
 	/* Let it go to sleep (it would be woken anyway; this exercises the
 	 * futex path rather than the spin). */
-	for (i = 0; i < 200 && stats_of(p).empty_waits == 0; i++)
+	for (i = 0; i < 200 && tu_mpmc_stats_of(p).empty_waits == 0; i++)
 		usleep(1000);
 	usleep(20000);
 	assert_int_equal(shmbus_mpmc_push(p, "wake", 4, -1), 0);
@@ -865,9 +865,9 @@ static void test_blocking_wakeup(void **state)
 
 static void test_inspect_json(void **state)
 {
-	const char *name = make_ring("inspect", 16, 40, 25, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("inspect", 16, 40, 25, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_snapshot *snap;
 	char buf[40];
 	char *json;

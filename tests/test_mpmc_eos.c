@@ -20,7 +20,7 @@
 #include "mpmc/mpmc_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 static void push_str(struct shmbus_mpmc *p, const char *s)
 {
@@ -77,9 +77,9 @@ static void assert_pipe(struct shmbus_mpmc *p)
 
 static void test_one_producer(void **state)
 {
-	const char *name = make_ring("eos1", 8, 16, 50, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eos1", 8, 16, 50, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc_stats st;
 	void *data;
 	char buf[16];
@@ -92,12 +92,12 @@ static void test_one_producer(void **state)
 	push_str(p, "b");
 	/* A reservation is not a message: close_stream drops it. */
 	assert_int_equal(shmbus_mpmc_reserve_try(p, 1, &data), 0);
-	st = stats_of(p);
+	st = tu_mpmc_stats_of(p);
 	assert_int_equal(st.producers_open, 1);
 	assert_int_equal(st.ended, 0);
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0);
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0); /* idempotent */
-	st = stats_of(c);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.ended, 1);
 	assert_int_equal(st.producers_open, 0);
 	assert_int_equal(st.producers_closed, 1);
@@ -113,10 +113,10 @@ static void test_one_producer(void **state)
 
 static void test_two_producers(void **state)
 {
-	const char *name = make_ring("eos2", 8, 16, 50, 8);
-	struct shmbus_mpmc *p1 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *p2 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eos2", 8, 16, 50, 8);
+	struct shmbus_mpmc *p1 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p2 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[16];
 
 	(void)state;
@@ -126,12 +126,12 @@ static void test_two_producers(void **state)
 	/* p2 still holds it open. */
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
 	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 20), -ETIMEDOUT);
-	assert_int_equal(stats_of(c).ended, 0);
-	assert_int_equal(stats_of(c).producers_open, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).producers_open, 1);
 	push_str(p2, "2");
 	push_str(p2, "3");
 	assert_int_equal(shmbus_mpmc_close_stream(p2), 0);
-	assert_int_equal(stats_of(c).producers_closed, 2);
+	assert_int_equal(tu_mpmc_stats_of(c).producers_closed, 2);
 	pop_str(c, "2", 0);
 	pop_str(c, "3", 0);
 	assert_eos(c);
@@ -144,10 +144,10 @@ static void test_two_producers(void **state)
  * it neither ends the stream on its own nor holds it open. */
 static void test_leaver(void **state)
 {
-	const char *name = make_ring("eosleave", 8, 16, 50, 8);
-	struct shmbus_mpmc *p1 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *p2 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eosleave", 8, 16, 50, 8);
+	struct shmbus_mpmc *p1 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p2 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[16];
 
 	(void)state;
@@ -155,7 +155,7 @@ static void test_leaver(void **state)
 	shmbus_mpmc_close(p1); /* left, not closed: no end */
 	pop_str(c, "1", 0);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
-	assert_int_equal(stats_of(c).ended, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 0);
 	assert_int_equal(shmbus_mpmc_close_stream(p2), 0);
 	assert_eos(c);
 	shmbus_mpmc_close(p2);
@@ -165,10 +165,10 @@ static void test_leaver(void **state)
 /* The other order: one closed, and the last holder leaves: ended. */
 static void test_leaver_last(void **state)
 {
-	const char *name = make_ring("eosleave2", 8, 16, 50, 8);
-	struct shmbus_mpmc *p1 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *p2 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eosleave2", 8, 16, 50, 8);
+	struct shmbus_mpmc *p1 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p2 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char buf[16];
 
 	(void)state;
@@ -215,9 +215,9 @@ static uint64_t ms_now(void)
 
 static void test_dead_producer(void **state)
 {
-	const char *name = make_ring("eosdead", 8, 16, 50, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eosdead", 8, 16, 50, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	const void *arg[2];
 	uint64_t t0;
 	char buf[16], r;
@@ -233,7 +233,7 @@ static void test_dead_producer(void **state)
 	/* Published after the dead one's claim: a position past it. */
 	push_str(p, "p1");
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0);
-	assert_int_equal(stats_of(c).ended, 0); /* the other one is alive */
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 0); /* the other one is alive */
 	pop_str(c, "c1", 0);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
 	kill(pid, SIGKILL);
@@ -245,8 +245,8 @@ static void test_dead_producer(void **state)
 	assert_int_equal(shmbus_mpmc_pop(c, buf, sizeof(buf), 10000), -SHMBUS_EEOS);
 	assert_true(ms_now() - t0 < 5000);
 	assert_eos(c);
-	assert_int_equal(stats_of(c).lost, 1);
-	assert_int_equal(stats_of(c).ended, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 1);
 	close(fds[0]);
 	close(fds[1]);
 	shmbus_mpmc_close(p);
@@ -257,9 +257,9 @@ static void test_dead_producer(void **state)
  * by the last closer at once. */
 static void test_dead_then_close(void **state)
 {
-	const char *name = make_ring("eosdead2", 8, 16, 50, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eosdead2", 8, 16, 50, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	const void *arg[2];
 	char buf[16], r;
 	int fds[2], rc, i;
@@ -273,12 +273,12 @@ static void test_dead_then_close(void **state)
 	assert_int_equal(read(fds[0], &r, 1), 1);
 	kill(pid, SIGKILL);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
-	assert_int_equal(stats_of(c).producers_open, 2);
+	assert_int_equal(tu_mpmc_stats_of(c).producers_open, 2);
 	/* Nobody closed: a crash alone is no end. */
 	pop_str(c, "c1", 0);
-	assert_int_equal(stats_of(c).ended, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 0);
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0);
-	assert_int_equal(stats_of(c).ended, 1); /* the closer saw it dead */
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 1); /* the closer saw it dead */
 	/* _try calls wait out the dead claim (-EAGAIN, not the end: something
 	 * may follow it), then recover it and report the end. */
 	for (i = 0; i < 2000; i++) {
@@ -288,7 +288,7 @@ static void test_dead_then_close(void **state)
 		usleep(1000);
 	}
 	assert_int_equal(rc, -SHMBUS_EEOS);
-	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
 	close(fds[0]);
 	close(fds[1]);
 	shmbus_mpmc_close(p);
@@ -299,9 +299,9 @@ static void test_dead_then_close(void **state)
 
 static void test_reopen(void **state)
 {
-	const char *name = make_ring("eosreopen", 8, 16, 50, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("eosreopen", 8, 16, 50, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc *late;
 	struct shmbus_mpmc_stats st;
 
@@ -309,14 +309,14 @@ static void test_reopen(void **state)
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0);
 	assert_eos(c);
 	/* Opening after the end does not reopen it. */
-	late = open_as(name, SHMBUS_MPMC_PRODUCER);
+	late = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	assert_pipe(late);
 	assert_eos(c);
-	assert_int_equal(stats_of(c).producers_open, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).producers_open, 0);
 	/* Only the explicit call does. */
 	assert_int_equal(shmbus_mpmc_reopen_stream(late), 0);
 	assert_int_equal(shmbus_mpmc_reopen_stream(late), 0); /* idempotent */
-	st = stats_of(c);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.ended, 0);
 	assert_int_equal(st.reopens, 1);
 	assert_int_equal(st.producers_closed, 0);
@@ -327,10 +327,10 @@ static void test_reopen(void **state)
 	/* The first producer is still closed; it rejoins by reopening too. */
 	assert_pipe(p);
 	assert_int_equal(shmbus_mpmc_reopen_stream(p), 0);
-	assert_int_equal(stats_of(c).reopens, 1); /* joined, not restarted */
+	assert_int_equal(tu_mpmc_stats_of(c).reopens, 1); /* joined, not restarted */
 	push_str(p, "again");
 	assert_int_equal(shmbus_mpmc_close_stream(late), 0);
-	assert_int_equal(stats_of(c).ended, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).ended, 0);
 	assert_int_equal(shmbus_mpmc_close_stream(p), 0);
 	pop_str(c, "again", 0);
 	assert_eos(c);
@@ -361,9 +361,9 @@ static void test_sleeper_woken(void **state)
 {
 	/* A long liveness timeout: the sleep is ended by the wake-up, not by
 	 * the cap. */
-	const char *name = make_ring("eossleep", 8, 16, 30000, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct sleeper s = { .c = open_as(name, SHMBUS_MPMC_CONSUMER) };
+	const char *name = tu_mpmc_make("eossleep", 8, 16, 30000, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct sleeper s = { .c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER) };
 	struct waitq *q = &p->ctl->not_empty.q;
 	pthread_t t;
 	uint64_t t0;

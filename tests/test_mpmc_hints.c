@@ -19,7 +19,7 @@
 #include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 static uint32_t waiters_of(struct waitq *q)
 {
@@ -30,10 +30,10 @@ static uint32_t waiters_of(struct waitq *q)
 
 static void test_stale_cursor(void **state)
 {
-	const char *name = make_ring("stale", 8, 8, 0, 0);
-	struct shmbus_mpmc *a = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *b = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("stale", 8, 8, 0, 0);
+	struct shmbus_mpmc *a = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *b = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_mpmc_stats st;
 	uint64_t tail_hint;
 	char buf[8];
@@ -54,7 +54,7 @@ static void test_stale_cursor(void **state)
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "b1", 2);
 	/* The shared hint lags by less than K; stats show the real tail. */
-	st = stats_of(c);
+	st = tu_mpmc_stats_of(c);
 	assert_int_equal(st.tail, 1004);
 	assert_int_equal(st.head, 1004);
 	assert_int_equal(st.occupancy, 0);
@@ -81,9 +81,9 @@ static void *sleeper_pop(void *arg)
 
 static void test_sleeps_behind_lagging_hint(void **state)
 {
-	const char *name = make_ring("lagsleep", 64, 8, 60000, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct sleeper s = { .c = open_as(name, SHMBUS_MPMC_CONSUMER) };
+	const char *name = tu_mpmc_make("lagsleep", 64, 8, 60000, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct sleeper s = { .c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER) };
 	struct waitq *q = &s.c->ctl->not_empty.q;
 	pthread_t t;
 	char buf[8];

@@ -20,7 +20,7 @@
 #include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 /* --- a length changed under the consumer -------------------------------- */
 
@@ -39,9 +39,9 @@ struct guarded {
 
 static void test_len_grows_after_check(void **state)
 {
-	const char *name = make_ring("growlen", 4, 64, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("growlen", 4, 64, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct guarded g;
 	unsigned char ff[sizeof(g.canary)];
 	void *bufs[1] = { g.buf };
@@ -64,7 +64,7 @@ static void test_len_grows_after_check(void **state)
 		/* Nothing written past the 8 bytes the caller gave. */
 		assert_memory_equal(g.canary, ff, sizeof(g.canary));
 		/* The message is dropped and counted, the ring goes on. */
-		assert_int_equal(stats_of(c).lost, (uint64_t)i + 1);
+		assert_int_equal(tu_mpmc_stats_of(c).lost, (uint64_t)i + 1);
 		/* Next lap: slot 0 again for the next message. */
 		assert_int_equal(shmbus_mpmc_push_try(p, "x", 1), 0);
 		assert_int_equal(shmbus_mpmc_pop_try(c, g.buf, sizeof(g.buf)), 1);
@@ -81,8 +81,8 @@ static void test_len_grows_after_check(void **state)
 
 static void test_inspect_invalid_empty(void **state)
 {
-	const char *name = make_ring("emptyowner", 4, 8, 0, 8);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("emptyowner", 4, 8, 0, 8);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct shmbus_snapshot *snap;
 	const void *d;
 	size_t len;
@@ -107,16 +107,16 @@ static void test_inspect_invalid_empty(void **state)
  * remove the block and create it again. */
 static void test_forged_word_way_out(void **state)
 {
-	const char *name = make_ring("forged", 4, 8, 0, 8);
+	const char *name = tu_mpmc_make("forged", 4, 8, 0, 8);
 	struct shmbus_mpmc_params params = { .slots = 4, .slot_size = 8, .participants = 8 };
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER), *p, *c2;
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER), *p, *c2;
 	char buf[8];
 
 	(void)state;
 	atomic_store(&mpmc_slot_at(c, 0)->word, mpmc_word(0, 7, 15));
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
 	shmbus_mpmc_close(c);
-	c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
 	assert_int_equal(shmbus_mpmc_recover(c) < 0 || shmbus_mpmc_pop_try(c, buf, sizeof(buf)) ==
 			 -SHMBUS_ECORRUPT, 1);
@@ -124,8 +124,8 @@ static void test_forged_word_way_out(void **state)
 	/* The way out: rm and create again (users reopen by name). */
 	assert_int_equal(shmbus_block_unlink(name), 0);
 	assert_int_equal(shmbus_mpmc_create(name, &params), 0);
-	p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	c2 = open_as(name, SHMBUS_MPMC_CONSUMER);
+	p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	c2 = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	assert_int_equal(shmbus_mpmc_push_try(p, "ok", 2), 0);
 	assert_int_equal(shmbus_mpmc_pop_try(c2, buf, sizeof(buf)), 2);
 	shmbus_mpmc_close(p);

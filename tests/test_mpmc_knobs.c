@@ -22,16 +22,16 @@
 #include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 /* --- the consumer's blind claim ------------------------------------------ */
 
 static void test_blind_claims(void **state)
 {
-	const char *name = make_ring("blind", 8, 8, 0, 3);
-	struct shmbus_mpmc *p1 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *p2 = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("blind", 8, 8, 0, 3);
+	struct shmbus_mpmc *p1 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *p2 = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	const uint64_t bad[] = {
 		7,                                   /* no such state */
 		mpmc_word(0, 100, MPMC_FULL),        /* owner outside the table */
@@ -72,7 +72,7 @@ static void test_blind_claims(void **state)
 	assert_int_equal(shmbus_mpmc_push_try(p2, "i", 1), 0);
 	atomic_store(&mpmc_slot_at(c, 7)->len, 1000);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -SHMBUS_ECORRUPT);
-	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'i');
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), -EAGAIN);
@@ -101,9 +101,9 @@ static uint32_t stride_of(uint32_t slot_size)
 static void test_fetch_ahead(void **state)
 {
 	bool w = relax_have_prefetch_w();
-	const char *name = make_ring("ahead", 64, 304, 0, 0);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	const char *name = tu_mpmc_make("ahead", 64, 304, 0, 0);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	char msg[304], got[304];
 	uint32_t i;
 

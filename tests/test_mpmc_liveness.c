@@ -20,7 +20,7 @@
 #include "relax_internal.h"
 #include "shmbus/mpmc.h"
 #include "testutil.h"
-#include "test_mpmc_unit.h"
+#include "tu_mpmc_unit.h"
 
 /* --- a waiter out of file descriptors ----------------------------------- */
 
@@ -47,9 +47,9 @@ static int slow_producer(void *arg)
 
 static void test_no_fds_no_robbery(void **state)
 {
-	const char *name = make_ring("nofds", 4, 8, 20, 8);
+	const char *name = tu_mpmc_make("nofds", 4, 8, 20, 8);
 	const void *arg[2];
-	struct shmbus_mpmc *c = open_as(name, SHMBUS_MPMC_CONSUMER);
+	struct shmbus_mpmc *c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
 	struct mpmc_slot *s0 = mpmc_slot_at(c, 0);
 	struct rlimit old, low;
 	uint64_t w;
@@ -79,13 +79,13 @@ static void test_no_fds_no_robbery(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	/* Its slot is still its own; nothing lost, nobody recovered. */
 	assert_int_equal(atomic_load(&s0->word), w);
-	assert_int_equal(stats_of(c).lost, 0);
-	assert_int_equal(stats_of(c).recovered, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 0);
+	assert_int_equal(tu_mpmc_stats_of(c).recovered, 0);
 	/* Once it is really dead, the slot is recovered. */
 	kill(pid, SIGKILL);
 	assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 	assert_int_equal(shmbus_mpmc_recover(c), 1);
-	assert_int_equal(stats_of(c).lost, 1);
+	assert_int_equal(tu_mpmc_stats_of(c).lost, 1);
 	close(fds[0]);
 	close(fds[1]);
 	shmbus_mpmc_close(c);
@@ -132,8 +132,8 @@ static void kill_asleep(const char *name, struct shmbus_mpmc *p)
 
 static void test_dead_sleeper_forgotten(void **state)
 {
-	const char *name = make_ring("deadsleep", 8, 8, 20, 8);
-	struct shmbus_mpmc *p = open_as(name, SHMBUS_MPMC_PRODUCER);
+	const char *name = tu_mpmc_make("deadsleep", 8, 8, 20, 8);
+	struct shmbus_mpmc *p = tu_mpmc_open_as(name, SHMBUS_MPMC_PRODUCER);
 	struct waitq *q = &p->ctl->not_empty.q;
 	struct shmbus_mpmc *c;
 	uint64_t wakes, recovered;
@@ -144,26 +144,26 @@ static void test_dead_sleeper_forgotten(void **state)
 	/* The busy path: the first wake takes the dead sleeper out of the
 	 * count, with one system call, and no later commit makes one. */
 	kill_asleep(name, p);
-	c = open_as(name, SHMBUS_MPMC_CONSUMER);
-	wakes = stats_of(p).wakes;
+	c = tu_mpmc_open_as(name, SHMBUS_MPMC_CONSUMER);
+	wakes = tu_mpmc_stats_of(p).wakes;
 	assert_int_equal(shmbus_mpmc_push_try(p, "m", 1), 0);
 	assert_int_equal(waiters_of(q), 0);
-	assert_int_equal(stats_of(p).wakes, wakes + 1);
+	assert_int_equal(tu_mpmc_stats_of(p).wakes, wakes + 1);
 	for (i = 0; i < 100; i++) {
 		assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 		assert_int_equal(shmbus_mpmc_push_try(p, "m", 1), 0);
 	}
-	assert_int_equal(stats_of(p).wakes, wakes + 1);
+	assert_int_equal(tu_mpmc_stats_of(p).wakes, wakes + 1);
 	assert_int_equal(shmbus_mpmc_pop_try(c, buf, sizeof(buf)), 1);
 	assert_true(shmbus_mpmc_recover(p) >= 0); /* settles the first one's entry */
-	recovered = stats_of(p).recovered;
+	recovered = tu_mpmc_stats_of(p).recovered;
 	/* The explicit sweep recovers a dead sleeper's entry, and its count,
 	 * at once. */
 	shmbus_mpmc_close(c);
 	kill_asleep(name, p);
 	assert_int_equal(shmbus_mpmc_recover(p), 0); /* no claim recovered */
 	assert_int_equal(waiters_of(q), 0);
-	assert_int_equal(stats_of(p).recovered, recovered + 1);
+	assert_int_equal(tu_mpmc_stats_of(p).recovered, recovered + 1);
 	shmbus_mpmc_close(p);
 }
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "shmbus/mpmc.h"
-#include "test_mpmc_util.h"
+#include "tu_mpmc.h"
 #include "testutil.h"
 
 #define NPROD 4
@@ -26,7 +26,7 @@ struct run {
 	const char *name;
 	uint64_t msgs;
 	_Atomic uint64_t delivered;
-	struct tm_entry *logs[NCONS];
+	struct tu_mpmc_entry *logs[NCONS];
 	uint64_t counts[NCONS];
 };
 
@@ -55,9 +55,9 @@ static void *produce(void *arg)
 		if (seq % 3 == 0) {
 			rc = shmbus_mpmc_reserve(h, SLOT, &data, 10000);
 			if (rc == 0)
-				rc = shmbus_mpmc_commit(h, tm_build(data, SLOT, t->id, seq));
+				rc = shmbus_mpmc_commit(h, tu_mpmc_build(data, SLOT, t->id, seq));
 		} else {
-			size_t len = tm_build(msg, SLOT, t->id, seq);
+			size_t len = tu_mpmc_build(msg, SLOT, t->id, seq);
 
 			rc = shmbus_mpmc_push(h, msg, len, 10000);
 		}
@@ -92,9 +92,9 @@ static void *consume(void *arg)
 			break;
 		}
 		for (i = 0; i < rc; i++) {
-			const struct tm_msg *m = msgs[i].data;
+			const struct tu_mpmc_msg *m = msgs[i].data;
 
-			if (!tm_valid(msgs[i].data, msgs[i].len)) {
+			if (!tu_mpmc_valid(msgs[i].data, msgs[i].len)) {
 				t->rc = 31;
 				goto out;
 			}
@@ -121,7 +121,7 @@ static void run_threads(uint32_t slots, uint64_t msgs)
 	struct run r = { .name = tu_name("threads"), .msgs = msgs };
 	struct thr tp[NPROD], tc[NCONS];
 	pthread_t ids[NPROD + NCONS];
-	const struct tm_entry *logs[NCONS];
+	const struct tu_mpmc_entry *logs[NCONS];
 	uint64_t sent[NPROD];
 	struct shmbus_mpmc_stats st;
 	struct shmbus_mpmc *h;
@@ -130,7 +130,7 @@ static void run_threads(uint32_t slots, uint64_t msgs)
 
 	assert_int_equal(shmbus_mpmc_create(r.name, &p), 0);
 	for (i = 0; i < NCONS; i++) {
-		r.logs[i] = calloc(msgs * NPROD, sizeof(struct tm_entry));
+		r.logs[i] = calloc(msgs * NPROD, sizeof(struct tu_mpmc_entry));
 		assert_non_null(r.logs[i]);
 		tc[i] = (struct thr){ &r, i, 0 };
 		assert_int_equal(pthread_create(&ids[NPROD + i], NULL, consume, &tc[i]), 0);
@@ -149,7 +149,7 @@ static void run_threads(uint32_t slots, uint64_t msgs)
 		sent[i] = msgs;
 	for (i = 0; i < NCONS; i++)
 		logs[i] = r.logs[i];
-	if (tm_check_logs(logs, r.counts, NCONS, sent, NPROD, why, sizeof(why)))
+	if (tu_mpmc_check_logs(logs, r.counts, NCONS, sent, NPROD, why, sizeof(why)))
 		fail_msg("%s", why);
 	assert_int_equal(shmbus_mpmc_open(&h, r.name, SHMBUS_MPMC_CONSUMER), 0);
 	shmbus_mpmc_stats(h, &st);

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 struct pair {
@@ -182,17 +182,17 @@ static void wrap_sweep(struct pair *x, size_t max)
 			size_t got;
 
 			advance_to(x, cap - d);
-			tsp_fill(out, n, len);
+			tu_spsc_fill(out, n, len);
 			assert_int_equal(shmbus_spsc_push_try(x->p, out, len), 0);
 			/* a second message right behind it */
-			tsp_fill(out, n + 1, 3);
+			tu_spsc_fill(out, n + 1, 3);
 			assert_int_equal(shmbus_spsc_push_try(x->p, out, 3), 0);
 			assert_int_equal(shmbus_spsc_peek_try(x->c, &p, &got), 0);
 			assert_int_equal(got, len);
-			assert_true(tsp_check(p, got, n, 0));
+			assert_true(tu_spsc_check(p, got, n, 0));
 			assert_int_equal(shmbus_spsc_release(x->c), 0);
 			assert_int_equal(shmbus_spsc_pop_try(x->c, in, sizeof(in)), 3);
-			assert_true(tsp_check(in, 3, n + 1, 0));
+			assert_true(tu_spsc_check(in, 3, n + 1, 0));
 			n += 2;
 		}
 	}
@@ -300,24 +300,24 @@ static void test_commit_bulk_after_reserve(void **state)
 	(void)state;
 	pair_open(&x, "cbr", 1024);
 	for (n = 0; n < 400; n++) {
-		size_t len = tsp_len(n, 200), extra = n % 3 ? 0 : 24;
+		size_t len = tu_spsc_len(n, 200), extra = n % 3 ? 0 : 24;
 
 		assert_int_equal(shmbus_spsc_reserve_try(x.p, len + extra, &w), 0);
 		if (n % 2) {
 			/* NULL: the length reserved */
-			tsp_fill(w, n, len + extra);
+			tu_spsc_fill(w, n, len + extra);
 			assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 1), 0);
 			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)(len + extra));
-			assert_true(tsp_check(buf, len + extra, n, 0));
+			assert_true(tu_spsc_check(buf, len + extra, n, 0));
 		} else {
-			tsp_fill(w, n, len);
+			tu_spsc_fill(w, n, len);
 			b.data = w;
 			b.len = len + extra + 1; /* longer than reserved */
 			assert_int_equal(shmbus_spsc_commit_bulk(x.p, &b, 1), -EINVAL);
 			b.len = len;
 			assert_int_equal(shmbus_spsc_commit_bulk(x.p, &b, 1), 0);
 			assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), (int)len);
-			assert_true(tsp_check(buf, len, n, 0));
+			assert_true(tu_spsc_check(buf, len, n, 0));
 		}
 	}
 	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 1), -EINVAL);
@@ -347,16 +347,16 @@ static void test_bursts(void **state)
 		unsigned want = (unsigned)(round % 16) + 1;
 
 		for (i = 0; i < want; i++)
-			bufs[i].len = tsp_len(n + i, 100) + 20;
+			bufs[i].len = tu_spsc_len(n + i, 100) + 20;
 		k = shmbus_spsc_reserve_burst_try(x.p, bufs, want);
 		assert_true(k >= 1 && k <= (int)want);
 		/* commit fewer than reserved now and then, and shorter */
 		m = round % 5 == 0 && k > 1 ? k - 1 : k;
 		for (i = 0; i < (unsigned)m; i++) {
-			size_t len = tsp_len(n + i, 100);
+			size_t len = tu_spsc_len(n + i, 100);
 
 			assert_true(len <= bufs[i].len);
-			tsp_fill(bufs[i].data, n + i, len);
+			tu_spsc_fill(bufs[i].data, n + i, len);
 			bufs[i].len = len;
 		}
 		assert_int_equal(shmbus_spsc_commit_bulk(x.p, bufs, (unsigned)m), 0);
@@ -367,7 +367,7 @@ static void test_bursts(void **state)
 			assert_true(k >= 1);
 			m = round % 3 == 0 && k > 1 ? k / 2 : k;
 			for (i = 0; i < (unsigned)m; i++)
-				assert_true(tsp_check(msgs[i].data, msgs[i].len, got + i, 100));
+				assert_true(tu_spsc_check(msgs[i].data, msgs[i].len, got + i, 100));
 			assert_int_equal(shmbus_spsc_release_burst(x.c, (unsigned)m), m);
 			got += (uint64_t)m;
 		}
@@ -419,7 +419,7 @@ static void test_release_burst_takes_what_fits(void **state)
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 4), -EAGAIN);
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 0), 0);
 	for (i = 0; i < 3; i++) {
-		tsp_fill(buf, (uint64_t)i, 40);
+		tu_spsc_fill(buf, (uint64_t)i, 40);
 		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
 	}
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 2), 2);
@@ -428,12 +428,12 @@ static void test_release_burst_takes_what_fits(void **state)
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 5), -EAGAIN);
 	/* fewer than there is, without a peek: the oldest */
 	for (i = 3; i < 5; i++) {
-		tsp_fill(buf, (uint64_t)i, 40);
+		tu_spsc_fill(buf, (uint64_t)i, 40);
 		assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
 	}
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
 	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 40);
-	assert_true(tsp_check(buf, 40, 4, 0));
+	assert_true(tu_spsc_check(buf, 40, 4, 0));
 	/* across the end of the ring: message, padding, message */
 	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 700), 0); /* 240..952 */
 	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 100), 0); /* pad, 1024.. */
@@ -555,21 +555,21 @@ static void test_msgsize(void **state)
 	assert_int_equal(shmbus_spsc_push_try(x.p, big, 1017), -EMSGSIZE);
 	assert_int_equal(shmbus_spsc_push(x.p, big, SIZE_MAX, -1), -EMSGSIZE);
 	/* the largest message fits an empty ring at offset 0 ... */
-	tsp_fill(big, 1, 1016);
+	tu_spsc_fill(big, 1, 1016);
 	assert_int_equal(shmbus_spsc_push_try(x.p, big, 1016), 0);
 	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), 0);
-	assert_true(tsp_check(d, len, 1, 0));
+	assert_true(tu_spsc_check(d, len, 1, 0));
 	assert_int_equal(shmbus_spsc_release(x.c), 0);
 	/* ... and from the middle of the ring: the padding in front of it is
 	 * published alone, freed by the consumer, then the message fits */
 	assert_int_equal(shmbus_spsc_push_try(x.p, big, 100), 0);
 	assert_true(shmbus_spsc_pop_try(x.c, big, 1016) == 100);
-	tsp_fill(big, 2, 1016);
+	tu_spsc_fill(big, 2, 1016);
 	assert_int_equal(shmbus_spsc_push_try(x.p, big, 1016), -EAGAIN);
 	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), -EAGAIN);
 	assert_int_equal(shmbus_spsc_push_try(x.p, big, 1016), 0);
 	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), 0);
-	assert_true(tsp_check(d, len, 2, 0));
+	assert_true(tu_spsc_check(d, len, 2, 0));
 	assert_int_equal(shmbus_spsc_release(x.c), 0);
 	pair_close(&x);
 	free(big);
@@ -605,7 +605,7 @@ static int child_produce_and_die(void *arg)
 	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
 		return 1;
 	for (i = 0; i < a->npush; i++) {
-		tsp_fill(buf, (uint64_t)i, 40);
+		tu_spsc_fill(buf, (uint64_t)i, 40);
 		if (shmbus_spsc_push_try(q, buf, 40))
 			return 2;
 	}
@@ -664,23 +664,23 @@ static void test_roles_busy_and_takeover(void **state)
 	assert_false(st.producer_alive);
 	assert_true(st.producer != 0);
 	assert_int_equal(shmbus_spsc_open(&x.p, x.name, SHMBUS_SPSC_PRODUCER), 0);
-	tsp_fill(buf, 5, 40);
+	tu_spsc_fill(buf, 5, 40);
 	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
 	for (i = 0; i < 6; i++) {
 		assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 40);
-		assert_true(tsp_check(buf, 40, (uint64_t)i, 0));
+		assert_true(tu_spsc_check(buf, 40, (uint64_t)i, 0));
 	}
 	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), -EAGAIN);
 
 	/* a consumer killed between peek and release: the next one gets the
 	 * message again (at-least-once) */
-	tsp_fill(buf, 77, 40);
+	tu_spsc_fill(buf, 77, 40);
 	assert_int_equal(shmbus_spsc_push_try(x.p, buf, 40), 0);
 	shmbus_spsc_close(x.c);
 	assert_int_equal(tu_wait(tu_spawn(child_peek_and_die, &a)), 1000 + SIGKILL);
 	assert_int_equal(shmbus_spsc_open(&x.c, x.name, SHMBUS_SPSC_CONSUMER), 0);
 	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), 40);
-	assert_true(tsp_check(buf, 40, 77, 0));
+	assert_true(tu_spsc_check(buf, 40, 77, 0));
 	pair_close(&x);
 }
 

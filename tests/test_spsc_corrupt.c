@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 struct pair {
@@ -355,10 +355,10 @@ static void test_random_scribbles(void **state)
 
 		pair_open(&x, "scrib", 1024);
 		for (i = 0; i < 200; i++) {
-			rnd = tsp_mix(rnd);
+			rnd = tu_spsc_mix(rnd);
 			switch (rnd % 8) {
 			case 0: /* a random word somewhere in the ring */
-				atomic_store(spsc_rec(x.c, (rnd >> 8) & ~(uint64_t)7), tsp_mix(rnd));
+				atomic_store(spsc_rec(x.c, (rnd >> 8) & ~(uint64_t)7), tu_spsc_mix(rnd));
 				break;
 			case 1: /* a plausible-looking header at the tail */
 				set_rec(&x, atomic_load(&x.sh->cons.tail), (uint32_t)(rnd >> 8) % 1100,
@@ -369,7 +369,7 @@ static void test_random_scribbles(void **state)
 					atomic_store(&x.sh->prod.head, atomic_load(&x.sh->prod.head) +
 									((rnd >> 16) % 64) * 8);
 				else if ((rnd >> 8) % 4 == 1)
-					atomic_store(&x.sh->cons.tail, tsp_mix(rnd) & ~(uint64_t)7);
+					atomic_store(&x.sh->cons.tail, tu_spsc_mix(rnd) & ~(uint64_t)7);
 				break;
 			default:
 				break;

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 struct pair {
@@ -47,7 +47,7 @@ static void push_n(struct shmbus_spsc *p, uint64_t first, unsigned n)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		tsp_fill(buf, first + i, 40);
+		tu_spsc_fill(buf, first + i, 40);
 		assert_int_equal(shmbus_spsc_push_try(p, buf, 40), 0);
 	}
 }
@@ -59,7 +59,7 @@ static void pop_n(struct shmbus_spsc *c, uint64_t first, unsigned n)
 
 	for (i = 0; i < n; i++) {
 		assert_int_equal(shmbus_spsc_pop_try(c, buf, sizeof(buf)), 40);
-		assert_true(tsp_check(buf, 40, first + i, 0));
+		assert_true(tu_spsc_check(buf, 40, first + i, 0));
 	}
 }
 
@@ -138,19 +138,19 @@ static void test_close_drain_eos(void **state)
 
 	/* every message committed before the close, by every call form */
 	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), 0);
-	assert_true(tsp_check(d, len, 4, 0));
+	assert_true(tu_spsc_check(d, len, 4, 0));
 	assert_int_equal(shmbus_spsc_peek(x.c, &d2, &len2, -1), 0);
 	assert_ptr_equal(d2, d);
 	assert_int_equal(len2, len);
 	assert_int_equal(shmbus_spsc_release(x.c), 0);
 	assert_int_equal(shmbus_spsc_pop(x.c, buf, sizeof(buf), -1), 40);
-	assert_true(tsp_check(buf, 40, 5, 0));
+	assert_true(tu_spsc_check(buf, 40, 5, 0));
 	/* the burst stops at the last message, not at the end of stream */
 	assert_int_equal(shmbus_spsc_peek_burst_try(x.c, msgs, 4), 2);
-	assert_true(tsp_check(msgs[1].data, msgs[1].len, 7, 0));
+	assert_true(tu_spsc_check(msgs[1].data, msgs[1].len, 7, 0));
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
 	assert_int_equal(shmbus_spsc_peek_burst(x.c, msgs, 4, -1), 1);
-	assert_true(tsp_check(msgs[0].data, msgs[0].len, 7, 0));
+	assert_true(tu_spsc_check(msgs[0].data, msgs[0].len, 7, 0));
 	/* still there until released */
 	assert_int_equal(shmbus_spsc_peek_try(x.c, &d, &len), 0);
 	assert_int_equal(shmbus_spsc_release_burst(x.c, 1), 1);
@@ -249,8 +249,8 @@ static void test_reopen(void **state)
 	/* and gets the new messages, by every producer form */
 	push_n(x.p, 2, 1);
 	assert_int_equal(shmbus_spsc_reserve_burst_try(x.p, bufs, 2), 2);
-	tsp_fill(bufs[0].data, 3, 40);
-	tsp_fill(bufs[1].data, 4, 40);
+	tu_spsc_fill(bufs[0].data, 3, 40);
+	tu_spsc_fill(bufs[1].data, 4, 40);
 	assert_int_equal(shmbus_spsc_commit_bulk(x.p, NULL, 2), 0);
 	pop_n(x.c, 2, 3);
 	assert_int_equal(shmbus_spsc_pop_try(x.c, buf, sizeof(buf)), -EAGAIN);
@@ -280,7 +280,7 @@ static int child_close_and_go(void *arg)
 	if (shmbus_spsc_open(&q, a->name, SHMBUS_SPSC_PRODUCER))
 		return 1;
 	for (i = 0; i < a->n; i++) {
-		tsp_fill(buf, i, 40);
+		tu_spsc_fill(buf, i, 40);
 		if (shmbus_spsc_push_try(q, buf, 40))
 			return 2;
 	}
@@ -380,7 +380,7 @@ static void *sleeper_main(void *arg)
 
 	for (i = 0; i < s->expect; i++) {
 		rc = take(s, buf, sizeof(buf));
-		if (rc != 40 || !tsp_check(buf, 40, i, 0)) {
+		if (rc != 40 || !tu_spsc_check(buf, 40, i, 0)) {
 			s->rc = rc < 0 ? rc : -EPROTO;
 			return NULL;
 		}
@@ -457,7 +457,7 @@ struct race {
 
 static unsigned round_msgs(unsigned round)
 {
-	return (unsigned)(tsp_mix(round) % 4);
+	return (unsigned)(tu_spsc_mix(round) % 4);
 }
 
 static void *race_producer(void *arg)
@@ -470,7 +470,7 @@ static void *race_producer(void *arg)
 
 	for (round = 0; round < r->rounds && rc == 0; round++) {
 		for (i = 0; i < round_msgs(round) && rc == 0; i++, seq++) {
-			tsp_fill(buf, seq, 40);
+			tu_spsc_fill(buf, seq, 40);
 			rc = shmbus_spsc_push(r->p, buf, 40, 60000);
 		}
 		if (rc == 0)
@@ -502,7 +502,7 @@ static void *race_consumer(void *arg)
 				continue;
 			if (rc == -SHMBUS_EEOS)
 				break;
-			if (rc != 40 || !tsp_check(buf, 40, seq, 0))
+			if (rc != 40 || !tu_spsc_check(buf, 40, seq, 0))
 				goto fail;
 			got++;
 			seq++;

@@ -11,14 +11,14 @@
 #include <stdlib.h>
 
 #include "spsc/spsc_internal.h"
-#include "test_spsc_util.h"
+#include "tu_spsc.h"
 #include "testutil.h"
 
 enum mode { NORMAL, NO_MEMBARRIER, SLICED };
 
 struct side {
 	const char *name;
-	const struct tsp_stream *s;
+	const struct tu_spsc_stream *s;
 	unsigned spin;
 	enum mode mode;
 	int rc;
@@ -42,7 +42,7 @@ static void *producer(void *arg)
 		return NULL;
 	force(q, x->mode);
 	shmbus_spsc_set_spin(q, x->spin);
-	x->rc = tsp_produce(x->s, q);
+	x->rc = tu_spsc_produce(x->s, q);
 	shmbus_spsc_close(q);
 	return NULL;
 }
@@ -57,7 +57,7 @@ static void *consumer(void *arg)
 		return NULL;
 	force(q, x->mode);
 	shmbus_spsc_set_spin(q, x->spin);
-	x->rc = tsp_consume(x->s, q);
+	x->rc = tu_spsc_consume(x->s, q);
 	shmbus_spsc_close(q);
 	return NULL;
 }
@@ -65,7 +65,7 @@ static void *consumer(void *arg)
 static void run(const char *what, bool blocking, unsigned spin, size_t cap, enum mode mode)
 {
 	const char *env = getenv("SHMBUS_SPSC_THREADS_COUNT");
-	struct tsp_stream s = {
+	struct tu_spsc_stream s = {
 		.count = env ? strtoull(env, NULL, 0) : tu_sanitized() ? 100000 : 1000000,
 		.max_len = 300,
 		.blocking = blocking,

@@ -1,10 +1,10 @@
 /*
- * test_mpmc_util.h - what the mpmc stream tests share: a self-checking
+ * tu_mpmc.h - what the mpmc stream tests share: a self-checking
  * message (producer, sequence, length-varying filler, checksum) and the
  * exactly-once / per-producer-order check over what consumers logged.
  */
-#ifndef SHMBUS_TEST_MPMC_UTIL_H
-#define SHMBUS_TEST_MPMC_UTIL_H
+#ifndef SHMBUS_TU_MPMC_H
+#define SHMBUS_TU_MPMC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 /* Message head; the filler after it is derived from (producer, seq). */
-struct tm_msg {
+struct tu_mpmc_msg {
 	uint32_t producer;
 	uint32_t len;      /* whole message, head included */
 	uint64_t seq;
@@ -22,12 +22,12 @@ struct tm_msg {
 };
 
 /* One delivery, as a consumer logs it. */
-struct tm_entry {
+struct tu_mpmc_entry {
 	uint32_t producer;
 	uint32_t seq;
 };
 
-static inline uint64_t tm_fnv(uint64_t h, const void *p, size_t n)
+static inline uint64_t tu_mpmc_fnv(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	size_t i;
@@ -39,18 +39,18 @@ static inline uint64_t tm_fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static inline uint64_t tm_checksum(const struct tm_msg *m)
+static inline uint64_t tu_mpmc_checksum(const struct tu_mpmc_msg *m)
 {
 	uint64_t h = UINT64_C(14695981039346656037);
 
-	h = tm_fnv(h, m, offsetof(struct tm_msg, check));
-	return tm_fnv(h, m + 1, m->len - sizeof(*m));
+	h = tu_mpmc_fnv(h, m, offsetof(struct tu_mpmc_msg, check));
+	return tu_mpmc_fnv(h, m + 1, m->len - sizeof(*m));
 }
 
 /* Build message (@producer, @seq) of a length between sizeof head and @max. */
-static inline size_t tm_build(void *buf, size_t max, uint32_t producer, uint64_t seq)
+static inline size_t tu_mpmc_build(void *buf, size_t max, uint32_t producer, uint64_t seq)
 {
-	struct tm_msg *m = buf;
+	struct tu_mpmc_msg *m = buf;
 	size_t len = sizeof(*m) + (size_t)((seq * 7 + producer) % (max - sizeof(*m) + 1));
 	unsigned char *f = (unsigned char *)(m + 1);
 	size_t i;
@@ -60,30 +60,30 @@ static inline size_t tm_build(void *buf, size_t max, uint32_t producer, uint64_t
 	m->seq = seq;
 	for (i = 0; i < len - sizeof(*m); i++)
 		f[i] = (unsigned char)(seq + producer * 13 + i);
-	m->check = tm_checksum(m);
+	m->check = tu_mpmc_checksum(m);
 	return len;
 }
 
 /* Whether (@buf, @len) is an intact message. */
-static inline bool tm_valid(const void *buf, size_t len)
+static inline bool tu_mpmc_valid(const void *buf, size_t len)
 {
-	struct tm_msg m;
+	struct tu_mpmc_msg m;
 
 	if (len < sizeof(m))
 		return false;
 	memcpy(&m, buf, sizeof(m));
 	if (m.len != len)
 		return false;
-	return tm_checksum(buf) == m.check;
+	return tu_mpmc_checksum(buf) == m.check;
 }
 
 /*
- * tm_check_logs - every (p, s) for s < @sent[p] must appear exactly once in
+ * tu_mpmc_check_logs - every (p, s) for s < @sent[p] must appear exactly once in
  * the @nlogs logs (log i has @counts[i] entries), and within each log each
  * producer's sequence numbers must increase.  Returns 0, or a short reason
  * in @why (and a nonzero value).
  */
-static inline int tm_check_logs(const struct tm_entry *const *logs, const uint64_t *counts,
+static inline int tu_mpmc_check_logs(const struct tu_mpmc_entry *const *logs, const uint64_t *counts,
 				unsigned nlogs, const uint64_t *sent, unsigned nprod,
 				char *why, size_t whylen)
 {
@@ -105,7 +105,7 @@ static inline int tm_check_logs(const struct tm_entry *const *logs, const uint64
 		for (p = 0; p < nprod; p++)
 			last[p] = -1;
 		for (j = 0; j < counts[i]; j++) {
-			const struct tm_entry *e = &logs[i][j];
+			const struct tu_mpmc_entry *e = &logs[i][j];
 
 			if (e->producer >= nprod || e->seq >= sent[e->producer]) {
 				snprintf(why, whylen, "log %u: unknown message %u/%u", i,

@@ -1,10 +1,10 @@
 /*
- * test_manager_util.h - helpers shared by the manager and gc tests:
+ * tu_manager.h - helpers shared by the manager and gc tests:
  * existence checks with a generous upper bound, and hand-built blocks with a
  * shmbus header (the manager must not depend on the ring code).
  */
-#ifndef SHMBUS_TEST_MANAGER_UTIL_H
-#define SHMBUS_TEST_MANAGER_UTIL_H
+#ifndef SHMBUS_TU_MANAGER_H
+#define SHMBUS_TU_MANAGER_H
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,15 +19,15 @@
 #include "testutil.h"
 
 /* A stable copy of tu_name(@what) (tu_name's buffers are recycled). */
-#define TM_NAME(var, what)                          \
+#define TU_MGR_NAME(var, what)                          \
 	char var[SHMBUS_NAME_MAX + 1];              \
 	snprintf(var, sizeof(var), "%s", tu_name(what))
 
 /* Upper bound for "eventually": generous so load never makes a test flaky;
  * the assertion is that the thing happens, not how fast. */
-#define TM_EVENTUALLY_MS 10000
+#define TU_MGR_EVENTUALLY_MS 10000
 
-static inline bool tm_exists(const char *name)
+static inline bool tu_mgr_exists(const char *name)
 {
 	int dir = open("/dev/shm", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	bool there = dir >= 0 && faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
@@ -37,7 +37,7 @@ static inline bool tm_exists(const char *name)
 	return there;
 }
 
-static inline void tm_nap_ms(int ms)
+static inline void tu_mgr_nap_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
@@ -45,7 +45,7 @@ static inline void tm_nap_ms(int ms)
 }
 
 /* Names in /dev/shm starting with @prefix. */
-static inline int tm_count_prefixed(const char *prefix)
+static inline int tu_mgr_count_prefixed(const char *prefix)
 {
 	size_t len = strlen(prefix);
 	struct dirent *e;
@@ -62,40 +62,40 @@ static inline int tm_count_prefixed(const char *prefix)
 
 /* Wait until no name starting with @prefix is left (within the bound);
  * returns how many are left then. */
-static inline int tm_wait_prefix_gone(const char *prefix)
+static inline int tu_mgr_wait_prefix_gone(const char *prefix)
 {
 	int waited, n;
 
-	for (waited = 0; (n = tm_count_prefixed(prefix)) != 0 && waited < TM_EVENTUALLY_MS;
+	for (waited = 0; (n = tu_mgr_count_prefixed(prefix)) != 0 && waited < TU_MGR_EVENTUALLY_MS;
 	     waited += 10)
-		tm_nap_ms(10);
+		tu_mgr_nap_ms(10);
 	return n;
 }
 
 /* Wait until none of @names exists; true if so within the bound. */
-static inline bool tm_wait_gone(const char *const *names, int n)
+static inline bool tu_mgr_wait_gone(const char *const *names, int n)
 {
 	int waited, i;
 
-	for (waited = 0; waited <= TM_EVENTUALLY_MS; waited += 10) {
-		for (i = 0; i < n && !tm_exists(names[i]); i++) {
+	for (waited = 0; waited <= TU_MGR_EVENTUALLY_MS; waited += 10) {
+		for (i = 0; i < n && !tu_mgr_exists(names[i]); i++) {
 		}
 		if (i == n)
 			return true;
-		tm_nap_ms(10);
+		tu_mgr_nap_ms(10);
 	}
 	return false;
 }
 
 /* Wait until process @id is gone (zombies count as gone). */
-static inline bool tm_wait_dead(shmbus_ident_t id)
+static inline bool tu_mgr_wait_dead(shmbus_ident_t id)
 {
 	int waited;
 
-	for (waited = 0; waited <= TM_EVENTUALLY_MS; waited += 10) {
+	for (waited = 0; waited <= TU_MGR_EVENTUALLY_MS; waited += 10) {
 		if (!shmbus_proc_alive(id))
 			return true;
-		tm_nap_ms(10);
+		tu_mgr_nap_ms(10);
 	}
 	return false;
 }
@@ -105,7 +105,7 @@ static inline bool tm_wait_dead(shmbus_ident_t id)
  * layout version 0, which no ring code accepts: only the common header
  * matters here) and a participant table of @nparts entries.
  */
-static inline struct shmbus_block *tm_layout(const char *name, uint32_t nparts)
+static inline struct shmbus_block *tu_mgr_layout(const char *name, uint32_t nparts)
 {
 	struct layout_desc d = { .kind = SHMBUS_KIND_MPMC, .version = 0,
 					.total_size = 4096,
@@ -122,7 +122,7 @@ static inline struct shmbus_block *tm_layout(const char *name, uint32_t nparts)
 }
 
 /* The guardian named in the header of block @name (0 if none or no header). */
-static inline shmbus_ident_t tm_header_manager(const char *name)
+static inline shmbus_ident_t tu_mgr_header_manager(const char *name)
 {
 	struct shmbus_block_info info;
 	struct shmbus_block *b;
@@ -137,7 +137,7 @@ static inline shmbus_ident_t tm_header_manager(const char *name)
 }
 
 /* Validate @doc against tools/schema/@schema (see tu_schema_check()). */
-static inline void tm_validate(const char *schema, const char *doc)
+static inline void tu_mgr_validate(const char *schema, const char *doc)
 {
 	assert_int_equal(tu_schema_check(schema, doc), 0);
 }

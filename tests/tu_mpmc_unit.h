@@ -1,14 +1,14 @@
 /*
- * test_mpmc_unit.h - what the one-process mpmc unit tests share: make a
+ * tu_mpmc_unit.h - what the one-process mpmc unit tests share: make a
  * ring, open a handle, read the stats, each failing the test on error.
  * Include after <cmocka.h> and testutil.h.
  */
-#ifndef SHMBUS_TEST_MPMC_UNIT_H
-#define SHMBUS_TEST_MPMC_UNIT_H
+#ifndef SHMBUS_TU_MPMC_UNIT_H
+#define SHMBUS_TU_MPMC_UNIT_H
 
 #include "shmbus/mpmc.h"
 
-static inline const char *make_ring(const char *what, uint32_t slots, uint32_t slot_size,
+static inline const char *tu_mpmc_make(const char *what, uint32_t slots, uint32_t slot_size,
 				    uint32_t liveness_ms, uint32_t participants)
 {
 	struct shmbus_mpmc_params p = {
@@ -23,7 +23,7 @@ static inline const char *make_ring(const char *what, uint32_t slots, uint32_t s
 	return name;
 }
 
-static inline struct shmbus_mpmc *open_as(const char *name, enum shmbus_mpmc_role role)
+static inline struct shmbus_mpmc *tu_mpmc_open_as(const char *name, enum shmbus_mpmc_role role)
 {
 	struct shmbus_mpmc *h = NULL;
 
@@ -32,7 +32,7 @@ static inline struct shmbus_mpmc *open_as(const char *name, enum shmbus_mpmc_rol
 	return h;
 }
 
-static inline struct shmbus_mpmc_stats stats_of(struct shmbus_mpmc *h)
+static inline struct shmbus_mpmc_stats tu_mpmc_stats_of(struct shmbus_mpmc *h)
 {
 	struct shmbus_mpmc_stats st;
 

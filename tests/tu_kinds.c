@@ -1,7 +1,7 @@
 /*
- * kinds_util.c - see kinds_util.h.
+ * tu_kinds.c - see tu_kinds.h.
  */
-#include "kinds_util.h"
+#include "tu_kinds.h"
 #include "testutil.h"
 
 static void make_spsc(const char *name)
@@ -77,7 +77,7 @@ static void make_pylist(const char *name)
 	assert_int_equal(tu_run(argv, NULL, NULL, NULL), 0);
 }
 
-void kinds_make(struct kinds *k)
+void tu_kinds_make(struct kinds *k)
 {
 	struct shmbus_block *b;
 
@@ -97,7 +97,7 @@ void kinds_make(struct kinds *k)
 	make_pylist(k->pylist);
 }
 
-char *kinds_tool_json(const char *a1, const char *a2, const char *a3)
+char *tu_kinds_tool_json(const char *a1, const char *a2, const char *a3)
 {
 	const char *argv[] = { tu_tool(), a1, a2, a3, NULL };
 	char *out, *err;

@@ -1,17 +1,17 @@
 /*
- * kinds_util.h - one block of every kind, in a known state, for the tests
+ * tu_kinds.h - one block of every kind, in a known state, for the tests
  * that check the tool's JSON output (schema validation, golden files).
  */
-#ifndef SHMBUS_TEST_KINDS_UTIL_H
-#define SHMBUS_TEST_KINDS_UTIL_H
+#ifndef SHMBUS_TU_KINDS_H
+#define SHMBUS_TU_KINDS_H
 
-/* Block names made by kinds_make(), by kind. */
+/* Block names made by tu_kinds_make(), by kind. */
 struct kinds {
 	const char *raw, *spsc, *mpmc, *bcast, *slots, *pylist;
 };
 
 /*
- * kinds_make - create, under names unique to this test (tu_name()):
+ * tu_kinds_make - create, under names unique to this test (tu_name()):
  *  raw:    4096 bytes, "not ours" written at offset 0
  *  spsc:   4096-byte ring holding "a" and "bb", one message of 1 byte consumed
  *  mpmc:   8 slots of 64 bytes holding "hi"
@@ -21,9 +21,9 @@ struct kinds {
  *  pylist: ShareableList([1, "x", None]) made by python3 (needs tu_python())
  * Every process that touched them has closed its handles.
  */
-void kinds_make(struct kinds *k);
+void tu_kinds_make(struct kinds *k);
 
 /* Run the tool; returns its stdout (malloc'd) and asserts exit status 0. */
-char *kinds_tool_json(const char *a1, const char *a2, const char *a3);
+char *tu_kinds_tool_json(const char *a1, const char *a2, const char *a3);
 
 #endif
