@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev               # libFuzzer target, clang sanitizer runtimes
   libck-dev                              # Concurrency Kit: a peer in the MPMC bench
   libzmq3-dev                            # ZeroMQ: a peer in the broadcast bench
+  libnats-dev nats-server                # NATS: shmbus bridge (optional) and its tests
 )
 
 missing=()

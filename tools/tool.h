@@ -36,6 +36,9 @@ int tool_create_mpmc(int argc, char **argv);
 /* `shmbus create broadcast` (cmd_bcast.c). */
 int tool_create_bcast(int argc, char **argv);
 
+/* `shmbus bridge` (cmd_bridge.c, tools/bridge/). */
+extern const struct tool_cmd cmd_bridge;
+
 /* "shmbus: NAME: what: text of code" on stderr; returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
 /* "shmbus CMD: message" + "see shmbus CMD --help" on stderr; returns TOOL_USAGE. */
