@@ -24,6 +24,7 @@ static const char *nats_server;
 struct server {
 	pid_t pid;
 	int port, mport;
+	int own_subs;   /* subscriptions of the server itself, once ready */
 	char url[64];
 	char dir[64];
 };
@@ -90,9 +91,12 @@ static int monitor(const struct server *s, const char *path, const char *key)
 	return at ? atoi(at + strlen(quoted)) : -1;
 }
 
+/* Subscriptions beyond the server's own (its system account has some). */
 static int subscriptions(const struct server *s)
 {
-	return monitor(s, "/subsz", "num_subscriptions");
+	int n = monitor(s, "/subsz", "num_subscriptions");
+
+	return n < 0 ? n : n - s->own_subs;
 }
 
 /* Whether the client port takes connections. */
@@ -135,17 +139,19 @@ static void server_start(struct server *s, const char *const *extra)
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		int null = open(getenv("MP_BRIDGE_SERVER_LOG") ? getenv("MP_BRIDGE_SERVER_LOG") : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		dup2(null, 1);
 		dup2(null, 2);
 		execv(nats_server, (char *const *)argv);
 		_exit(127);
 	}
+	s->own_subs = 0;
 	for (tries = 0; subscriptions(s) < 0 || !client_port_up(s); tries++) {
 		assert_true(tries < 1000); /* 10 s: a server that never starts */
 		nap_ms(10);
 	}
+	s->own_subs = subscriptions(s);
 }
 
 /* Stop the server (SIGKILL: the tests never need a clean shutdown). */
@@ -435,6 +441,7 @@ static void test_server_restart(void **state)
 		in = spawn(in_argv, NULL, in_err);
 		wait_subscriptions(&servers[0], 1);
 		out = spawn(out_argv, NULL, out_err);
+		wait_server(&servers[0], 2, true);
 		sub = spawn(sub_argv, sub_out, NULL);
 		/* Two halves, numbered 1..n, the server restarted between. */
 		first = malloc((size_t)n * 16);
@@ -508,5 +515,7 @@ int main(void)
 	}
 	free(err);
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("MP_BRIDGE_ONLY")) /* one test by name, when debugging */
+		cmocka_set_test_filter(getenv("MP_BRIDGE_ONLY"));
 	return cmocka_run_group_tests_name("bridge", tests, NULL, NULL);
 }
