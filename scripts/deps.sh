@@ -15,6 +15,7 @@ packages=(
   python3-dev python3-numpy              # the Python package (optional: skipped without)
   libmicrohttpd-dev                      # shmbus serve (optional: metrics over HTTP)
   prometheus curl                        # promtool checks shmbus metrics; tests scrape serve
+  libnats-dev nats-server                # NATS: shmbus bridge (optional) and its tests
 )
 
 missing=()

@@ -15,7 +15,7 @@ static const struct tool_cmd *const commands[] = {
 	&cmd_ls, &cmd_inspect, &cmd_watch, &cmd_create, &cmd_rm, &cmd_gc,
 	&cmd_get, &cmd_set,
 	&cmd_pub, &cmd_sub,
-	&cmd_metrics, &cmd_serve, &cmd_record, &cmd_replay,
+	&cmd_metrics, &cmd_serve, &cmd_record, &cmd_replay, &cmd_bridge,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

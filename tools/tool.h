@@ -39,6 +39,9 @@ int tool_create_bcast(int argc, char **argv);
  * `shmbus record`, `shmbus replay` (cmd_record.c). */
 extern const struct tool_cmd cmd_metrics, cmd_serve, cmd_record, cmd_replay;
 
+/* `shmbus bridge` (cmd_bridge.c, tools/bridge/). */
+extern const struct tool_cmd cmd_bridge;
+
 /* "shmbus: NAME: what: text of code" on stderr (NAME escaped, "timed out"
  * for -ETIMEDOUT; @name and @what may be NULL); returns TOOL_ERR. */
 int tool_fail(const char *name, const char *what, int code);
