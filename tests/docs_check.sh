@@ -52,16 +52,19 @@ complete_words() { # complete_words WORD... : what TAB offers for the last word
 		 printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$tool" "$@"
 }
 expect() { # expect WANT WORD... : WANT is among the completions of WORD...
-	local want=$1; shift
-	complete_words "$@" | grep -qxF -- "$want" ||
-		fail "completing '$*' does not offer $want (got: $(complete_words "$@" | tr '\n' ' '))"
+	local want=$1 got; shift
+	# Captured first: grep -q would stop reading early, and pipefail
+	# would then count the writer's SIGPIPE as a failure.
+	got=$(complete_words "$@")
+	grep -qxF -- "$want" <<<"$got" ||
+		fail "completing '$*' does not offer $want (got: $(tr '\n' ' ' <<<"$got"))"
 }
 expect inspect in
 expect gc g
 expect spsc create sp
 expect --dry-run gc --dr
 expect --capacity create spsc x --cap
-complete_words zzz-no-such | grep -q . && fail "completion offers commands that do not exist"
+[ -z "$(complete_words zzz-no-such)" ] || fail "completion offers commands that do not exist"
 
 name=docs-check-$$
 "$tool" create block "$name" --size 4K
