@@ -198,24 +198,6 @@ static pid_t spawn(const char *const argv[], const char *outfile, const char *er
 	return pid;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void tmpfile_name(char *buf, size_t size, const char *what)
 {
 	snprintf(buf, size, "/tmp/%s.%s", tu_name("bridge"), what);
@@ -298,13 +280,13 @@ static void round_trip(const char *src, const char *dst, unsigned n)
 	assert_int_equal(tu_wait(out), 0);
 	assert_int_equal(tu_wait(in), 0);
 	assert_int_equal(tu_wait(sub), 0);
-	got = slurp(sub_out);
+	got = tu_read_file(sub_out, NULL);
 	assert_string_equal(got, input);
-	err = slurp(out_err);
+	err = tu_read_file(out_err, NULL);
 	assert_int_equal(counter(err, "forwarded"), n);
 	assert_int_equal(counter(err, "dropped"), 0);
 	free(err);
-	err = slurp(in_err);
+	err = tu_read_file(in_err, NULL);
 	assert_int_equal(counter(err, "forwarded"), n);
 	assert_int_equal(counter(err, "dropped"), 0);
 	free(err);
@@ -402,7 +384,7 @@ static void test_sigterm(void **state)
 	kill(in, SIGTERM);
 	assert_int_equal(tu_wait(out), 0);
 	assert_int_equal(tu_wait(in), 0);
-	err = slurp(err_file);
+	err = tu_read_file(err_file, NULL);
 	assert_int_equal(counter(err, "forwarded"), 0);
 	free(err);
 	unlink(err_file);
@@ -464,7 +446,7 @@ static void test_server_restart(void **state)
 	assert_int_equal(tu_wait(out), 0);
 	assert_int_equal(tu_wait(in), 0);
 	assert_int_equal(tu_wait(sub), 0);
-	got = slurp(sub_out);
+	got = tu_read_file(sub_out, NULL);
 	for (line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
 		unsigned v = (unsigned)strtoul(line, NULL, 10);
 
@@ -472,10 +454,10 @@ static void test_server_restart(void **state)
 		prev = v;
 		seen++;
 	}
-	err = slurp(in_err);
+	err = tu_read_file(in_err, NULL);
 	assert_int_equal(seen + counter(err, "dropped"), n);
 	free(err);
-	err = slurp(out_err);
+	err = tu_read_file(out_err, NULL);
 	assert_true(counter(err, "reconnects") >= 1);
 	free(err);
 	free(got);

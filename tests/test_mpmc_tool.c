@@ -56,23 +56,6 @@ static pid_t tool_bg(const char *outfile, const char *a1, const char *a2, const 
 	return pid;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 static void test_create_usage(void **state)
 {
 	const char *name = tu_name("create");
@@ -170,8 +153,8 @@ static void test_pub_sub_many(void **state)
 	assert_int_equal(tool("", NULL, NULL, "pub", name, NULL), 0);
 	assert_int_equal(tu_wait(s1), 0);
 	assert_int_equal(tu_wait(s2), 0);
-	o1 = slurp(f1);
-	o2 = slurp(f2);
+	o1 = tu_read_file(f1, NULL);
+	o2 = tu_read_file(f2, NULL);
 	n = check_output(o1, seen) + check_output(o2, seen);
 	assert_int_equal(n, 2000);
 	unlink(f1);
@@ -220,7 +203,7 @@ static void test_end_of_stream(void **state)
 	usleep(100000);
 	assert_int_equal(tool("d\n", NULL, NULL, "pub", name, NULL), 0);
 	assert_int_equal(tu_wait(sub), 0);
-	out = slurp(f);
+	out = tu_read_file(f, NULL);
 	assert_string_equal(out, "d\n");
 	free(out);
 	unlink(f);
@@ -308,7 +291,7 @@ static void test_inspect(void **state)
 	assert_int_equal(tool("w\n", NULL, NULL, "pub", name, NULL),
 			 0);
 	assert_int_equal(tu_wait(sub), 0);
-	out = slurp(f);
+	out = tu_read_file(f, NULL);
 	assert_string_equal(out, "x\ny\nz\nw\n");
 	free(out);
 	unlink(f);

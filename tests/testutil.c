@@ -278,6 +278,7 @@ char *tu_read_file(const char *path, size_t *len)
 	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	buf[n] = '\0';
 	fclose(f);
-	*len = (size_t)n;
+	if (len)
+		*len = (size_t)n;
 	return buf;
 }

@@ -83,7 +83,7 @@ const char *tu_python_with(const char *module);
 int tu_schema_check(const char *schema, const char *doc);
 
 /* The whole file @path, malloc'd (with a NUL after it), its size in
- * *@len; asserts that it can be read. */
+ * *@len (unless @len is NULL); asserts that it can be read. */
 char *tu_read_file(const char *path, size_t *len);
 
 /* Whether this build runs under a sanitizer (tests then use smaller loads). */
