@@ -205,6 +205,13 @@ static void test_inspect_readable(void **state)
 	assert_non_null(strstr(out, "gc keeps it (persistent)"));
 	assert_non_null(strstr(out, "participants: none"));
 	assert_true(strstr(out, "gc keeps it") < strstr(out, "\nring:"));
+	/* The ring in reading order, not alphabetical: size, traffic, end,
+	 * holders, positions, waits. */
+	assert_true(strstr(out, "  capacity:") < strstr(out, "  msgs_in:"));
+	assert_true(strstr(out, "  msgs_in:") < strstr(out, "  bytes_in:"));
+	assert_true(strstr(out, "  bytes_in:") < strstr(out, "  eos:"));
+	assert_true(strstr(out, "  eos:") < strstr(out, "  head:"));
+	assert_true(strstr(out, "  head:") < strstr(out, "  empty_waits:"));
 	free(out);
 }
 

@@ -13,9 +13,41 @@
 #include "text.h"
 
 
+/*
+ * The order people read a block's state in: what it is, how full, what went
+ * through, how it ended, who holds it, then the positions and the waits.
+ * Keys not listed follow in alphabetical order (the JSON itself stays
+ * sorted).
+ */
+static const char *const key_order[] = {
+	"policy", "capacity", "slots", "slot_size", "max_message", "length",
+	"used", "occupancy", "free", "msgs_in", "msgs_out", "bytes_in", "bytes_out",
+	"lost", "recovered", "dropped", "eos", "ended", "producers_open",
+	"producers_closed", "reopens", "corrupt", "producer", "consumer",
+	"subscribers_max", "subscribers", "head", "tail", "seq", "full_waits",
+	"empty_waits", "waiting_producer", "waiting_producers", "waiting_consumers",
+	"waiting_subscribers", "wakes", "evicted", "liveness_ms",
+};
+
+static size_t key_rank(const char *key)
+{
+	size_t i, n = sizeof(key_order) / sizeof(key_order[0]);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(key, key_order[i]) == 0)
+			return i;
+	}
+	return n;
+}
+
 static int key_cmp(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const char *ka = *(const char *const *)a, *kb = *(const char *const *)b;
+	size_t ra = key_rank(ka), rb = key_rank(kb);
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return strcmp(ka, kb);
 }
 
 static void print_scalar(FILE *to, json_t *v)
