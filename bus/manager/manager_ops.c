@@ -25,12 +25,17 @@
  * dies, whatever killed it (SIGTERM, SIGQUIT, SIGUSR1... all kill it, see
  * guard_signals()), and ours then polls as hung up.  One poll(2) with no
  * wait per list operation; nothing is read, so a pending reply stays.
+ * /proc is asked too: a guardian with threads (a sanitizer runtime's) is
+ * already a zombie, dead to everyone else, while its last thread still
+ * holds the socket open; we must not say otherwise.
  */
 static bool guardian_gone(const struct shmbus_manager *m)
 {
 	struct pollfd p = { .fd = m->sock, .events = POLLRDHUP };
 
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)))
+		return true;
+	return m->guardian != SHMBUS_IDENT_NONE && !shmbus_proc_alive(m->guardian);
 }
 
 /* Lock @m for a list operation; on success the caller must unlock. */
