@@ -512,5 +512,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_consumer_replaced_while_producer_sleeps, tu_teardown),
 	};
 
+	/* scripts/torture.sh: only the kill torture */
+	if (tu_torture_seconds())
+		cmocka_set_test_filter("test_*_killed");
 	return cmocka_run_group_tests_name("mp_spsc_kill", tests, NULL, NULL);
 }
