@@ -11,7 +11,9 @@
  *    subscriber processes (pop, peek + release, peek_burst + release_burst)
  *    check that every message returned as valid is intact (bcast_msg.h);
  *  - reliable, subscribers killed (SIGKILL) at random moments: the producer
- *    is held at most about the liveness timeout each time and completes;
+ *    is held at most about the liveness timeout each time and completes
+ *    (for SHMBUS_TORTURE_SECONDS, round after round, with the common
+ *    torture summary line; its stall is the producer's longest push);
  *  - a producer killed mid-stream: subscribers still read everything it
  *    committed;
  *  - end of stream reaches a subscriber asleep in a blocking peek.
@@ -20,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +44,7 @@ struct job {
 	enum shmbus_bcast_from from;
 	int hold_ms;           /* producer: pause after this many (0: none) */
 	bool must_drop;        /* lossy reader: fail unless it dropped some */
+	uint64_t *max_push_ms; /* producer: longest push (shared map), or NULL */
 };
 
 /* Push @count messages in bursts, then close the stream. */
@@ -63,9 +67,13 @@ static int produce(void *arg)
 			bufs[i].data = data[i];
 			bufs[i].len = bcast_msg_len(seq + i);
 		}
+		uint64_t t0 = tu_now_ms();
+
 		rc = shmbus_bcast_push_burst(p, bufs, n, 30000);
 		if (rc < 0)
 			return bfail("producer", "push_burst", seq, rc);
+		if (j->max_push_ms && tu_now_ms() - t0 > *j->max_push_ms)
+			*j->max_push_ms = tu_now_ms() - t0;
 		seq += (uint64_t)rc;
 	}
 	rc = shmbus_bcast_close_stream(p);
@@ -305,20 +313,27 @@ static int victim(void *arg)
 	return 0;
 }
 
-static void reliable_killed_subscribers(void **state)
+/*
+ * One round of reliable_killed_subscribers, added to @sum: the subscriber
+ * that stays checks every message arrives once, in order (so nothing is
+ * lost, nothing duplicated); the block counts every message in.
+ */
+static void killed_subscribers_once(struct tu_torture *sum, uint64_t *max_push_ms)
 {
 	struct job j = {
 		.name = tu_name("kill"),
 		.count = tu_sanitized() ? 100000 : 1000000,
 		.from = SHMBUS_BCAST_FROM_OLDEST,
+		.max_push_ms = max_push_ms,
 	};
 	struct shmbus_bcast_params prm = { .capacity = 1 << 14, .subscribers = 4,
 					   .liveness_ms = 100 };
+	struct shmbus_bcast_stats bst;
+	struct shmbus_bcast *me;
 	pid_t sub, prod, v;
 	int i, st;
 
-	(void)state;
-	srand((unsigned)getpid());
+	*max_push_ms = 0;
 	assert_int_equal(shmbus_bcast_create(j.name, &prm), 0);
 	sub = tu_spawn(subscribe_all, &j);
 	wait_joined(j.name, 1);
@@ -329,12 +344,39 @@ static void reliable_killed_subscribers(void **state)
 		kill(v, SIGKILL);
 		st = tu_wait(v);
 		assert_true(st == 1000 + SIGKILL || st == 0);
+		sum->kills += st != 0;
 	}
 	/* The producer completes (its pushes wait at most 30 s each, a dead
 	 * subscriber holds it for about 100 ms). */
 	assert_int_equal(tu_wait(prod), 0);
 	assert_int_equal(tu_wait(sub), 0);
+	assert_int_equal(shmbus_bcast_subscribe(&me, j.name, SHMBUS_BCAST_FROM_NEXT), 0);
+	assert_int_equal(shmbus_bcast_stats(me, &bst), 0);
+	assert_int_equal(bst.msgs_in, j.count);
+	assert_true(bst.closed);
+	shmbus_bcast_close(me);
+	sum->rounds++;
+	sum->messages += j.count;
+	tu_torture_stall(sum, *max_push_ms);
 	assert_int_equal(shmbus_block_unlink(j.name), 0);
+}
+
+/* Once in CI; for SHMBUS_TORTURE_SECONDS with it set (scripts/torture.sh). */
+static void reliable_killed_subscribers(void **state)
+{
+	struct tu_torture sum = { 0 };
+	uint64_t *max_push_ms, t0 = tu_now_ms();
+
+	(void)state;
+	srand((unsigned)getpid());
+	max_push_ms = mmap(NULL, sizeof(*max_push_ms), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(max_push_ms != MAP_FAILED);
+	do
+		killed_subscribers_once(&sum, max_push_ms);
+	while (tu_now_ms() - t0 < (uint64_t)tu_torture_seconds() * 1000);
+	munmap(max_push_ms, sizeof(*max_push_ms));
+	tu_torture_print("broadcast", &sum);
 }
 
 /* Push forever (reliable, no subscriber holds it for long). */
@@ -460,5 +502,8 @@ int main(void)
 		cmocka_unit_test_teardown(stream_reliable, tu_teardown),
 	};
 
+	/* scripts/torture.sh: only the kill torture */
+	if (tu_torture_seconds())
+		cmocka_set_test_filter("reliable_killed_subscribers");
 	return cmocka_run_group_tests(tests, NULL, tu_teardown);
 }

@@ -32,7 +32,8 @@
  * A producer's record `next_seq` is the one message it may have in flight.
  *
  * SHMBUS_TORTURE_ROUNDS overrides the number of rounds (default 200, 100
- * under sanitizers).  The liveness timeout is 20 ms (50 ms sanitized).
+ * under sanitizers); SHMBUS_TORTURE_SECONDS runs batches of rounds for that
+ * long instead (scripts/torture.sh), then prints the common summary line.  The liveness timeout is 20 ms (50 ms sanitized).
  */
 #include <errno.h>
 #include <sys/resource.h>
@@ -245,13 +246,7 @@ struct checker {
 	unsigned agent_kills;       /* recoverers killed mid-recovery */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#define now_ms tu_now_ms
 
 /* Messages lost with the claims of incarnation @id's entry (all owners). */
 static uint64_t entry_lost(struct checker *c, uint32_t id)
@@ -616,9 +611,9 @@ static void one_round(struct checker *c, unsigned round, uint32_t *prod, uint32_
 	assert_alive(cons, NCONS);
 }
 
-static void test_torture(void **state)
+/* One batch of @rounds rounds on a fresh ring, added to @sum. */
+static void torture_batch(unsigned rounds, struct tu_torture *sum)
 {
-	const unsigned rounds = rounds_wanted();
 	const unsigned liveness = tu_sanitized() ? 50 : 20;
 	const uint32_t maxrec = 2 + NPROD + NCONS + 2 * rounds; /* up to two kills a round */
 	struct shmbus_mpmc_params p = {
@@ -635,9 +630,8 @@ static void test_torture(void **state)
 	size_t bytes;
 	unsigned i, r;
 
-	(void)state;
 	assert_true(p.participants <= SHMBUS_MPMC_PARTICIPANTS_MAX);
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	srand((unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)now_ms());
 	ring_name = tu_name("torture");
 	assert_int_equal(shmbus_mpmc_create(ring_name, &p), 0);
 	bytes = sizeof(*sh) + (maxrec + 1) * sizeof(struct wrec) + cap * sizeof(struct lentry);
@@ -703,10 +697,39 @@ static void test_torture(void **state)
 	       c.random_losses, c_traffic_kills, c.agent_kills, c.slow_checks,
 	       c.zombies, (unsigned long long)c.delivered, (unsigned long long)st.lost,
 	       (unsigned long long)st.recovered, (unsigned long long)c.max_stall_ms, liveness);
+	sum->rounds += rounds;
+	sum->kills += c.parked + c.random_kills + c.agent_kills;
+	sum->messages += c.delivered;
+	sum->lost += st.lost; /* == missing, checked every round */
+	tu_torture_stall(sum, c.max_stall_ms);
 	shmbus_mpmc_close(c.h);
+	assert_int_equal(shmbus_block_unlink(ring_name), 0);
 	free(c.seen);
 	free(c.last);
 	munmap(sh, bytes);
+}
+
+/*
+ * The short CI mode: one batch.  With SHMBUS_TORTURE_SECONDS, batches of 50
+ * rounds (each on a fresh ring: the checker's tables grow with the rounds)
+ * until the time is up.  A duplicate fails the round, so the summary's
+ * duplicates is 0 whenever it is printed.
+ */
+static void test_torture(void **state)
+{
+	const unsigned secs = tu_torture_seconds();
+	const uint64_t t0 = now_ms();
+	struct tu_torture sum = { 0 };
+
+	(void)state;
+	if (!secs) {
+		torture_batch(rounds_wanted(), &sum);
+	} else {
+		do
+			torture_batch(50, &sum);
+		while (now_ms() - t0 < (uint64_t)secs * 1000);
+	}
+	tu_torture_print("mpmc", &sum);
 }
 
 int main(void)

@@ -11,6 +11,9 @@
  * Consumer killed: the next consumer starts at the message the dead one was
  * holding (peeked, not released) or right after the last it released:
  * at-least-once, never a gap.
+ *
+ * SHMBUS_TORTURE_SECONDS: each of the two kill tests runs for half that
+ * time, then the common torture summary line is printed.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -113,6 +116,15 @@ static int take(struct shmbus_spsc *q, uint64_t *next, int ms)
 	return 0;
 }
 
+/* The summary of both kill tests (the common torture line). */
+static struct tu_torture sum;
+
+/* Half the torture time, in ms, for each kill test (0: CI mode). */
+static uint64_t half_ms(void)
+{
+	return (uint64_t)tu_torture_seconds() * 500;
+}
+
 static void test_producer_killed(void **state)
 {
 	const char *name = tu_name("pk");
@@ -120,7 +132,7 @@ static void test_producer_killed(void **state)
 	struct shmbus_spsc_stats st;
 	struct shmbus_spsc *c;
 	struct prod_arg a = { .name = name };
-	uint64_t next = 0, rnd = 99;
+	uint64_t next = 0, rnd = 99, t0 = tu_now_ms(), t_kill = 0;
 	pid_t pid;
 	int rc;
 
@@ -128,7 +140,7 @@ static void test_producer_killed(void **state)
 	assert_int_equal(shmbus_spsc_create(name, 2048, 0), 0);
 	assert_int_equal(shmbus_spsc_open(&c, name, SHMBUS_SPSC_CONSUMER), 0);
 	shmbus_spsc_set_spin(c, 50);
-	for (r = 0; r < rounds; r++) {
+	for (r = 0; half_ms() ? tu_now_ms() - t0 < half_ms() : r < rounds; r++) {
 		struct timespec until;
 
 		a.start = next;
@@ -141,10 +153,17 @@ static void test_producer_killed(void **state)
 		while (r % 4 != 3 && !deadline_passed(&until)) {
 			rc = take(c, &next, 5);
 			assert_true(rc == 0 || rc == -ETIMEDOUT);
+			/* stall: the last kill until the new producer's first
+			 * message */
+			if (rc == 0 && t_kill) {
+				tu_torture_stall(&sum, tu_now_ms() - t_kill);
+				t_kill = 0;
+			}
 		}
 		if (r % 4 == 3)
 			nap_ms(20);
 		assert_int_equal(kill(pid, SIGKILL), 0);
+		t_kill = r % 4 == 2 ? 0 : tu_now_ms(); /* the next round takes */
 		assert_int_equal(tu_wait(pid), 1000 + SIGKILL);
 		/* drain: everything committed is there, in order, intact */
 		while (take(c, &next, 0) == 0)
@@ -162,9 +181,15 @@ static void test_producer_killed(void **state)
 		assert_int_equal(take(c, &next, 30000), 0);
 	assert_int_equal(tu_wait(pid), 0);
 	assert_int_equal(take(c, &next, 0), -ETIMEDOUT);
-	print_message("%u producers killed, %llu messages received\n", rounds,
+	print_message("%u producers killed, %llu messages received\n", r,
 		      (unsigned long long)next);
-	assert_true(next > 1000 + rounds);
+	assert_true(next > 1000 + r);
+	/* Every committed message arrived once, in order (take() checks each
+	 * is the next): nothing lost (an SPSC ring loses nothing), no
+	 * duplicate. */
+	sum.rounds += r;
+	sum.kills += r;
+	sum.messages += next;
 	shmbus_spsc_close(c);
 	assert_int_equal(shmbus_block_unlink(name), 0);
 }
@@ -172,6 +197,8 @@ static void test_producer_killed(void **state)
 struct cons_ctl {
 	_Atomic uint64_t first; /* first message this consumer got */
 	_Atomic uint64_t seen;  /* last message it checked (before release) */
+	_Atomic uint64_t first_ms; /* tu_now_ms() when it got its first */
+	_Atomic uint64_t released; /* messages released so far (all consumers) */
 	_Atomic int got_first;
 };
 
@@ -204,6 +231,7 @@ static int consumer(void *arg)
 		if (!atomic_load(&a->ctl->got_first)) {
 			n = v;
 			atomic_store(&a->ctl->first, v);
+			atomic_store(&a->ctl->first_ms, tu_now_ms());
 			atomic_store(&a->ctl->got_first, 1);
 		}
 		if (v != n || len != klen(n) || !tu_spsc_check(d, len, n, 0))
@@ -214,6 +242,9 @@ static int consumer(void *arg)
 		rc = shmbus_spsc_release(q);
 		if (rc)
 			return tu_spsc_fail("consumer", "release", n, rc);
+		/* after the release: a kill in between makes it lag, never
+		 * lead (so it shows no false duplicate) */
+		atomic_store(&a->ctl->released, n + 1);
 		if (++n == a->total)
 			break;
 	}
@@ -221,7 +252,8 @@ static int consumer(void *arg)
 	return 0;
 }
 
-static void test_consumer_killed(void **state)
+/* One stream of messages through consumers killed 40 times. */
+static void consumer_killed_once(void)
 {
 	const char *name = tu_name("ck");
 	struct prod_arg pa = { .name = name, .start = 0 };
@@ -230,9 +262,9 @@ static void test_consumer_killed(void **state)
 	unsigned kills = 0, redelivered = 0;
 	bool any_seen = false;
 	pid_t prod, cons;
+	uint64_t t_kill = 0, t_this, released;
 	int st;
 
-	(void)state;
 	ca.total = pa.stop = tu_sanitized() ? 40000 : 300000;
 	ca.ctl = mmap(NULL, sizeof(*ca.ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		      -1, 0);
@@ -241,11 +273,15 @@ static void test_consumer_killed(void **state)
 	prod = tu_spawn(producer, &pa);
 	for (;;) {
 		atomic_store(&ca.ctl->got_first, 0);
+		atomic_store(&ca.ctl->first_ms, 0);
+		t_this = 0;
+		released = atomic_load(&ca.ctl->released); /* by the ones before */
 		cons = tu_spawn(consumer, &ca);
 		rnd = tu_spsc_mix(rnd);
 		if (kills < 40) {
 			nap_ms(2 + (unsigned)(rnd % 20));
 			kill(cons, SIGKILL);
+			t_this = tu_now_ms();
 		}
 		st = tu_wait(cons);
 		assert_true(st == 0 || st == 1000 + SIGKILL);
@@ -257,12 +293,20 @@ static void test_consumer_killed(void **state)
 			if (any_seen) {
 				assert_true(first == prev_seen || first == prev_seen + 1);
 				redelivered += first == prev_seen;
+				/* a released message delivered again */
+				sum.duplicates += first < released;
 			} else {
 				assert_int_equal(first, 0);
 			}
+			/* stall: the last kill until the next consumer's
+			 * first message (first_ms: when it got it) */
+			if (t_kill && atomic_load(&ca.ctl->first_ms) > t_kill)
+				tu_torture_stall(&sum, atomic_load(&ca.ctl->first_ms) - t_kill);
 			prev_seen = atomic_load(&ca.ctl->seen);
+			t_kill = 0;
 			any_seen = true;
 		}
+		t_kill = t_this ? t_this : t_kill;
 		if (st == 0)
 			break;
 		kills++;
@@ -270,8 +314,25 @@ static void test_consumer_killed(void **state)
 	assert_int_equal(prev_seen, ca.total - 1);
 	assert_int_equal(tu_wait(prod), 0);
 	print_message("%u consumers killed, %u messages delivered again\n", kills, redelivered);
+	/* A message delivered again must be one the dead consumer held
+	 * unreleased (at-least-once), never one it released. */
+	assert_int_equal(sum.duplicates, 0);
+	sum.rounds++;
+	sum.kills += kills;
+	sum.messages += ca.total;
 	munmap(ca.ctl, sizeof(*ca.ctl));
 	assert_int_equal(shmbus_block_unlink(name), 0);
+}
+
+static void test_consumer_killed(void **state)
+{
+	const uint64_t t0 = tu_now_ms();
+
+	(void)state;
+	do
+		consumer_killed_once();
+	while (tu_now_ms() - t0 < half_ms());
+	tu_torture_print("spsc", &sum);
 }
 
 /* ------------------------------------------------------------------------
@@ -451,5 +512,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_consumer_replaced_while_producer_sleeps, tu_teardown),
 	};
 
+	/* scripts/torture.sh: only the kill torture */
+	if (tu_torture_seconds())
+		cmocka_set_test_filter("test_*_killed");
 	return cmocka_run_group_tests_name("mp_spsc_kill", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -281,4 +282,35 @@ char *tu_read_file(const char *path, size_t *len)
 	if (len)
 		*len = (size_t)n;
 	return buf;
+}
+
+unsigned tu_torture_seconds(void)
+{
+	const char *env = getenv("SHMBUS_TORTURE_SECONDS");
+
+	return env && *env ? (unsigned)strtoul(env, NULL, 10) : 0;
+}
+
+uint64_t tu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void tu_torture_stall(struct tu_torture *t, uint64_t ms)
+{
+	if (ms > t->stall_ms)
+		t->stall_ms = ms;
+}
+
+void tu_torture_print(const char *kind, const struct tu_torture *t)
+{
+	printf("torture %s: rounds %llu kills %llu messages %llu lost %llu duplicates %llu "
+	       "longest_stall_ms %llu\n",
+	       kind, (unsigned long long)t->rounds, (unsigned long long)t->kills,
+	       (unsigned long long)t->messages, (unsigned long long)t->lost,
+	       (unsigned long long)t->duplicates, (unsigned long long)t->stall_ms);
+	fflush(stdout);
 }

@@ -89,4 +89,26 @@ char *tu_read_file(const char *path, size_t *len);
 /* Whether this build runs under a sanitizer (tests then use smaller loads). */
 int tu_sanitized(void);
 
+/*
+ * The kill tortures (mp_spsc_kill, mp_mpmc_torture, mp_broadcast) run their
+ * short CI mode, or for SHMBUS_TORTURE_SECONDS seconds (scripts/torture.sh)
+ * and then print one summary line in a common format:
+ *   torture KIND: rounds R kills K messages M lost L duplicates D longest_stall_ms S
+ * lost is what the ring counted (each test asserts it matches what went
+ * missing), duplicates what was delivered twice (asserted 0); the stall is
+ * only printed, never asserted.
+ */
+struct tu_torture {
+	uint64_t rounds, kills, messages, lost, duplicates, stall_ms;
+};
+
+/* SHMBUS_TORTURE_SECONDS, or 0 (unset or empty): the short CI mode. */
+unsigned tu_torture_seconds(void);
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t tu_now_ms(void);
+/* Raise t->stall_ms to @ms if longer. */
+void tu_torture_stall(struct tu_torture *t, uint64_t ms);
+/* Print @t's summary line for @kind on stdout. */
+void tu_torture_print(const char *kind, const struct tu_torture *t);
+
 #endif
