@@ -391,7 +391,14 @@ static void crash_everywhere(const struct scen *s)
 	 * costs a run from the start: 40 points spread over the call. */
 	step = tu_sanitized() ? len / 40 + 1 : 1;
 	for (k = 0; k < len; k += step) {
-		assert_int_equal(one_run(s, name, k), k);
+		uint64_t got = one_run(s, name, k);
+
+		/* A run's length varies by a few dozen instructions (what it
+		 * reads from /proc, e.g. pids, differs in length): a point in
+		 * the last 1% may come after a shorter run ended, uncut,
+		 * which check_after() has checked like any other. */
+		if (got != k)
+			assert_true(got < k && k + len / 100 + 64 >= len);
 		points++;
 	}
 	print_message("%s: %llu instructions, killed after 0, %llu, %llu, ... of them (%llu runs)\n",
